@@ -1,0 +1,165 @@
+"""The command line: a thin layer over the library.
+
+Exit codes: 0 ok, 2 bad input, 3 infeasible, 4 solver failure or time limit.
+Every error prints one line saying what to fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError
+from allocator.loading import Loaded, load_instance, load_model
+from allocator.plan import Plan
+from allocator.schemas import DEFAULT_MODEL, Instance
+from allocator.writers import format_number, prepare_output_dir, write_atomic, write_plan
+
+
+def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one-line messages and documented exit codes."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InfeasibleError as exc:
+            click.echo(f"infeasible: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except AllocatorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: no plan was written. Run the command again to finish.", err=True)
+            sys.exit(EXIT_SOLVER)
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for debugging
+            if os.environ.get("ALLOCATOR_DEBUG"):
+                raise
+            click.echo(f"internal error ({type(exc).__name__}: {exc}). This is a bug in allocator; "
+                       "rerun with ALLOCATOR_DEBUG=1 for the traceback and report it.", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _load_model(path: Path | None) -> Loaded:
+    return load_model(path) if path is not None else Loaded(DEFAULT_MODEL, {})
+
+
+def _echo_plan(instance: Instance, plan: Plan, limit: int = 40) -> None:
+    click.echo(f"Plan for {plan.instance} under model '{plan.model}' "
+               f"(objective {plan.objective:.6g}, solver {plan.metadata.get('solver')}, verified)")
+    width = max(len(row.area_name) for row in plan.rows)
+    click.echo(f"  {'area':<{width}}  {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
+    for row in plan.rows[:limit]:
+        flag = " ⚑" if row.underserved else "  "
+        click.echo(f"  {row.area_name:<{width}}{flag}{row.specialty:<16} {format_number(row.posts):>7} "
+                   f"{row.target:>9.2f} {format_number(row.previous):>7}  {', '.join(row.binding)}")
+    if len(plan.rows) > limit:
+        click.echo(f"  … {len(plan.rows) - limit} more rows in plan.csv")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="allocator")
+def main() -> None:
+    """Allocate specialist training posts with an exact, verified integer program.
+
+    Exit codes: 0 ok, 2 bad input, 3 infeasible, 4 solver failure or time limit.
+    """
+
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=None,
+              help="Policy model file (YAML/JSON). Default: posts follow population.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the plan files.")
+@click.option("--solver", default="auto", show_default=True, help="Backend: auto or cbc.")
+@click.option("--time-limit", type=float, default=None, help="Seconds the solver may use.")
+@click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@click.option("--no-xlsx", is_flag=True, help="Skip plan.xlsx (faster on very large instances).")
+@click.option("--quiet", "-q", is_flag=True, help="Do not print the plan.")
+@_guarded
+def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
+          force: bool, no_xlsx: bool, quiet: bool) -> None:
+    """Solve INSTANCE under a model and write plan.csv, plan.xlsx, plan.json and summary.md."""
+    from allocator.solve import solve as solve_plan
+
+    loaded = load_instance(instance)
+    model = _load_model(model_path)
+    if out.exists() and any(out.iterdir()) and not force:
+        prepare_output_dir(out, force)  # raises the clear "folder not empty" error before solving
+    plan = solve_plan(loaded.value, model.value, solver=solver, time_limit=time_limit,
+                      inputs={**loaded.hashes, **model.hashes})
+    plan.metadata["model_description"] = model.value.description
+    prepare_output_dir(out, force=True)
+    written = write_plan(loaded.value, plan, out, xlsx=not no_xlsx)
+    if not quiet:
+        _echo_plan(loaded.value, plan)
+    click.echo("Wrote " + ", ".join(str(path) for path in written))
+
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=None,
+              help="Also validate this model against the instance.")
+@_guarded
+def validate(instance: Path, model_path: Path | None) -> None:
+    """Check INSTANCE (and a model) without solving; exit 2 at the first problem."""
+    from allocator.need import targets
+
+    loaded = load_instance(instance)
+    value = loaded.value
+    click.echo(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
+               f"({len(value.leaves)} leaves), {len(value.bounds)} bounds, {len(value.previous)} previous rows")
+    if model_path is not None:
+        model = load_model(model_path).value
+        targets(value, model)
+        click.echo(f"{model_path}: ok — model '{model.name}' with {len(model.criteria)} criteria")
+
+
+@main.command()
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder to write into.")
+@click.option("--tree", default="3,6,20", show_default=True,
+              help="Areas per level, top level first, leaves last (e.g. 3,5,98).")
+@click.option("--specialties", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--posts", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Posts over all specialties.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--unit", type=click.Choice(["1", "0.5"]), default="1", show_default=True)
+@click.option("--name", default=None, help="Instance name (default: made from the options).")
+@click.option("--shared-caps/--no-shared-caps", default=True, show_default=True,
+              help="A capacity per leaf summed over specialties.")
+@click.option("--cell-caps/--no-cell-caps", default=True, show_default=True,
+              help="A capacity per leaf and specialty.")
+@click.option("--floors/--no-floors", default=True, show_default=True, help="Floors per top-level area.")
+@click.option("--previous/--no-previous", default=True, show_default=True, help="Last year's posts.")
+@click.option("--force", is_flag=True, help="Write into a non-empty folder.")
+@_guarded
+def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit: str, name: str | None,
+             shared_caps: bool, cell_caps: bool, floors: bool, previous: bool, force: bool) -> None:
+    """Write a synthetic instance (instance.yaml and CSV tables) into OUT."""
+    from allocator.errors import InputError
+    from allocator.generate import GeneratorOptions, generate as write_instance
+
+    try:
+        counts = tuple(int(part) for part in tree.split(","))
+    except ValueError:
+        raise InputError(f"--tree '{tree}' is not a list of whole numbers", fix="write e.g. --tree 3,5,98") from None
+    prepare_output_dir(out, force)
+    try:
+        options = GeneratorOptions(tree=counts, specialties=specialties, posts=posts, seed=seed, unit=float(unit),
+                                   shared_caps=shared_caps, cell_caps=cell_caps, floors=floors,
+                                   previous=previous, name=name)
+        path = write_instance(options, out)
+    except ValueError as exc:
+        raise InputError(f"--tree: {exc}", fix="write e.g. --tree 3,5,98") from None
+    click.echo(f"Wrote {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,110 @@
+"""Errors the user can act on, with the exit code each one maps to.
+
+Every error here carries a message written for the person who edits the input
+files: which file, which row, which field, and what to change. The CLI prints
+the message on one line and exits with :attr:`AllocatorError.exit_code`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_SOLVER = 4
+
+
+class AllocatorError(Exception):
+    """Base class: an error with a user-facing message and an exit code."""
+
+    exit_code: int = 1
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the user's files a problem sits.
+
+    Parameters
+    ----------
+    file
+        The file the value came from (the instance/model file or a CSV/XLSX table).
+    row
+        A human description of the row, e.g. ``"line 7"`` or ``"areas row 3"``.
+    field
+        The column or key name.
+    """
+
+    file: Path | str | None = None
+    row: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(str(self.file))
+        if self.row:
+            parts.append(self.row)
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts)
+
+
+class InputError(AllocatorError):
+    """A file is missing, malformed or inconsistent (exit code 2)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, problem: str, *, where: Location | None = None, fix: str | None = None):
+        self.problem = problem
+        self.where = where
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = f"{self.where}: {self.problem}" if self.where and str(self.where) else self.problem
+        if self.fix:
+            text = f"{text}. Fix: {self.fix}"
+        return text
+
+
+class InfeasibleError(AllocatorError):
+    """No plan satisfies every constraint (exit code 3).
+
+    Parameters
+    ----------
+    message
+        The plain-words explanation.
+    conflicts
+        Names of the constraint groups that conflict, when known.
+    """
+
+    exit_code = EXIT_INFEASIBLE
+
+    def __init__(self, message: str, conflicts: list[str] | None = None):
+        self.conflicts = conflicts or []
+        super().__init__(message)
+
+
+class SolverError(AllocatorError):
+    """The solver failed, or stopped before proving optimality (exit code 4)."""
+
+    exit_code = EXIT_SOLVER
+
+
+class VerificationError(AllocatorError):
+    """A plan broke a rule of the instance or model; nothing is written.
+
+    This signals a defect in a backend, never in the user's data, so it maps
+    to the solver-failure exit code.
+    """
+
+    exit_code = EXIT_SOLVER
+
+    def __init__(self, violations: list[str]):
+        self.violations = violations
+        shown = "; ".join(violations[:5])
+        more = f" (and {len(violations) - 5} more)" if len(violations) > 5 else ""
+        super().__init__(f"the plan failed verification: {shown}{more}")

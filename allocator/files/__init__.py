@@ -1,0 +1,11 @@
+"""Step 1 of the pipeline: read the user's files into plain Python data.
+
+Nothing here knows what an instance or a model is; it only reads YAML, JSON,
+CSV and XLSX safely and remembers where every value came from, so that later
+steps can point at the exact row of a spreadsheet.
+"""
+
+from allocator.files.documents import Document, read_document
+from allocator.files.tables import Table, TableRow, read_table
+
+__all__ = ["Document", "read_document", "Table", "TableRow", "read_table"]

@@ -1,0 +1,12 @@
+"""Hard limits on input size, so a hostile or broken file fails fast and clearly."""
+
+#: Largest YAML or JSON document we parse, in bytes. Large tables belong in CSV.
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+#: Largest CSV or XLSX table, in bytes.
+MAX_TABLE_BYTES = 200 * 1024 * 1024
+#: Largest number of YAML nodes after expanding aliases (guards against "billion laughs").
+MAX_YAML_NODES = 2_000_000
+#: Deepest nesting accepted in a YAML or JSON document.
+MAX_NESTING = 200
+#: Most rows in one table.
+MAX_TABLE_ROWS = 2_000_000

@@ -1,0 +1,221 @@
+"""Read tables: inline rows, CSV (English or Danish notation) and XLSX.
+
+Every row keeps its place in the file, so a bad cell is reported as
+``areas.csv, line 7, field 'population'`` rather than as an index.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from allocator.errors import InputError, Location
+from allocator.files.documents import Document, _read_bytes
+from allocator.files.limits import MAX_TABLE_BYTES, MAX_TABLE_ROWS
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of a table, with the cells by column name and where it came from."""
+
+    values: dict[str, Any]
+    file: Path
+    label: str
+
+    def where(self, field_name: str | None = None) -> Location:
+        """The location of this row, optionally narrowed to one field."""
+        return Location(self.file, self.label, field_name)
+
+
+@dataclass
+class Table:
+    """Rows read from one source.
+
+    Attributes
+    ----------
+    rows
+        The non-blank rows in file order.
+    decimal_comma
+        True when numbers use Danish notation (a ``;``-separated CSV), None
+        when each value decides for itself (YAML, JSON, XLSX).
+    files
+        The table files read (not the document), for hashing into the plan.
+    """
+
+    rows: list[TableRow]
+    decimal_comma: bool | None = None
+    files: dict[Path, bytes] = field(default_factory=dict)
+
+
+def read_table(document: Document, key: str, *, required: bool = True) -> Table:
+    """Read the table stored under ``key`` of ``document``.
+
+    The value may be a list of mappings (inline rows), or a path, relative to
+    the document, of a ``.csv`` or ``.xlsx`` file (``file.xlsx#Sheet`` names a
+    sheet).
+    """
+    value = document.data.get(key)
+    if value is None:
+        if required:
+            raise InputError(
+                f"the table '{key}' is missing",
+                where=Location(document.path),
+                fix=f"add '{key}:' with rows inline, or the path of a CSV/XLSX file",
+            )
+        return Table(rows=[])
+    if isinstance(value, str):
+        return _read_table_file(document, key, value)
+    if not isinstance(value, list):
+        raise InputError(
+            f"'{key}' must be a list of rows or the path of a CSV/XLSX file",
+            where=document.locate((key,)),
+            fix=f"write '{key}:' followed by '- ' rows, or a file name",
+        )
+    rows = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InputError(
+                "each row must be a mapping of field: value",
+                where=document.locate((key, index)),
+                fix="write the row as '- id: …'",
+            )
+        line = document.lines.get((key, index))
+        label = f"{key} row {index + 1}" + (f" (line {line})" if line else "")
+        rows.append(TableRow({str(k).strip(): v for k, v in item.items()}, document.path, label))
+    return Table(rows=rows)
+
+
+def _read_table_file(document: Document, key: str, reference: str) -> Table:
+    name, _, sheet = reference.partition("#")
+    path = (document.path.parent / name).resolve()
+    shown = document.path.parent / name
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".xlsx", ".txt", ".tsv"}:
+        raise InputError(
+            f"'{key}' refers to '{reference}', which is not a .csv or .xlsx file",
+            where=document.locate((key,)),
+            fix="save the table as CSV or XLSX",
+        )
+    if not path.exists():
+        raise InputError(
+            f"'{key}' refers to '{reference}', which does not exist",
+            where=document.locate((key,)),
+            fix=f"put the file next to {document.path.name} or correct the path",
+        )
+    raw = _read_bytes(path, MAX_TABLE_BYTES)
+    if suffix == ".xlsx":
+        table = _parse_xlsx(shown, raw, sheet or None)
+    else:
+        table = _parse_csv(shown, raw)
+    table.files[path] = raw
+    return table
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on Windows saves "CSV (semicolon separated)" as Windows-1252.
+        text = raw.decode("cp1252", errors="replace")
+        if "\ufffd" in text:
+            raise InputError(
+                "the file is neither UTF-8 nor Windows-1252 text",
+                where=Location(path),
+                fix="save it from Excel as 'CSV UTF-8'",
+            ) from None
+        return text
+
+
+def _parse_csv(path: Path, raw: bytes) -> Table:
+    text = _decode(path, raw)
+    if "\x00" in text:
+        raise InputError("the file holds binary data (NUL bytes), not CSV text", where=Location(path),
+                         fix="export the sheet as CSV")
+    first_line = text.split("\n", 1)[0]
+    delimiter = max([",", ";", "\t"], key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InputError(f"unreadable CSV: {exc}", where=Location(path, "line 1"), fix="re-export the file") from None
+    if not header or not any(cell.strip() for cell in header):
+        raise InputError("the file has no header row", where=Location(path, "line 1"),
+                         fix="put the column names (id, population, …) on the first line")
+    columns = _check_header(path, "line 1", [cell.strip() for cell in header])
+    rows: list[TableRow] = []
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in values):
+                continue
+            if len(values) > len(columns):
+                extra = values[len(columns):]
+                if any(cell.strip() for cell in extra):
+                    raise InputError(
+                        f"the row has {len(values)} cells but the header has {len(columns)} columns",
+                        where=Location(path, f"line {line}"),
+                        fix=f"check for a stray '{delimiter}' or a decimal comma in a comma-separated file",
+                    )
+            cells = {name: (values[i].strip() or None) if i < len(values) else None
+                     for i, name in enumerate(columns) if name}
+            rows.append(TableRow(cells, path, f"line {line}"))
+            if len(rows) > MAX_TABLE_ROWS:
+                raise _too_many_rows(path)
+    except csv.Error as exc:
+        raise InputError(f"unreadable CSV: {exc}", where=Location(path, f"line {reader.line_num}"),
+                         fix="check the quotes on that line") from None
+    return Table(rows=rows, decimal_comma=delimiter == ";")
+
+
+def _check_header(path: Path, label: str, columns: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for name in columns:
+        if name and name in seen:
+            raise InputError(f"the column '{name}' appears twice in the header", where=Location(path, label),
+                             fix="rename or remove one of them")
+        seen.add(name)
+    return columns
+
+
+def _too_many_rows(path: Path) -> InputError:
+    return InputError(f"the table has more than {MAX_TABLE_ROWS:,} rows", where=Location(path),
+                      fix="split the instance or aggregate the areas")
+
+
+def _parse_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
+    import openpyxl  # imported here: only spreadsheet users pay for it
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise InputError(f"not a readable XLSX workbook ({type(exc).__name__})", where=Location(path),
+                         fix="save the file from Excel as .xlsx") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise InputError(f"the workbook has no sheet '{sheet}' (it has {', '.join(book.sheetnames)})",
+                             where=Location(path), fix="name an existing sheet after '#'")
+        worksheet = book[sheet] if sheet else book.worksheets[0]
+        title = worksheet.title
+        iterator = worksheet.iter_rows(values_only=True)
+        header = next(iterator, None)
+        if not header or not any(cell is not None and str(cell).strip() for cell in header):
+            raise InputError("the sheet has no header row", where=Location(path, f"sheet '{title}' row 1"),
+                             fix="put the column names on the first row")
+        columns = _check_header(path, f"sheet '{title}' row 1",
+                                [str(cell).strip() if cell is not None else "" for cell in header])
+        rows: list[TableRow] = []
+        for number, values in enumerate(iterator, start=2):
+            cleaned = [v.strip() or None if isinstance(v, str) else v for v in values]
+            if all(v is None for v in cleaned):
+                continue
+            cells = {name: cleaned[i] if i < len(cleaned) else None for i, name in enumerate(columns) if name}
+            rows.append(TableRow(cells, path, f"sheet '{title}' row {number}"))
+            if len(rows) > MAX_TABLE_ROWS:
+                raise _too_many_rows(path)
+    finally:
+        book.close()
+    return Table(rows=rows, decimal_comma=None)

@@ -1,0 +1,157 @@
+"""Step 3 of the pipeline: need index, eligibility and targets (BRIEF.md's default mathematics).
+
+For criterion k with weight w_k, m_k is the population-weighted mean of the
+indicator over the leaves. The ratio is r_lk = v_lk / m_k when higher is worse
+and m_k / v_lk when higher is better. index_l = sum_k w_k r_lk / sum_k w_k (1
+without criteria), need_l = base_l * index_l, and the target of leaf l for
+specialty s is T_s * need_l / (sum of need over the leaves eligible for s).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from allocator.errors import InputError, Location
+from allocator.schemas import Instance, Model
+
+
+@dataclass(frozen=True)
+class NeedBreakdown:
+    """The need of one leaf, criterion by criterion.
+
+    Attributes
+    ----------
+    base
+        The leaf's base (population by default).
+    ratios
+        r_lk for each criterion, keyed by indicator.
+    index
+        The weighted need index.
+    need
+        base * index.
+    """
+
+    base: float
+    ratios: dict[str, float]
+    index: float
+    need: float
+
+
+def indicator_value(instance: Instance, leaf: str, indicator: str) -> float | None:
+    """The indicator of ``leaf``, inherited from its nearest ancestor that has it."""
+    for area_id in instance.ancestors(leaf):
+        value = instance.area_by_id[area_id].indicators.get(indicator)
+        if value is not None:
+            return value
+    return None
+
+
+def base_value(instance: Instance, model: Model, leaf: str) -> float:
+    """The base of ``leaf``: the population, or the indicator the model names."""
+    if model.base == "population":
+        population = instance.area_by_id[leaf].population
+        assert population is not None  # check_instance guarantees it on leaves
+        return population
+    value = indicator_value(instance, leaf, model.base)
+    if value is None:
+        raise InputError(f"the model's base '{model.base}' is not given for leaf area '{leaf}'",
+                         where=instance.area_by_id[leaf].where(model.base),
+                         fix=f"add the indicator '{model.base}' to the area or an ancestor")
+    if value < 0:
+        raise InputError(f"the base '{model.base}' is negative ({value:g})",
+                         where=instance.area_by_id[leaf].where(model.base), fix="use a value >= 0")
+    return value
+
+
+def need_breakdown(instance: Instance, model: Model) -> dict[str, NeedBreakdown]:
+    """Compute the need of every leaf under ``model``.
+
+    Raises
+    ------
+    InputError
+        When an indicator the model uses is missing, or cannot be inverted.
+    """
+    leaves = instance.leaves
+    population = {leaf: instance.area_by_id[leaf].population or 0.0 for leaf in leaves}
+    total_population = sum(population[leaf] for leaf in leaves)
+    bases = {leaf: base_value(instance, model, leaf) for leaf in leaves}
+    ratios: dict[str, dict[str, float]] = {leaf: {} for leaf in leaves}
+    for criterion in model.criteria:
+        values: dict[str, float] = {}
+        for leaf in leaves:
+            value = indicator_value(instance, leaf, criterion.indicator)
+            if value is None:
+                raise InputError(
+                    f"the indicator '{criterion.indicator}' used by the model is not given for leaf area '{leaf}'",
+                    where=instance.area_by_id[leaf].where(criterion.indicator),
+                    fix="add it to the area, or to an ancestor it can inherit from",
+                )
+            if value < 0 or (criterion.direction == "higher_is_better" and value <= 0):
+                bound = "> 0 (higher is better, so it is inverted)" if criterion.direction == "higher_is_better" else ">= 0"
+                raise InputError(f"the indicator '{criterion.indicator}' is {value:g} for leaf area '{leaf}'",
+                                 where=instance.area_by_id[leaf].where(criterion.indicator),
+                                 fix=f"use a value {bound}")
+            values[leaf] = value
+        if total_population > 0:
+            mean = sum(population[leaf] * values[leaf] for leaf in leaves) / total_population
+        else:
+            mean = sum(values.values()) / len(values)
+        if mean <= 0:
+            raise InputError(f"the indicator '{criterion.indicator}' is 0 in every leaf area",
+                             where=Location(None, None, criterion.indicator),
+                             fix="drop the criterion from the model or give real values")
+        for leaf in leaves:
+            value = values[leaf]
+            ratios[leaf][criterion.indicator] = (value / mean if criterion.direction == "higher_is_worse"
+                                                 else mean / value)
+    weight_sum = sum(c.weight for c in model.criteria)
+    result = {}
+    for leaf in leaves:
+        index = (sum(c.weight * ratios[leaf][c.indicator] for c in model.criteria) / weight_sum
+                 if model.criteria else 1.0)
+        result[leaf] = NeedBreakdown(bases[leaf], ratios[leaf], index, bases[leaf] * index)
+    return result
+
+
+def effective_box(instance: Instance, leaf: str, specialty: str) -> tuple[float, float]:
+    """The tightest (min, max) that bound rows place on one cell by itself.
+
+    Only bound rows on the leaf itself count toward the min; a max on the
+    leaf or on any ancestor (per specialty or summed) caps the cell.
+    """
+    low, high = 0.0, math.inf
+    for area_id in instance.ancestors(leaf):
+        for key in ((area_id, specialty), (area_id, None)):
+            bound = instance.bound_at.get(key)
+            if bound is None:
+                continue
+            if bound.max is not None:
+                high = min(high, bound.max)
+            if bound.min is not None and key == (leaf, specialty):
+                low = max(low, bound.min)
+    return low, high
+
+
+def eligible(instance: Instance, leaf: str, specialty: str) -> bool:
+    """A leaf is eligible for a specialty unless a bound on it or an ancestor forces 0 posts."""
+    return effective_box(instance, leaf, specialty)[1] >= instance.unit - 1e-9
+
+
+def targets(instance: Instance, model: Model,
+            needs: dict[str, NeedBreakdown] | None = None) -> dict[tuple[str, str], float]:
+    """The target t_ls of every (leaf, specialty); 0 for ineligible cells."""
+    needs = needs if needs is not None else need_breakdown(instance, model)
+    result: dict[tuple[str, str], float] = {}
+    for specialty in sorted(instance.specialties, key=lambda s: s.id):
+        open_leaves = {leaf for leaf in instance.leaves if eligible(instance, leaf, specialty.id)}
+        need_sum = math.fsum(needs[leaf].need for leaf in open_leaves)
+        for leaf in instance.leaves:
+            if leaf in open_leaves and need_sum > 0:
+                result[(leaf, specialty.id)] = specialty.total * needs[leaf].need / need_sum
+            elif leaf in open_leaves:
+                # No leaf has any need: share equally, so the cost stays defined.
+                result[(leaf, specialty.id)] = specialty.total / len(open_leaves)
+            else:
+                result[(leaf, specialty.id)] = 0.0
+    return result

@@ -1,0 +1,183 @@
+"""Step 4a: the numeric problem, stripped of files and names.
+
+:class:`ProblemData` holds everything a backend needs, in units of the
+instance's post unit u (so every variable is an integer): the cells (leaf,
+specialty), their boxes, the constraint groups (totals and bound rows) and the
+separable convex cost. Nothing here reads a file or prints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from allocator.need import NeedBreakdown, effective_box, need_breakdown, targets
+from allocator.schemas import Instance, Model
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Group:
+    """A linear constraint lo <= sum of n over ``cells`` <= hi, in units.
+
+    Attributes
+    ----------
+    name
+        A stable machine name, e.g. ``total[almen]`` or ``bound[Nord|*]``.
+    kind
+        ``"total"`` for a specialty's fixed total, ``"bound"`` for a bound row.
+    cells
+        Indices into the problem's cells, sorted.
+    lo, hi
+        Limits in units; ``hi`` is None when there is no maximum.
+    area, specialty
+        What the group constrains (specialty None: summed over specialties).
+    """
+
+    name: str
+    kind: Literal["total", "bound"]
+    cells: np.ndarray
+    lo: int
+    hi: int | None
+    area: str | None = None
+    specialty: str | None = None
+
+
+@dataclass
+class ProblemData:
+    """The exact integer program of one instance under one model.
+
+    Variables are n_c, the posts of cell c in units: x_c = unit * n_c.
+    """
+
+    leaves: list[str]
+    specialties: list[str]
+    unit: float
+    objective: Literal["absolute", "squared"]
+    target: np.ndarray
+    previous: np.ndarray
+    penalty: np.ndarray
+    stability_weight: float
+    lo: np.ndarray
+    hi: np.ndarray
+    groups: list[Group]
+    cell_leaf: np.ndarray
+    cell_specialty: np.ndarray
+    needs: dict[str, NeedBreakdown] = field(default_factory=dict)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells (leaves x specialties)."""
+        return len(self.target)
+
+    def cell_cost(self, n: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+        """The cost of putting ``n`` units in each cell (vectorised, exact in float64).
+
+        Parameters
+        ----------
+        n
+            Units per cell, aligned with ``cells`` (all cells when None).
+        cells
+            Which cells ``n`` refers to.
+        """
+        idx = slice(None) if cells is None else cells
+        x = np.asarray(n, dtype=float) * self.unit
+        t = self.target[idx]
+        p = self.penalty[idx]
+        short = np.maximum(0.0, t - x)
+        over = np.maximum(0.0, x - t)
+        if self.objective == "absolute":
+            cost = p * short + over
+        else:
+            # A zero target only occurs with zero need; divide by 1 there so the cost stays defined.
+            cost = (p * short**2 + over**2) / np.where(t > 0, t, 1.0)
+        if self.stability_weight:
+            prev = self.previous[idx]
+            change = np.where(np.isnan(prev), 0.0, np.abs(x - np.nan_to_num(prev)))
+            cost = cost + self.stability_weight * change
+        return cost
+
+    def total_cost(self, n: np.ndarray) -> float:
+        """The objective of a full solution, summed exactly (math.fsum)."""
+        return math.fsum(self.cell_cost(n).tolist())
+
+    def total_of(self, specialty_index: int) -> Group:
+        """The total group of one specialty."""
+        return self.groups[specialty_index]
+
+
+def build_problem(instance: Instance, model: Model) -> ProblemData:
+    """Translate an instance and a model into the numeric problem.
+
+    Bound rows on a single cell become its box; every other bound row is a
+    group. Maxima on ancestors also cap each cell's box (an implied bound that
+    keeps the windows of the solvers small). Stability limits narrow the boxes.
+    """
+    needs = need_breakdown(instance, model)
+    target_by_cell = targets(instance, model, needs)
+    leaves = instance.leaves
+    specialties = instance.specialty_ids
+    spec_index = {s: i for i, s in enumerate(specialties)}
+    leaf_index = {leaf: i for i, leaf in enumerate(leaves)}
+    n_spec = len(specialties)
+    n_cells = len(leaves) * n_spec
+    unit = float(instance.unit)
+    totals = {s.id: int(round(s.total / unit)) for s in instance.specialties}
+    prev_posts = instance.previous_posts
+
+    cell_leaf = np.repeat(np.arange(len(leaves)), n_spec)
+    cell_specialty = np.tile(np.arange(n_spec), len(leaves))
+    target = np.empty(n_cells)
+    previous = np.full(n_cells, np.nan)
+    penalty = np.empty(n_cells)
+    lo = np.zeros(n_cells, dtype=np.int64)
+    hi = np.zeros(n_cells, dtype=np.int64)
+    max_change = model.stability.max_change
+    for li, leaf in enumerate(leaves):
+        weight = model.underserved_weight if instance.area_by_id[leaf].underserved else 1.0
+        for si, specialty in enumerate(specialties):
+            c = li * n_spec + si
+            target[c] = target_by_cell[(leaf, specialty)]
+            penalty[c] = weight
+            low, high = effective_box(instance, leaf, specialty)
+            cell_lo = math.ceil(low / unit - _EPS)
+            cell_hi = totals[specialty] if math.isinf(high) else min(totals[specialty], math.floor(high / unit + _EPS))
+            prev = prev_posts.get((leaf, specialty))
+            if prev is not None:
+                previous[c] = prev
+                if max_change is not None:
+                    cell_lo = max(cell_lo, math.ceil((prev - max_change) / unit - _EPS))
+                    cell_hi = min(cell_hi, math.floor((prev + max_change) / unit + _EPS))
+            lo[c] = max(cell_lo, 0)
+            hi[c] = cell_hi
+
+    groups: list[Group] = []
+    for si, specialty in enumerate(specialties):
+        cells = np.arange(si, n_cells, n_spec)
+        groups.append(Group(f"total[{specialty}]", "total", cells, totals[specialty], totals[specialty],
+                            None, specialty))
+    for key in sorted(instance.bound_at, key=lambda k: (k[0], k[1] or "")):
+        bound = instance.bound_at[key]
+        area, specialty = key
+        under = instance.leaves_under[area]
+        chosen = [spec_index[specialty]] if specialty is not None else list(range(n_spec))
+        cells = np.array(sorted(leaf_index[leaf] * n_spec + si for leaf in under for si in chosen), dtype=np.int64)
+        if len(cells) == 1 and specialty is not None:
+            continue  # already in the cell's box
+        g_lo = math.ceil(bound.min / unit - _EPS) if bound.min is not None else 0
+        g_hi = math.floor(bound.max / unit + _EPS) if bound.max is not None else None
+        if g_lo == 0 and g_hi is not None and g_hi >= int(hi[cells].sum()):
+            continue  # can never bind
+        if g_lo == 0 and g_hi is None:
+            continue
+        groups.append(Group(f"bound[{area}|{specialty or '*'}]", "bound", cells, g_lo, g_hi, area, specialty))
+    return ProblemData(
+        leaves=leaves, specialties=specialties, unit=unit, objective=model.objective,
+        target=target, previous=previous, penalty=penalty,
+        stability_weight=float(model.stability.weight), lo=lo, hi=hi, groups=groups,
+        cell_leaf=cell_leaf, cell_specialty=cell_specialty, needs=needs,
+    )

@@ -1,0 +1,217 @@
+"""Step 2 of the pipeline: the validated shapes of an instance and a model.
+
+An *instance* holds the facts of one allocation round; a *model* holds one
+policy. Both are pydantic models. Rows remember where they were read from, so
+that every later check can name the file, the row and the field.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationInfo
+
+from allocator.errors import Location
+from allocator.files.cells import CellError, parse_flag, parse_number
+
+
+def _number(value: Any, info: ValidationInfo) -> Any:
+    decimal_comma = (info.context or {}).get("decimal_comma")
+    try:
+        return parse_number(value, decimal_comma=decimal_comma)
+    except CellError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _flag(value: Any) -> bool:
+    try:
+        return parse_flag(value)
+    except CellError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _identifier(value: Any) -> Any:
+    # Spreadsheets turn ids like 101 into numbers; ids are always text to us.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Identifier = Annotated[str, BeforeValidator(_identifier), Field(min_length=1)]
+OptionalIdentifier = Annotated[str | None, BeforeValidator(lambda v: None if v in ("", None) else _identifier(v))]
+
+
+class Row(BaseModel):
+    """A table row that remembers where it was read from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    _origin: Location = PrivateAttr(default_factory=Location)
+
+    def where(self, field_name: str | None = None) -> Location:
+        """The file and row this came from, narrowed to ``field_name``."""
+        return Location(self._origin.file, self._origin.row, field_name)
+
+    def placed(self, origin: Location) -> "Row":
+        """Record where this row came from and return it."""
+        self._origin = origin
+        return self
+
+
+class Specialty(Row):
+    """A specialty and its fixed national total of posts for the year."""
+
+    id: Identifier
+    name: str | None = None
+    total: Annotated[Number, Field(ge=0)]
+
+
+class Area(Row):
+    """A node of the area tree; only leaves (areas nobody names as parent) receive posts."""
+
+    id: Identifier
+    name: str | None = None
+    parent: OptionalIdentifier = None
+    population: Annotated[Number, Field(ge=0)] | None = None
+    underserved: Flag = False
+    indicators: dict[str, Annotated[Number, Field()]] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The name to show people (the name, or the id when there is none)."""
+        return self.name or self.id
+
+
+class Bound(Row):
+    """min <= posts under ``area`` (for ``specialty``, or summed over all) <= max."""
+
+    area: Identifier
+    specialty: OptionalIdentifier = None
+    min: Annotated[Number, Field(ge=0)] | None = None
+    max: Annotated[Number, Field(ge=0)] | None = None
+
+
+class Previous(Row):
+    """Last year's posts of one specialty in one leaf area."""
+
+    area: Identifier
+    specialty: Identifier
+    posts: Annotated[Number, Field(ge=0)]
+
+
+class Instance(BaseModel):
+    """The facts of one allocation round."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Identifier
+    year: int | None = None
+    unit: Literal[1, 0.5] = 1
+    specialties: list[Specialty]
+    areas: list[Area]
+    bounds: list[Bound] = Field(default_factory=list)
+    previous: list[Previous] = Field(default_factory=list)
+    sources: Any = None
+
+    @cached_property
+    def area_by_id(self) -> dict[str, Area]:
+        """Areas keyed by id."""
+        return {area.id: area for area in self.areas}
+
+    @cached_property
+    def children(self) -> dict[str, list[str]]:
+        """Child ids of every area, sorted by id."""
+        result: dict[str, list[str]] = {area.id: [] for area in self.areas}
+        for area in self.areas:
+            if area.parent is not None and area.parent in result:
+                result[area.parent].append(area.id)
+        return {key: sorted(value) for key, value in result.items()}
+
+    @cached_property
+    def leaves(self) -> list[str]:
+        """Leaf area ids, sorted; the only areas that receive posts."""
+        return sorted(area_id for area_id, kids in self.children.items() if not kids)
+
+    @cached_property
+    def specialty_ids(self) -> list[str]:
+        """Specialty ids, sorted."""
+        return sorted(s.id for s in self.specialties)
+
+    @cached_property
+    def leaves_under(self) -> dict[str, list[str]]:
+        """For every area, the sorted leaf ids in its subtree (itself, for a leaf)."""
+        result: dict[str, list[str]] = {}
+
+        def collect(area_id: str) -> list[str]:
+            if area_id not in result:
+                kids = self.children[area_id]
+                result[area_id] = sorted(leaf for kid in kids for leaf in collect(kid)) if kids else [area_id]
+            return result[area_id]
+
+        for area in self.areas:
+            collect(area.id)
+        return result
+
+    def ancestors(self, area_id: str) -> list[str]:
+        """The chain from ``area_id`` up to its root, itself first."""
+        chain = self._chains.get(area_id)
+        if chain is None:
+            parent = self.area_by_id[area_id].parent
+            chain = [area_id] + (self.ancestors(parent) if parent is not None else [])
+            self._chains[area_id] = chain
+        return chain
+
+    @cached_property
+    def _chains(self) -> dict[str, list[str]]:
+        return {}
+
+    @cached_property
+    def bound_at(self) -> dict[tuple[str, str | None], Bound]:
+        """Bound rows keyed by (area, specialty or None for summed over specialties)."""
+        return {(bound.area, bound.specialty): bound for bound in self.bounds}
+
+    @cached_property
+    def previous_posts(self) -> dict[tuple[str, str], float]:
+        """Last year's posts keyed by (leaf, specialty)."""
+        return {(row.area, row.specialty): row.posts for row in self.previous}
+
+
+class Criterion(Row):
+    """One indicator in the need index, with its weight and direction."""
+
+    indicator: Identifier
+    weight: Annotated[Number, Field(gt=0)]
+    direction: Literal["higher_is_worse", "higher_is_better"] = "higher_is_worse"
+
+
+class Stability(Row):
+    """Limits and costs on the change against last year's posts."""
+
+    max_change: Annotated[Number, Field(ge=0)] | None = None
+    weight: Annotated[Number, Field(ge=0)] = 0.0
+
+
+class Model(BaseModel):
+    """One allocation policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Identifier
+    description: str = ""
+    base: Identifier = "population"
+    criteria: list[Criterion] = Field(default_factory=list)
+    objective: Literal["absolute", "squared"] = "absolute"
+    underserved_weight: Annotated[Number, Field(ge=1)] = 1.0
+    stability: Stability = Field(default_factory=Stability)
+
+
+#: The policy used when none is named: posts follow population.
+DEFAULT_MODEL = Model(name="population", description="Posts follow population; no criteria.")

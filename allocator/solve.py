@@ -1,0 +1,92 @@
+"""The library entry point: instance + model -> verified plan.
+
+``solve`` builds the numeric problem, runs a backend, checks the plan with the
+independent verifier and only then returns it. Nothing here touches files.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any
+
+from allocator import __version__
+from allocator.backends import get_backend
+from allocator.diagnose import conflicting_rules, explain
+from allocator.errors import InfeasibleError, SolverError
+from allocator.plan import Plan, build_plan
+from allocator.problem import build_problem
+from allocator.schemas import Instance, Model
+from allocator.verify import verify
+
+
+def choose_backend(name: str) -> tuple[str, str]:
+    """The backend to run for ``name`` and why (``auto`` picks the fastest exact one)."""
+    if name == "auto":
+        return "cbc", "auto: CBC is the only exact backend installed"
+    return name, "chosen with --solver"
+
+
+def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit: float | None = None,
+          inputs: dict[str, str] | None = None) -> Plan:
+    """Solve ``instance`` under ``model`` to proven optimality and verify the plan.
+
+    Parameters
+    ----------
+    solver
+        A backend name, or ``auto``.
+    time_limit
+        Seconds the solver may use; past it, :class:`SolverError`.
+    inputs
+        SHA-256 of the input files, recorded in the plan's metadata.
+
+    Raises
+    ------
+    InfeasibleError
+        When no plan meets every rule; the message names the conflicting rules.
+    SolverError
+        When the solver fails or stops at the time limit.
+    VerificationError
+        When the plan breaks a rule (a defect in a backend).
+    """
+    started = time.perf_counter()
+    problem = build_problem(instance, model)
+    built = time.perf_counter()
+    name, reason = choose_backend(solver)
+    backend = get_backend(name)
+    if (problem.lo > problem.hi).any():
+        result_status = "infeasible"
+        result = None
+    else:
+        result = backend.solve(problem, time_limit=time_limit)
+        result_status = result.status
+    if result_status == "infeasible":
+        rules = conflicting_rules(instance, model)
+        raise InfeasibleError(explain(instance, model, rules), [rule.name for rule in rules])
+    assert result is not None
+    if result.status == "time_limit":
+        raise SolverError(f"the solver stopped at the time limit of {time_limit:g} s before proving an optimum; "
+                          "no plan was written. Raise --time-limit, or use --solver auto")
+    if result.status != "optimal" or result.units is None:
+        raise SolverError(f"the solver {result.solver} failed ({result.status}) {result.detail}".strip())
+    metadata: dict[str, Any] = {
+        "tool": "allocator",
+        "tool_version": __version__,
+        "instance": instance.name,
+        "model": model.name,
+        "inputs": dict(sorted((inputs or {}).items())),
+        "solver": name,
+        "solver_version": result.solver,
+        "solver_choice": reason,
+        "status": "optimal",
+        "solver_detail": result.detail,
+        "python": platform.python_version(),
+        "cells": problem.n_cells,
+        "constraint_groups": len(problem.groups),
+        "seconds": {"prepare": built - started, "build": result.build_seconds, "solve": result.solve_seconds},
+    }
+    plan = build_plan(instance, model, problem, result.units, metadata)
+    verify(instance, model, plan)
+    plan.metadata["seconds"]["total"] = time.perf_counter() - started
+    plan.metadata["verified"] = True
+    return plan

@@ -1,0 +1,238 @@
+"""Step 8: write a plan as CSV, XLSX, JSON and a Markdown summary.
+
+Every file is written to a temporary name in the target folder and renamed
+into place, so a crash or Ctrl-C never leaves a half-written plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+from allocator.errors import InputError, Location
+from allocator.plan import Plan, PlanRow
+from allocator.schemas import Instance
+
+PLAN_COLUMNS = ["area", "area_name", "region", "specialty", "posts", "target", "previous", "change",
+                "min", "max", "binding", "underserved", "need_index"]
+
+
+def format_number(value: float | None) -> str:
+    """A post count as text: ``12``, ``12.5``; empty for None."""
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(round(float(value), 9))
+
+
+def _row_cells(row: PlanRow) -> list[str]:
+    return [row.area, row.area_name, row.region, row.specialty, format_number(row.posts), f"{row.target:.4f}",
+            format_number(row.previous), format_number(row.change), format_number(row.min),
+            format_number(row.max), "; ".join(row.binding), "yes" if row.underserved else "no",
+            f"{row.need_index:.6f}"]
+
+
+def plan_csv(plan: Plan) -> str:
+    """The plan table as CSV text, one row per leaf area and specialty (byte-stable)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PLAN_COLUMNS)
+    for row in plan.rows:
+        writer.writerow(_row_cells(row))
+    return buffer.getvalue()
+
+
+def _row_record(row: PlanRow) -> dict[str, Any]:
+    return {"area": row.area, "area_name": row.area_name, "region": row.region, "specialty": row.specialty,
+            "posts": row.posts, "target": row.target, "previous": row.previous, "change": row.change,
+            "min": row.min, "max": row.max, "binding": list(row.binding), "underserved": row.underserved,
+            "need_index": row.need_index}
+
+
+def plan_json(plan: Plan) -> str:
+    """The plan rows and run metadata as JSON text."""
+    document = {"instance": plan.instance, "model": plan.model, "unit": plan.unit,
+                "objective": plan.objective, "metadata": plan.metadata,
+                "rows": [_row_record(row) for row in plan.rows]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def subtree_totals(instance: Instance, plan: Plan) -> list[dict[str, Any]]:
+    """Posts, target and last year's posts summed per non-leaf area and specialty."""
+    sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for row in plan.rows:
+        for area in instance.ancestors(row.area)[1:]:
+            cell = sums[(area, row.specialty)]
+            cell[0] += row.posts
+            cell[1] += row.target
+            cell[2] += row.previous or 0.0
+            cell[3] += row.previous is not None
+    result = []
+    for (area, specialty), (posts, target, previous, known) in sorted(sums.items()):
+        result.append({"area": area, "area_name": instance.area_by_id[area].label,
+                       "level": len(instance.ancestors(area)) - 1, "specialty": specialty,
+                       "posts": posts, "target": round(target, 4), "previous": previous if known else None})
+    return result
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "sheet"
+    candidate, counter = cleaned, 2
+    while candidate.lower() in used:
+        suffix = f"~{counter}"
+        candidate, counter = cleaned[: 31 - len(suffix)] + suffix, counter + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def plan_xlsx(instance: Instance, plan: Plan) -> bytes:
+    """The plan as a workbook: all rows, a sheet per specialty, and totals per parent area."""
+    import pandas as pd
+
+    table = pd.DataFrame([_row_record(row) for row in plan.rows], columns=PLAN_COLUMNS)
+    table["binding"] = table["binding"].map("; ".join)
+    buffer = io.BytesIO()
+    used: set[str] = set()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name=_sheet_name("plan", used), index=False)
+        for specialty, part in table.groupby("specialty", sort=True):
+            part.to_excel(writer, sheet_name=_sheet_name(str(specialty), used), index=False)
+        totals = pd.DataFrame(subtree_totals(instance, plan),
+                              columns=["area", "area_name", "level", "specialty", "posts", "target", "previous"])
+        totals.to_excel(writer, sheet_name=_sheet_name("totals", used), index=False)
+    return buffer.getvalue()
+
+
+def summary_markdown(instance: Instance, plan: Plan) -> str:
+    """The council memo: posts per area, totals per training region, change, under-served areas."""
+    names = {s.id: s.name or s.id for s in instance.specialties}
+    specialties = instance.specialty_ids
+    meta = plan.metadata
+    out = [f"# Allocation plan: {plan.instance}", ""]
+    out.append(f"- Model: **{plan.model}**" + (f" ({meta['model_description']})" if meta.get("model_description") else ""))
+    out.append(f"- Posts are allocated in units of {plan.unit:g}; every specialty's total is met exactly.")
+    out.append(f"- Solved to proven optimality by `{meta.get('solver', '?')}`, objective {plan.objective:.6g}, "
+               "and checked by the independent verifier (totals, every bound, stability, units, objective).")
+    out.append("- ⚑ marks an area designated under-served.")
+    out.append("")
+    by_cell = {(row.area, row.specialty): row for row in plan.rows}
+    leaves = sorted({row.area for row in plan.rows}, key=lambda leaf: (instance.ancestors(leaf)[::-1], leaf))
+
+    out.append("## Totals per training region")
+    out.append("")
+    out.append("| Training region | Posts | Last year | Change | Target |")
+    out.append("|---|---:|---:|---:|---:|")
+    regions: dict[str, list[PlanRow]] = defaultdict(list)
+    for row in plan.rows:
+        regions[row.region].append(row)
+    for region in sorted(regions):
+        rows = regions[region]
+        posts = sum(r.posts for r in rows)
+        known = [r for r in rows if r.previous is not None]
+        previous = sum(r.previous or 0.0 for r in known) if known else None
+        change = "" if previous is None else f"{posts - previous:+g}"
+        out.append(f"| {instance.area_by_id[region].label} | {format_number(posts)} | {format_number(previous)} "
+                   f"| {change} | {sum(r.target for r in rows):.1f} |")
+    out.append("")
+
+    out.append("## Posts per area and specialty")
+    out.append("")
+    if len(specialties) <= 6:
+        header = "| Area | Training region | " + " | ".join(names[s] for s in specialties) + " | Total |"
+        out.append(header)
+        out.append("|---|---|" + "---:|" * (len(specialties) + 1))
+        for leaf in leaves:
+            cells = []
+            for s in specialties:
+                row = by_cell[(leaf, s)]
+                change = "" if row.change is None else f" ({row.change:+g})"
+                cells.append(f"{format_number(row.posts)}{change}")
+            total = sum(by_cell[(leaf, s)].posts for s in specialties)
+            flag = " ⚑" if instance.area_by_id[leaf].underserved else ""
+            out.append(f"| {instance.area_by_id[leaf].label}{flag} | "
+                       f"{instance.area_by_id[by_cell[(leaf, specialties[0])].region].label} | "
+                       + " | ".join(cells) + f" | {format_number(total)} |")
+        out.append("")
+        out.append("Each cell shows the posts and, in brackets, the change against last year.")
+    else:
+        out.append("| Area | Training region | Posts (all specialties) | Last year | Change |")
+        out.append("|---|---|---:|---:|---:|")
+        for leaf in leaves:
+            rows = [by_cell[(leaf, s)] for s in specialties]
+            posts = sum(r.posts for r in rows)
+            known = [r for r in rows if r.previous is not None]
+            previous = sum(r.previous or 0.0 for r in known) if known else None
+            change = "" if previous is None else f"{posts - previous:+g}"
+            flag = " ⚑" if instance.area_by_id[leaf].underserved else ""
+            out.append(f"| {instance.area_by_id[leaf].label}{flag} | {instance.area_by_id[rows[0].region].label} "
+                       f"| {format_number(posts)} | {format_number(previous)} | {change} |")
+        out.append("")
+        out.append(f"{len(specialties)} specialties: the full table is in plan.csv and plan.xlsx.")
+    out.append("")
+
+    binding = [row for row in plan.rows if row.binding]
+    out.append("## Bounds that decide the plan")
+    out.append("")
+    if binding:
+        for row in binding:
+            out.append(f"- {instance.area_by_id[row.area].label}, {names[row.specialty]}: "
+                       f"{format_number(row.posts)} posts (target {row.target:.2f}); binding: {', '.join(row.binding)}")
+    else:
+        out.append("- No bound binds: every area got its target rounded by the cost rule.")
+    out.append("")
+    return "\n".join(out)
+
+
+def prepare_output_dir(out: Path, force: bool) -> None:
+    """Create ``out``, refusing to write into a folder that already holds files unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise InputError("the output path is a file, not a folder", where=Location(out),
+                         fix="name a folder for --out")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise InputError("the output folder already holds files", where=Location(out),
+                         fix="choose an empty or new folder, or add --force to replace this run's files")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to a temporary file beside ``path``, then rename it into place."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_files(out: Path, files: dict[str, Callable[[], str | bytes]]) -> list[Path]:
+    """Render every file first, then move each into ``out``; nothing is written if rendering fails."""
+    rendered = {name: make() for name, make in files.items()}
+    written = []
+    for name, content in rendered.items():
+        write_atomic(out / name, content)
+        written.append(out / name)
+    return written
+
+
+def write_plan(instance: Instance, plan: Plan, out: Path, *, xlsx: bool = True) -> list[Path]:
+    """Write plan.csv, plan.json, summary.md and (unless ``xlsx`` is False) plan.xlsx into ``out``."""
+    files: dict[str, Callable[[], str | bytes]] = {
+        "plan.csv": lambda: plan_csv(plan),
+        "plan.json": lambda: plan_json(plan),
+        "summary.md": lambda: summary_markdown(instance, plan),
+    }
+    if xlsx:
+        files["plan.xlsx"] = lambda: plan_xlsx(instance, plan)
+    return write_files(out, files)
