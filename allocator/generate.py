@@ -58,7 +58,8 @@ class GeneratorOptions:
 
 def _csv(rows: list[list[object]]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    cells = [[f"{v:g}" if isinstance(v, (float, np.floating)) else v for v in row] for row in rows]
+    csv.writer(buffer, lineterminator="\n").writerows(cells)
     return buffer.getvalue()
 
 

@@ -73,7 +73,9 @@ def validate_row(schema: type[Row], values: dict[str, Any], where: Location,
     try:
         row = schema.model_validate(values, context={"decimal_comma": decimal_comma})
     except ValidationError as exc:
-        error = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt field also shows up as a missing one; the spelling is the real mistake.
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = [str(part) for part in error["loc"]]
         field_name = ".".join(loc) if loc else None
         raise InputError(

@@ -1,0 +1,84 @@
+"""Bad files exit 2 with one located line and write nothing; infeasible instances exit 3.
+
+The malformed files live in tests/data/bad/, one per class of mistake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from allocator.cli import main
+from tests.conftest import DATA, DK_INSTANCE
+
+BAD = DATA / "bad"
+
+# file, then fragments the message must contain: the file, the row, the field, the fix
+CASES = {
+    "missing_field.yaml": ["missing_field.yaml", "specialties row 1", "field 'total'", "Fix: fill in 'total'"],
+    "unknown_area_in_bounds.yaml": ["bounds row 2", "field 'area'", "unknown area 'C'"],
+    "unknown_specialty_in_previous.yaml": ["previous row 2", "field 'specialty'", "unknown specialty 'surgery'"],
+    "parent_cycle.yaml": ["field 'parent'", "cycle", "A -> C -> B -> A"],
+    "negative_total.yaml": ["specialties row 1", "field 'total'", "got -5", ">= 0"],
+    "min_over_max.yaml": ["bounds row 1", "field 'min'", "min 6 is greater than max 4"],
+    "non_numeric_cell.yaml": ["non_numeric_cell.csv", "line 4", "field 'population'", "'tre tusind'"],
+    "duplicate_ids.yaml": ["areas row 4", "field 'id'", "duplicate area id 'A'", "areas row 2"],
+    "total_not_multiple_of_unit.yaml": ["specialties row 1", "field 'total'", "not a multiple of the unit 1",
+                                        "unit: 0.5"],
+    "broken_yaml.yaml": ["broken_yaml.yaml", "line 2", "not valid YAML"],
+    "unknown_key.yaml": ["field 'populaton'", "unknown key"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_file_exits_2_with_located_message(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["solve", str(BAD / name), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert "\n" not in message, "the error must be one line"
+    assert "Traceback" not in result.output
+    assert message.startswith("error: ")
+    assert "Fix:" in message
+    for fragment in CASES[name]:
+        assert fragment in message
+    assert not out.exists(), "nothing may be written for bad input"
+
+
+def test_every_bad_file_has_a_case() -> None:
+    assert {p.name for p in BAD.glob("*.yaml")} == set(CASES)
+
+
+def test_missing_model_file_is_bad_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "-m", "nope.yaml", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "nope.yaml: the file does not exist" in result.output
+
+
+def test_model_typo_suggests_the_field(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    model.write_text("name: typo\ncriteria:\n  - {indicator: inhabitants_per_gp, wieght: 2}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "-m", str(model), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "criteria row 1" in result.output and "did you mean 'weight'" in result.output
+
+
+def test_model_with_unknown_indicator_names_area(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    model.write_text("name: x\ncriteria:\n  - {indicator: closed_share, weight: 1}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "-m", str(model), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "areas.csv" in result.output and "field 'closed_share'" in result.output
+
+
+def test_floors_over_total_exit_3_naming_total_and_bounds(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["solve", str(DATA / "floors_over_total.yaml"), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "the minimums add up to 11 posts, but the total is 10 posts" in result.output
+    assert "the national total of gp is 10 posts" in result.output
+    assert "A must get at least 6 posts of gp" in result.output
+    assert "B must get at least 5 posts of gp" in result.output
+    assert not out.exists()
