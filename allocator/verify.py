@@ -57,6 +57,7 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     missing = expected - set(seen)
     if missing:
         problems.append(f"{len(missing)} cells are missing, e.g. {sorted(missing)[0]}")
+    if problems:
         return problems
 
     for specialty in instance.specialties:
@@ -92,6 +93,8 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     costs = []
     for row in plan.rows:
         key = (row.area, row.specialty)
+        if key not in expected:
+            continue  # already reported above
         t = expected_targets[key]
         if not _close(row.target, t):
             problems.append(f"{key}: target {row.target} differs from the recomputed {t}")

@@ -5,7 +5,7 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 #: Largest CSV or XLSX table, in bytes.
 MAX_TABLE_BYTES = 200 * 1024 * 1024
 #: Largest number of YAML nodes after expanding aliases (guards against "billion laughs").
-MAX_YAML_NODES = 2_000_000
+MAX_YAML_NODES = 1_000_000
 #: Deepest nesting accepted in a YAML or JSON document.
 MAX_NESTING = 200
 #: Most rows in one table.
