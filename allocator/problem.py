@@ -166,8 +166,8 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
         under = instance.leaves_under[area]
         chosen = [spec_index[specialty]] if specialty is not None else list(range(n_spec))
         cells = np.array(sorted(leaf_index[leaf] * n_spec + si for leaf in under for si in chosen), dtype=np.int64)
-        if len(cells) == 1 and specialty is not None:
-            continue  # already in the cell's box
+        if area in leaf_index and specialty is not None:
+            continue  # already in the cell's box (see effective_box)
         g_lo = math.ceil(bound.min / unit - _EPS) if bound.min is not None else 0
         g_hi = math.floor(bound.max / unit + _EPS) if bound.max is not None else None
         if g_lo == 0 and g_hi is not None and g_hi >= int(hi[cells].sum()):
