@@ -93,3 +93,24 @@ def grow_window(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
     wlo[idx] = np.maximum(problem.lo[idx], wlo[idx] - width)
     whi[idx] = np.minimum(problem.hi[idx], whi[idx] + width)
     return wlo, whi
+
+
+def integer_slopes(segments: Segments, units_in_play: int) -> tuple[np.ndarray, float]:
+    """Scale slopes to integers for solvers that need integer costs (CP-SAT, min-cost flow).
+
+    The scale is the largest power of two that keeps the whole objective below
+    2**52 in absolute value. Each slope is rounded to the nearest multiple of
+    1/scale, so the integer optimum is optimal for the true costs up to
+    ``units_in_play / (2 * scale)``; every plan's objective is then recomputed
+    from the true costs, and the agreement tests compare it with CBC's.
+
+    Returns
+    -------
+    slopes, scale
+    """
+    if len(segments.slope) == 0:
+        return np.zeros(0, dtype=np.int64), 1.0
+    largest = float(np.max(np.abs(segments.slope))) or 1.0
+    budget = 2.0**52 / (largest * max(units_in_play, 1))
+    scale = 2.0 ** np.floor(np.log2(budget))
+    return np.rint(segments.slope * scale).astype(np.int64), float(scale)

@@ -11,20 +11,13 @@ import time
 from typing import Any
 
 from allocator import __version__
-from allocator.backends import get_backend
+from allocator.backends import choose_backend
 from allocator.diagnose import conflicting_rules, explain
-from allocator.errors import InfeasibleError, SolverError
+from allocator.errors import InfeasibleError, InputError, Location, SolverError
 from allocator.plan import Plan, build_plan
 from allocator.problem import build_problem
 from allocator.schemas import Instance, Model
 from allocator.verify import verify
-
-
-def choose_backend(name: str) -> tuple[str, str]:
-    """The backend to run for ``name`` and why (``auto`` picks the fastest exact one)."""
-    if name == "auto":
-        return "cbc", "auto: CBC is the only exact backend installed"
-    return name, "chosen with --solver"
 
 
 def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit: float | None = None,
@@ -52,8 +45,11 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
     started = time.perf_counter()
     problem = build_problem(instance, model)
     built = time.perf_counter()
-    name, reason = choose_backend(solver)
-    backend = get_backend(name)
+    try:
+        backend, reason = choose_backend(solver, problem)
+    except ValueError as exc:
+        raise InputError(str(exc), where=Location(None, None, "--solver")) from None
+    name = backend.name
     if (problem.lo > problem.hi).any():
         result_status = "infeasible"
         result = None
@@ -80,6 +76,7 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
         "solver_choice": reason,
         "status": "optimal",
         "solver_detail": result.detail,
+        "solver_path": result.extra.get("path", name),
         "python": platform.python_version(),
         "cells": problem.n_cells,
         "constraint_groups": len(problem.groups),

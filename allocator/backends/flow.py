@@ -1,0 +1,187 @@
+"""The exact fast path: greedy marginal allocation, or min-cost flow on the area tree.
+
+- **Greedy** when the only constraint groups are the specialty totals (every
+  bound is a box on one cell): each specialty is independent, the cost is
+  separable and convex, so taking the cheapest unit increments, in order, up
+  to the total is optimal. Ties go to the cell that comes first (leaf id,
+  then specialty id), then to the lower unit.
+- **Min-cost flow** when the groups of each specialty (the total and the
+  bound rows on areas) form a laminar family and the groups summed over
+  specialties form another. Flow leaves each specialty's total, runs down its
+  tree of per-specialty bounds to the cells, and up the tree of shared bounds
+  to a sink. Each cell's convex cost becomes parallel arcs, one per segment,
+  with integer-scaled costs (:func:`allocator.formulation.integer_slopes`);
+  a bound's minimum becomes a lower bound on its arc, removed by shifting
+  supplies.
+- Otherwise the backend declines and ``auto`` falls back to an LP backend.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+from ortools.init.python import init
+
+from allocator.backends.base import Backend, BackendResult, Capability, Status, solve_in_windows
+from allocator.formulation import build_segments, integer_slopes
+from allocator.problem import Group, ProblemData
+
+
+def nesting_order(groups: list[Group]) -> list[int]:
+    """Outermost first: larger groups first; for equal cell sets the total, then by name."""
+    return sorted(range(len(groups)), key=lambda g: (-len(groups[g].cells), groups[g].kind != "total",
+                                                     groups[g].name))
+
+
+def laminar_parents(groups: list[Group], n_cells: int) -> list[int] | None:
+    """The parent (index into ``groups``, -1 for none) of each group, or None if not laminar."""
+    order = nesting_order(groups)
+    innermost = np.full(n_cells, -1, dtype=np.int64)
+    parents = [-1] * len(groups)
+    for g in order:
+        cells = groups[g].cells
+        inner = innermost[cells]
+        if len(inner) and np.any(inner != inner[0]):
+            return None
+        parents[g] = int(inner[0]) if len(inner) else -1
+        innermost[cells] = g
+    return parents
+
+
+def structure(problem: ProblemData) -> str:
+    """``greedy``, ``flow`` or ``none``: which exact fast path the problem allows."""
+    if all(group.kind == "total" for group in problem.groups):
+        return "greedy"
+    per_specialty = [g for g in problem.groups if g.specialty is not None]
+    shared = [g for g in problem.groups if g.specialty is None]
+    if laminar_parents(per_specialty, problem.n_cells) is None or laminar_parents(shared, problem.n_cells) is None:
+        return "none"
+    return "flow"
+
+
+class FlowBackend(Backend):
+    """Greedy or OR-Tools min-cost flow, whichever the structure allows."""
+
+    name = "flow"
+    capabilities = Capability.EXACT
+
+    def accepts(self, problem: ProblemData) -> bool:
+        """Whether the problem has the structure of one of the fast paths."""
+        return structure(problem) != "none"
+
+    def solve(self, problem: ProblemData, time_limit: float | None = None) -> BackendResult:
+        kind = structure(problem)
+        if kind == "none":
+            return BackendResult("error", None, "flow", "the bounds are not nested on the area tree")
+        if kind == "greedy":
+            result = solve_in_windows(problem, _greedy_window, "greedy marginal allocation", time_limit)
+        else:
+            result = solve_in_windows(problem, _flow_window,
+                                      f"min-cost flow, OR-Tools {init.OrToolsVersion.version_string()}", time_limit)
+        result.extra["path"] = kind
+        return result
+
+
+def _greedy_window(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
+                   time_limit: float | None) -> tuple[Status, np.ndarray | None, float, float]:
+    started = time.perf_counter()
+    spans = np.maximum(whi - wlo, 0)
+    cells = np.repeat(np.arange(problem.n_cells), spans)
+    position = np.arange(len(cells)) - np.repeat(np.cumsum(spans) - spans, spans)
+    points = wlo[cells] + position
+    slopes = problem.cell_cost(points + 1, cells) - problem.cell_cost(points, cells)
+    built = time.perf_counter()
+    units = wlo.astype(np.int64).copy()
+    specialty_of_unit = problem.cell_specialty[cells]
+    for si, group in enumerate(problem.groups):
+        need = group.lo - int(wlo[group.cells].sum())
+        mine = np.flatnonzero(specialty_of_unit == si)
+        if need < 0 or need > len(mine):
+            return "infeasible", None, built - started, time.perf_counter() - built
+        if need == 0:
+            continue
+        order = np.lexsort((position[mine], cells[mine], slopes[mine]))
+        chosen = mine[order[:need]]
+        units += np.bincount(cells[chosen], minlength=problem.n_cells)
+    return "optimal", units, built - started, time.perf_counter() - built
+
+
+def _flow_window(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
+                 time_limit: float | None) -> tuple[Status, np.ndarray | None, float, float]:
+    started = time.perf_counter()
+    groups = problem.groups
+    per_specialty = [i for i, g in enumerate(groups) if g.specialty is not None]
+    shared = [i for i, g in enumerate(groups) if g.specialty is None]
+    parents_a = laminar_parents([groups[i] for i in per_specialty], problem.n_cells)
+    parents_b = laminar_parents([groups[i] for i in shared], problem.n_cells)
+    assert parents_a is not None and parents_b is not None
+    # Nodes: one per group, then the sink.
+    sink = len(groups)
+    big = int(sum(g.lo for g in groups if g.kind == "total"))
+    supplies = np.zeros(len(groups) + 1, dtype=np.int64)
+    tails: list[int] = []
+    heads: list[int] = []
+    capacities: list[int] = []
+    costs: list[int] = []
+    a_parent_of_cell = np.full(problem.n_cells, -1, dtype=np.int64)
+    b_parent_of_cell = np.full(problem.n_cells, sink, dtype=np.int64)
+    # The innermost group of each cell is the last one to cover it in nesting order.
+    for k in nesting_order([groups[i] for i in per_specialty]):
+        a_parent_of_cell[groups[per_specialty[k]].cells] = per_specialty[k]
+    for k in nesting_order([groups[i] for i in shared]):
+        b_parent_of_cell[groups[shared[k]].cells] = shared[k]
+
+    def arc(tail: int, head: int, lo: int, hi: int | None) -> bool:
+        upper = big if hi is None else hi
+        if lo > upper:
+            return False
+        supplies[tail] -= lo
+        supplies[head] += lo
+        tails.append(tail)
+        heads.append(head)
+        capacities.append(upper - lo)
+        costs.append(0)
+        return True
+
+    for k, g in enumerate(per_specialty):
+        group = groups[g]
+        parent = parents_a[k]
+        if parent == -1:
+            if group.kind != "total":
+                return "error", None, 0.0, 0.0  # every per-specialty group sits under its total
+            supplies[g] += group.lo
+            continue
+        if not arc(per_specialty[parent], g, group.lo, group.hi):
+            return "infeasible", None, time.perf_counter() - started, 0.0
+    for k, g in enumerate(shared):
+        group = groups[g]
+        parent = sink if parents_b[k] == -1 else shared[parents_b[k]]
+        if not arc(g, parent, group.lo, group.hi):
+            return "infeasible", None, time.perf_counter() - started, 0.0
+    supplies[sink] -= big
+
+    segments = build_segments(problem, wlo, whi)
+    slopes, _ = integer_slopes(segments, int(segments.length.sum()) + big)
+    np.subtract.at(supplies, a_parent_of_cell, wlo)
+    np.add.at(supplies, b_parent_of_cell, wlo)
+    flow = min_cost_flow.SimpleMinCostFlow()
+    if tails:
+        flow.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(capacities),
+                                                  np.array(costs))
+    first_segment_arc = len(tails)
+    if len(segments.cell):
+        flow.add_arcs_with_capacity_and_unit_cost(a_parent_of_cell[segments.cell], b_parent_of_cell[segments.cell],
+                                                  segments.length, slopes)
+    flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
+    built = time.perf_counter()
+    status = flow.solve()
+    solved = time.perf_counter()
+    if status == flow.INFEASIBLE:
+        return "infeasible", None, built - started, solved - built
+    if status != flow.OPTIMAL:
+        return "error", None, built - started, solved - built
+    flows = flow.flows(np.arange(first_segment_arc, first_segment_arc + len(segments.cell)))
+    units = wlo.astype(np.int64) + np.bincount(segments.cell, weights=flows, minlength=problem.n_cells).astype(np.int64)
+    return "optimal", units, built - started, solved - built

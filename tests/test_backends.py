@@ -1,0 +1,89 @@
+"""Every backend that accepts an instance finds the same optimum, or calls it infeasible.
+
+Parametrised over the backends, as linopy does over its solvers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from allocator.backends import BACKENDS, Capability, choose_backend, get_backend
+from allocator.errors import InfeasibleError
+from allocator.problem import build_problem
+from allocator.schemas import Instance, Model
+from allocator.solve import solve
+from allocator.verify import check_plan
+from tests.conftest import make_instance, make_model
+from tests.strategies import instances, models
+
+NAMES = sorted(BACKENDS)
+
+
+def outcome(instance: Instance, model: Model, solver: str) -> float | None:
+    try:
+        plan = solve(instance, model, solver=solver)
+    except InfeasibleError:
+        return None
+    assert check_plan(instance, model, plan) == []
+    return plan.objective
+
+
+def test_every_backend_imports_and_solves_in_one_process(two_regions: Instance) -> None:
+    """ortools and highspy clash in one process (google/or-tools#5246); ours must not."""
+    model = make_model(objective="squared", criteria=[{"indicator": "per_gp", "weight": 1}])
+    objectives = {name: solve(two_regions, model, solver=name).objective for name in NAMES}
+    assert len({round(v, 9) for v in objectives.values()}) == 1, objectives
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_backends_declare_exactness(name: str) -> None:
+    backend = get_backend(name)
+    assert Capability.EXACT in backend.capabilities
+    assert backend.available()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instance=instances(max_leaves=4, max_specialties=2, max_total=8), model=models())
+def test_all_backends_agree(instance: Instance, model: Model) -> None:
+    results = {name: outcome(instance, model, name) for name in NAMES}
+    reference = results["cbc"]
+    for name, value in results.items():
+        if reference is None:
+            assert value is None, f"{name} found a plan where CBC found none"
+        else:
+            assert value == pytest.approx(reference, rel=1e-6, abs=1e-9), (name, results)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instance=instances(max_leaves=10, max_specialties=3, max_total=40), model=models())
+def test_all_backends_agree_on_larger_trees(instance: Instance, model: Model) -> None:
+    results = {name: outcome(instance, model, name) for name in NAMES}
+    reference = results["cbc"]
+    for name, value in results.items():
+        assert (value is None) == (reference is None), (name, results)
+        if reference is not None:
+            assert value == pytest.approx(reference, rel=1e-6, abs=1e-9), (name, results)
+
+
+def test_auto_picks_greedy_for_boxes_and_flow_for_trees(two_regions: Instance) -> None:
+    model = make_model()
+    backend, reason = choose_backend("auto", build_problem(two_regions, model))
+    assert backend.name == "flow" and "min-cost flow" in reason
+    flat = make_instance(specialties=[{"id": "gp", "total": 5}],
+                         areas=[{"id": "a", "population": 1}, {"id": "b", "population": 2}],
+                         bounds=[{"area": "a", "specialty": "gp", "max": 1}])
+    backend, reason = choose_backend("auto", build_problem(flat, model))
+    assert backend.name == "flow" and "greedy" in reason
+    plan = solve(flat, model)
+    assert plan.metadata["solver_path"] == "greedy"
+    assert plan.posts() == {("a", "gp"): 1, ("b", "gp"): 4}
+
+
+def test_infeasible_everywhere() -> None:
+    instance = make_instance(specialties=[{"id": "gp", "total": 5}], areas=[{"id": "R"},
+                             {"id": "a", "parent": "R", "population": 1}, {"id": "b", "parent": "R", "population": 2}],
+                             bounds=[{"area": "R", "max": 4}])
+    for name in NAMES:
+        with pytest.raises(InfeasibleError, match="at most 4 posts"):
+            solve(instance, make_model(), solver=name)
