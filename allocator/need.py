@@ -133,9 +133,19 @@ def effective_box(instance: Instance, leaf: str, specialty: str) -> tuple[float,
     return low, high
 
 
+def cell_boxes(instance: Instance) -> dict[tuple[str, str], tuple[float, float]]:
+    """:func:`effective_box` of every (leaf, specialty), computed once per instance."""
+    cached = instance.__dict__.get("_cell_boxes")
+    if cached is None:
+        cached = {(leaf, s): effective_box(instance, leaf, s) for leaf in instance.leaves
+                  for s in instance.specialty_ids}
+        instance.__dict__["_cell_boxes"] = cached  # instances are frozen; boxes never change
+    return cached
+
+
 def eligible(instance: Instance, leaf: str, specialty: str) -> bool:
     """A leaf is eligible for a specialty unless a bound on it or an ancestor forces 0 posts."""
-    return effective_box(instance, leaf, specialty)[1] >= instance.unit - 1e-9
+    return cell_boxes(instance)[(leaf, specialty)][1] >= instance.unit - 1e-9
 
 
 def targets(instance: Instance, model: Model,

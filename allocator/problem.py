@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from allocator.need import NeedBreakdown, effective_box, need_breakdown, targets
+from allocator.need import NeedBreakdown, cell_boxes, need_breakdown, targets
 from allocator.schemas import Instance, Model
 
 _EPS = 1e-9
@@ -137,13 +137,14 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
     lo = np.zeros(n_cells, dtype=np.int64)
     hi = np.zeros(n_cells, dtype=np.int64)
     max_change = model.stability.max_change
+    boxes = cell_boxes(instance)
     for li, leaf in enumerate(leaves):
         weight = model.underserved_weight if instance.area_by_id[leaf].underserved else 1.0
         for si, specialty in enumerate(specialties):
             c = li * n_spec + si
             target[c] = target_by_cell[(leaf, specialty)]
             penalty[c] = weight
-            low, high = effective_box(instance, leaf, specialty)
+            low, high = boxes[(leaf, specialty)]
             cell_lo = math.ceil(low / unit - _EPS)
             cell_hi = totals[specialty] if math.isinf(high) else min(totals[specialty], math.floor(high / unit + _EPS))
             prev = prev_posts.get((leaf, specialty))

@@ -82,3 +82,9 @@ def test_floors_over_total_exit_3_naming_total_and_bounds(tmp_path: Path) -> Non
     assert "A must get at least 6 posts of gp" in result.output
     assert "B must get at least 5 posts of gp" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["parent_cycle.yaml", "non_numeric_cell.yaml"])
+def test_validate_exits_2_on_bad_file(name: str) -> None:
+    result = CliRunner().invoke(main, ["validate", str(BAD / name)])
+    assert result.exit_code == 2 and "Fix:" in result.output and "Traceback" not in result.output

@@ -124,3 +124,21 @@ def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     path.write_text("name: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="nested"):
         load_instance(path)
+
+
+def test_json_instance(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "instance.json"
+    path.write_text(json.dumps({"name": "j", "specialties": [{"id": "gp", "total": 4}],
+                                "areas": [{"id": "a", "population": 3}, {"id": "b", "population": 1}],
+                                "bounds": [{"area": "b", "specialty": "gp", "min": 2}]}), encoding="utf-8")
+    plan = solve(load_instance(path).value, DEFAULT_MODEL)
+    assert plan.posts() == {("a", "gp"): 2, ("b", "gp"): 2}
+
+
+def test_json_syntax_error_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "instance.json"
+    path.write_text('{"name": "j",\n "specialties": [}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"instance.json, line 2, column \d+: not valid JSON"):
+        load_instance(path)
