@@ -51,6 +51,14 @@ class Segments:
     slope: np.ndarray
     start_cost: np.ndarray
 
+    def runs(self) -> list[tuple[int, int, int]]:
+        """(cell, first segment, one past the last segment) for every cell that has segments."""
+        if len(self.cell) == 0:
+            return []
+        starts = np.r_[0, np.flatnonzero(np.diff(self.cell)) + 1]
+        ends = np.r_[starts[1:], len(self.cell)]
+        return list(zip(self.cell[starts].tolist(), starts.tolist(), ends.tolist()))
+
 
 def initial_window(problem: ProblemData, width: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """A window of ``width`` units either side of each cell's rounded target, inside its box."""

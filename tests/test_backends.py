@@ -43,27 +43,26 @@ def test_backends_declare_exactness(name: str) -> None:
     assert backend.available()
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instance=instances(max_leaves=4, max_specialties=2, max_total=8), model=models())
-def test_all_backends_agree(instance: Instance, model: Model) -> None:
-    results = {name: outcome(instance, model, name) for name in NAMES}
-    reference = results["cbc"]
-    for name, value in results.items():
-        if reference is None:
-            assert value is None, f"{name} found a plan where CBC found none"
-        else:
-            assert value == pytest.approx(reference, rel=1e-6, abs=1e-9), (name, results)
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instance=instances(max_leaves=10, max_specialties=3, max_total=40), model=models())
-def test_all_backends_agree_on_larger_trees(instance: Instance, model: Model) -> None:
+def assert_all_agree(instance: Instance, model: Model) -> None:
+    """Every backend's objective equals CBC's (1e-6 relative), or all call it infeasible."""
     results = {name: outcome(instance, model, name) for name in NAMES}
     reference = results["cbc"]
     for name, value in results.items():
         assert (value is None) == (reference is None), (name, results)
         if reference is not None:
             assert value == pytest.approx(reference, rel=1e-6, abs=1e-9), (name, results)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instance=instances(max_leaves=4, max_specialties=2, max_total=8), model=models())
+def test_all_backends_agree(instance: Instance, model: Model) -> None:
+    assert_all_agree(instance, model)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instance=instances(max_leaves=10, max_specialties=3, max_total=40), model=models())
+def test_all_backends_agree_on_larger_trees(instance: Instance, model: Model) -> None:
+    assert_all_agree(instance, model)
 
 
 def test_auto_picks_greedy_for_boxes_and_flow_for_trees(two_regions: Instance) -> None:

@@ -57,20 +57,17 @@ def test_missing_model_file_is_bad_input(tmp_path: Path) -> None:
     assert "nope.yaml: the file does not exist" in result.output
 
 
-def test_model_typo_suggests_the_field(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("criteria", "fragments"), [
+    ("{indicator: inhabitants_per_gp, wieght: 2}", ["criteria row 1", "did you mean 'weight'"]),
+    ("{indicator: closed_share, weight: 1}", ["areas.csv", "field 'closed_share'"]),
+], ids=["typo-suggests-field", "unknown-indicator-names-area"])
+def test_bad_model_exits_2(tmp_path: Path, criteria: str, fragments: list[str]) -> None:
     model = tmp_path / "m.yaml"
-    model.write_text("name: typo\ncriteria:\n  - {indicator: inhabitants_per_gp, wieght: 2}\n", encoding="utf-8")
+    model.write_text(f"name: x\ncriteria:\n  - {criteria}\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "-m", str(model), "-o", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert "criteria row 1" in result.output and "did you mean 'weight'" in result.output
-
-
-def test_model_with_unknown_indicator_names_area(tmp_path: Path) -> None:
-    model = tmp_path / "m.yaml"
-    model.write_text("name: x\ncriteria:\n  - {indicator: closed_share, weight: 1}\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "-m", str(model), "-o", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert "areas.csv" in result.output and "field 'closed_share'" in result.output
+    for fragment in fragments:
+        assert fragment in result.output
 
 
 def test_floors_over_total_exit_3_naming_total_and_bounds(tmp_path: Path) -> None:

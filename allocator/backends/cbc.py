@@ -24,12 +24,7 @@ def build_pulp_model(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray) -> 
     model += pulp.LpAffineExpression(
         list(zip(pieces, segments.slope.tolist())), constant=float(segments.start_cost.sum())
     ), "cost"
-    starts = np.r_[0, np.flatnonzero(np.diff(segments.cell)) + 1]
-    ends = np.r_[starts[1:], len(segments.cell)]
-    for first, last in zip(starts.tolist(), ends.tolist()):
-        if first == last:
-            continue
-        c = int(segments.cell[first])
+    for c, first, last in segments.runs():
         link = pulp.LpAffineExpression([(n[c], 1.0)] + [(pieces[j], -1.0) for j in range(first, last)])
         model += pulp.LpConstraint(link, pulp.LpConstraintEQ, f"link_{c}", float(wlo[c]))
     for index, group in enumerate(problem.groups):

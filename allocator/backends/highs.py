@@ -56,10 +56,7 @@ class HighsBackend(Backend):
             objective.SetCoefficient(piece, slope)
         objective.SetOffset(float(segments.start_cost.sum()))
         objective.SetMinimization()
-        starts = np.r_[0, np.flatnonzero(np.diff(segments.cell)) + 1] if len(segments.cell) else np.zeros(0, int)
-        ends = np.r_[starts[1:], len(segments.cell)] if len(segments.cell) else np.zeros(0, int)
-        for first, last in zip(starts.tolist(), ends.tolist()):
-            c = int(segments.cell[first])
+        for c, first, last in segments.runs():
             link = solver.Constraint(float(wlo[c]), float(wlo[c]))
             link.SetCoefficient(n[c], 1.0)
             for j in range(first, last):
