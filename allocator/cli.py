@@ -18,7 +18,7 @@ from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError
 from allocator.loading import Loaded, load_instance, load_model
 from allocator.plan import Plan
 from allocator.schemas import DEFAULT_MODEL, Instance
-from allocator.writers import format_number, prepare_output_dir, write_atomic, write_plan
+from allocator.writers import check_output_dir, format_number, prepare_output_dir, write_plan
 
 
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,11 +55,12 @@ def _echo_plan(instance: Instance, plan: Plan, limit: int = 40) -> None:
     click.echo(f"Plan for {plan.instance} under model '{plan.model}' "
                f"(objective {plan.objective:.6g}, solver {plan.metadata.get('solver')}, verified)")
     width = max(len(row.area_name) for row in plan.rows)
-    click.echo(f"  {'area':<{width}}  {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
+    click.echo(f"  {'area':<{width}}    {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
     for row in plan.rows[:limit]:
-        flag = " ⚑" if row.underserved else "  "
-        click.echo(f"  {row.area_name:<{width}}{flag}{row.specialty:<16} {format_number(row.posts):>7} "
+        flag = "⚑" if row.underserved else " "
+        click.echo(f"  {row.area_name:<{width}} {flag}  {row.specialty:<16} {format_number(row.posts):>7} "
                    f"{row.target:>9.2f} {format_number(row.previous):>7}  {', '.join(row.binding)}")
+    click.echo("  ⚑ = designated under-served")
     if len(plan.rows) > limit:
         click.echo(f"  … {len(plan.rows) - limit} more rows in plan.csv")
 
@@ -91,12 +92,11 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
 
     loaded = load_instance(instance)
     model = _load_model(model_path)
-    if out.exists() and any(out.iterdir()) and not force:
-        prepare_output_dir(out, force)  # raises the clear "folder not empty" error before solving
+    check_output_dir(out, force)  # fail before solving; create nothing until the plan is verified
     plan = solve_plan(loaded.value, model.value, solver=solver, time_limit=time_limit,
                       inputs={**loaded.hashes, **model.hashes})
     plan.metadata["model_description"] = model.value.description
-    prepare_output_dir(out, force=True)
+    prepare_output_dir(out, force)
     written = write_plan(loaded.value, plan, out, xlsx=not no_xlsx)
     if not quiet:
         _echo_plan(loaded.value, plan)

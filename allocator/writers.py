@@ -190,14 +190,19 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
     return "\n".join(out)
 
 
-def prepare_output_dir(out: Path, force: bool) -> None:
-    """Create ``out``, refusing to write into a folder that already holds files unless ``force``."""
+def check_output_dir(out: Path, force: bool) -> None:
+    """Refuse an output path that is a file, or a folder that already holds files unless ``force``."""
     if out.exists() and not out.is_dir():
         raise InputError("the output path is a file, not a folder", where=Location(out),
                          fix="name a folder for --out")
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError("the output folder already holds files", where=Location(out),
                          fix="choose an empty or new folder, or add --force to replace this run's files")
+
+
+def prepare_output_dir(out: Path, force: bool) -> None:
+    """:func:`check_output_dir`, then create the folder."""
+    check_output_dir(out, force)
     out.mkdir(parents=True, exist_ok=True)
 
 

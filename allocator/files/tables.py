@@ -111,7 +111,7 @@ def _read_table_file(document: Document, key: str, reference: str) -> Table:
         table = _parse_xlsx(shown, raw, sheet or None)
     else:
         table = _parse_csv(shown, raw)
-    table.files[path] = raw
+    table.files[shown] = raw
     return table
 
 
