@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InputError, Location
-from allocator.files import Document, Table, TableRow, read_document, read_table
+from allocator.files import Document, Table, read_document, read_table
 from allocator.schemas import Area, Bound, Criterion, Instance, Model, Previous, Row, Specialty, Stability
 
 _AREA_COLUMNS = {"id", "name", "parent", "population", "underserved", "indicators"}
