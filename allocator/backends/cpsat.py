@@ -36,11 +36,8 @@ class CpSatBackend(Backend):
         model = cp_model.CpModel()
         n = [model.new_int_var(int(wlo[c]), int(whi[c]), f"n{c}") for c in range(problem.n_cells)]
         pieces = [model.new_int_var(0, int(length), f"s{j}") for j, length in enumerate(segments.length.tolist())]
-        by_cell: dict[int, list] = {}
-        for j, c in enumerate(segments.cell.tolist()):
-            by_cell.setdefault(c, []).append(pieces[j])
-        for c, parts in by_cell.items():
-            model.add(n[c] == int(wlo[c]) + sum(parts))
+        for c, first, last in segments.runs():
+            model.add(n[c] == int(wlo[c]) + sum(pieces[first:last]))
         for group in problem.groups:
             total = sum(n[c] for c in group.cells.tolist())
             if group.hi is not None and group.lo == group.hi:
