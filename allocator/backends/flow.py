@@ -18,7 +18,9 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -78,7 +80,8 @@ class FlowBackend(Backend):
         if kind == "greedy":
             result = solve_in_windows(problem, _greedy_window, "greedy marginal allocation", time_limit)
         else:
-            result = solve_in_windows(problem, _flow_window,
+            window = functools.partial(_flow_window, _tree_network(problem))
+            result = solve_in_windows(problem, window,
                                       f"min-cost flow, OR-Tools {init.OrToolsVersion.version_string()}", time_limit)
         result.extra["path"] = kind
         return result
@@ -108,23 +111,39 @@ def _greedy_window(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
     return "optimal", units, built - started, time.perf_counter() - built
 
 
-def _flow_window(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
-                 time_limit: float | None) -> tuple[Status, np.ndarray | None, float, float]:
-    started = time.perf_counter()
+@dataclass
+class _TreeNetwork:
+    """The window-independent part of the flow network: nodes, tree arcs and their supply shifts.
+
+    Nodes are the constraint groups (by index) and a sink. Per-specialty groups
+    hang under their parent group (a total at the top); shared groups carry
+    flow up to their parent, and the outermost ones to the sink.
+    """
+
+    sink: int
+    big: int
+    supplies: np.ndarray
+    tails: np.ndarray
+    heads: np.ndarray
+    capacities: np.ndarray
+    a_parent_of_cell: np.ndarray
+    b_parent_of_cell: np.ndarray
+
+
+def _tree_network(problem: ProblemData) -> _TreeNetwork | None:
+    """Build the tree part of the network once; None when a group's own limits are empty."""
     groups = problem.groups
     per_specialty = [i for i, g in enumerate(groups) if g.specialty is not None]
     shared = [i for i, g in enumerate(groups) if g.specialty is None]
     parents_a = laminar_parents([groups[i] for i in per_specialty], problem.n_cells)
     parents_b = laminar_parents([groups[i] for i in shared], problem.n_cells)
     assert parents_a is not None and parents_b is not None
-    # Nodes: one per group, then the sink.
     sink = len(groups)
     big = int(sum(g.lo for g in groups if g.kind == "total"))
     supplies = np.zeros(len(groups) + 1, dtype=np.int64)
     tails: list[int] = []
     heads: list[int] = []
     capacities: list[int] = []
-    costs: list[int] = []
     a_parent_of_cell = np.full(problem.n_cells, -1, dtype=np.int64)
     b_parent_of_cell = np.full(problem.n_cells, sink, dtype=np.int64)
     # The innermost group of each cell is the last one to cover it in nesting order.
@@ -142,38 +161,45 @@ def _flow_window(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
         tails.append(tail)
         heads.append(head)
         capacities.append(upper - lo)
-        costs.append(0)
         return True
 
     for k, g in enumerate(per_specialty):
         group = groups[g]
         parent = parents_a[k]
         if parent == -1:
-            if group.kind != "total":
-                return "error", None, 0.0, 0.0  # every per-specialty group sits under its total
+            # structure() guarantees every per-specialty group sits under its total
+            assert group.kind == "total"
             supplies[g] += group.lo
-            continue
-        if not arc(per_specialty[parent], g, group.lo, group.hi):
-            return "infeasible", None, time.perf_counter() - started, 0.0
+        elif not arc(per_specialty[parent], g, group.lo, group.hi):
+            return None
     for k, g in enumerate(shared):
         group = groups[g]
         parent = sink if parents_b[k] == -1 else shared[parents_b[k]]
         if not arc(g, parent, group.lo, group.hi):
-            return "infeasible", None, time.perf_counter() - started, 0.0
+            return None
     supplies[sink] -= big
+    return _TreeNetwork(sink, big, supplies, np.array(tails, dtype=np.int64), np.array(heads, dtype=np.int64),
+                        np.array(capacities, dtype=np.int64), a_parent_of_cell, b_parent_of_cell)
 
+
+def _flow_window(tree: _TreeNetwork | None, problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
+                 time_limit: float | None) -> tuple[Status, np.ndarray | None, float, float]:
+    if tree is None:
+        return "infeasible", None, 0.0, 0.0
+    started = time.perf_counter()
     segments = build_segments(problem, wlo, whi)
-    slopes, _ = integer_slopes(segments, int(segments.length.sum()) + big)
-    np.subtract.at(supplies, a_parent_of_cell, wlo)
-    np.add.at(supplies, b_parent_of_cell, wlo)
+    slopes, _ = integer_slopes(segments, int(segments.length.sum()) + tree.big)
+    supplies = tree.supplies.copy()
+    np.subtract.at(supplies, tree.a_parent_of_cell, wlo)
+    np.add.at(supplies, tree.b_parent_of_cell, wlo)
     flow = min_cost_flow.SimpleMinCostFlow()
-    if tails:
-        flow.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(capacities),
-                                                  np.array(costs))
-    first_segment_arc = len(tails)
+    if len(tree.tails):
+        flow.add_arcs_with_capacity_and_unit_cost(tree.tails, tree.heads, tree.capacities,
+                                                  np.zeros(len(tree.tails), dtype=np.int64))
+    first_segment_arc = len(tree.tails)
     if len(segments.cell):
-        flow.add_arcs_with_capacity_and_unit_cost(a_parent_of_cell[segments.cell], b_parent_of_cell[segments.cell],
-                                                  segments.length, slopes)
+        flow.add_arcs_with_capacity_and_unit_cost(tree.a_parent_of_cell[segments.cell],
+                                                  tree.b_parent_of_cell[segments.cell], segments.length, slopes)
     flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
     built = time.perf_counter()
     status = flow.solve()
