@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from allocator import __version__
-from allocator.backends import choose_backend
+from allocator.backends import BackendResult, choose_backend
 from allocator.diagnose import conflicting_rules, explain
 from allocator.errors import InfeasibleError, InputError, Location, SolverError
 from allocator.plan import Plan, build_plan
@@ -51,15 +51,12 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
         raise InputError(str(exc), where=Location(None, None, "--solver")) from None
     name = backend.name
     if (problem.lo > problem.hi).any():
-        result_status = "infeasible"
-        result = None
+        result = BackendResult("infeasible", None, name, "a cell's own bounds leave no value")
     else:
         result = backend.solve(problem, time_limit=time_limit)
-        result_status = result.status
-    if result_status == "infeasible":
+    if result.status == "infeasible":
         rules = conflicting_rules(instance, model)
         raise InfeasibleError(explain(instance, model, rules), [rule.name for rule in rules])
-    assert result is not None
     if result.status == "time_limit":
         raise SolverError(f"the solver stopped at the time limit of {time_limit:g} s before proving an optimum; "
                           "no plan was written. Raise --time-limit, or use --solver auto")
