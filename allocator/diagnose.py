@@ -59,14 +59,15 @@ def rules_of(instance: Instance, model: Model) -> list[Rule]:
     unit = float(instance.unit)
     names = {s.id: s.name or s.id for s in instance.specialties}
     rules: list[Rule] = []
+    in_plan = set(instance.cells)
     for spec in sorted(instance.specialties, key=lambda s: s.id):
-        cells = tuple((leaf, spec.id) for leaf in instance.leaves)
+        cells = tuple((leaf, spec.id) for leaf in instance.leaves if (leaf, spec.id) in in_plan)
         units = int(round(spec.total / unit))
         rules.append(Rule(f"total[{spec.id}]", "total",
                           f"the national total of {names[spec.id]} is {_posts(spec.total)}", cells, units, units))
     for (area, specialty), bound in sorted(instance.bound_at.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         specs = [specialty] if specialty else instance.specialty_ids
-        cells = tuple((leaf, s) for leaf in instance.leaves_under[area] for s in specs)
+        cells = tuple((leaf, s) for leaf in instance.leaves_under[area] for s in specs if (leaf, s) in in_plan)
         scope = names[specialty] if specialty else "all specialties together"
         label = instance.area_by_id[area].label
         lo = math.ceil(bound.min / unit - _EPS) if bound.min is not None else 0
@@ -81,6 +82,8 @@ def rules_of(instance: Instance, model: Model) -> list[Rule]:
     max_change = model.stability.max_change
     if max_change is not None:
         for (leaf, specialty), prev in sorted(instance.previous_posts.items()):
+            if (leaf, specialty) not in in_plan:
+                continue
             lo = max(0, math.ceil((prev - max_change) / unit - _EPS))
             hi = math.floor((prev + max_change) / unit + _EPS)
             label = instance.area_by_id[leaf].label

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InputError, Location
 from allocator.files import Document, Table, read_document, read_table
-from allocator.schemas import Area, Bound, Criterion, Instance, Model, Previous, Row, Specialty, Stability
+from allocator.records import validate_records
+from allocator.schemas import Area, Bound, Criterion, Instance, Model, Offer, Previous, Row, Specialty, Stability
 
 _AREA_COLUMNS = {"id", "name", "parent", "population", "underserved", "indicators"}
 
@@ -114,7 +115,7 @@ def load_instance(path: Path | str) -> Loaded:
     document = read_document(path)
     _reject_unknown_keys(document, set(Instance.model_fields))
     tables = {key: read_table(document, key, required=key in {"specialties", "areas"})
-              for key in ("specialties", "areas", "bounds", "previous")}
+              for key in ("specialties", "areas", "bounds", "previous", "offers")}
     header = {key: document.data.get(key) for key in ("name", "year", "unit", "sources") if key in document.data}
     try:
         shell = Instance.model_validate({**header, "specialties": [], "areas": []})
@@ -131,8 +132,9 @@ def load_instance(path: Path | str) -> Loaded:
         sources=shell.sources,
         specialties=_rows(Specialty, tables["specialties"]),
         areas=_area_rows(tables["areas"], inline_areas),
-        bounds=_rows(Bound, tables["bounds"]),
-        previous=_rows(Previous, tables["previous"]),
+        bounds=validate_records(Bound, tables["bounds"], validate_row),
+        previous=validate_records(Previous, tables["previous"], validate_row),
+        offers=validate_records(Offer, tables["offers"], validate_row),
     )
     check_instance(instance, document.path)
     return Loaded(instance, _hashes(document, list(tables.values())))
@@ -247,6 +249,25 @@ def check_instance(instance: Instance, path: Path | str | None = None) -> None:
             raise InputError(f"a second figure for area '{row.area}' and specialty '{row.specialty}'",
                              where=row.where("area"), fix="keep one row per area and specialty")
         seen_previous.add((row.area, row.specialty))
+    seen_offers: set[tuple[str, str]] = set()
+    for offer in instance.offers:
+        if offer.area not in areas:
+            raise InputError(f"unknown area '{offer.area}'", where=offer.where("area"),
+                             fix=_did_you_mean(offer.area, areas, "area"))
+        if offer.specialty not in specialties:
+            raise InputError(f"unknown specialty '{offer.specialty}'", where=offer.where("specialty"),
+                             fix=_did_you_mean(offer.specialty, specialties, "specialty"))
+        if (offer.area, offer.specialty) in seen_offers:
+            raise InputError(f"area '{offer.area}' offers specialty '{offer.specialty}' twice",
+                             where=offer.where("area"), fix="keep one row per area and specialty")
+        seen_offers.add((offer.area, offer.specialty))
+    if instance.offers:
+        offered = set(instance.cells)
+        for row in instance.previous:
+            if (row.area, row.specialty) not in offered and row.posts > 0:
+                raise InputError(f"last year's {row.posts:g} posts of '{row.specialty}' in '{row.area}' are in a "
+                                 "cell that is not offered", where=row.where("area"),
+                                 fix="add an offer row for it, or set last year's posts to 0 if the programme closed")
 
 
 def _is_multiple(value: float, unit: float) -> bool:

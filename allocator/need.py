@@ -134,34 +134,36 @@ def effective_box(instance: Instance, leaf: str, specialty: str) -> tuple[float,
 
 
 def cell_boxes(instance: Instance) -> dict[tuple[str, str], tuple[float, float]]:
-    """:func:`effective_box` of every (leaf, specialty), computed once per instance."""
+    """:func:`effective_box` of every cell of the plan, computed once per instance."""
     cached = instance.__dict__.get("_cell_boxes")
     if cached is None:
-        cached = {(leaf, s): effective_box(instance, leaf, s) for leaf in instance.leaves
-                  for s in instance.specialty_ids}
+        cached = {cell: effective_box(instance, *cell) for cell in instance.cells}
         instance.__dict__["_cell_boxes"] = cached  # instances are frozen; boxes never change
     return cached
 
 
 def eligible(instance: Instance, leaf: str, specialty: str) -> bool:
-    """A leaf is eligible for a specialty unless a bound on it or an ancestor forces 0 posts."""
-    return cell_boxes(instance)[(leaf, specialty)][1] >= instance.unit - 1e-9
+    """A cell is eligible unless it is not offered, or a bound on it or an ancestor forces 0 posts."""
+    box = cell_boxes(instance).get((leaf, specialty))
+    return box is not None and box[1] >= instance.unit - 1e-9
 
 
 def targets(instance: Instance, model: Model,
             needs: dict[str, NeedBreakdown] | None = None) -> dict[tuple[str, str], float]:
-    """The target t_ls of every (leaf, specialty); 0 for ineligible cells."""
+    """The target t_ls of every cell of the plan; 0 for ineligible cells."""
     needs = needs if needs is not None else need_breakdown(instance, model)
-    result: dict[tuple[str, str], float] = {}
-    for specialty in sorted(instance.specialties, key=lambda s: s.id):
-        open_leaves = {leaf for leaf in instance.leaves if eligible(instance, leaf, specialty.id)}
-        need_sum = math.fsum(needs[leaf].need for leaf in open_leaves)
-        for leaf in instance.leaves:
-            if leaf in open_leaves and need_sum > 0:
+    open_leaves: dict[str, list[str]] = {s: [] for s in instance.specialty_ids}
+    for (leaf, specialty), (_, high) in cell_boxes(instance).items():
+        if high >= instance.unit - 1e-9:
+            open_leaves[specialty].append(leaf)
+    result = dict.fromkeys(instance.cells, 0.0)
+    for specialty in instance.specialties:
+        leaves = open_leaves[specialty.id]
+        need_sum = math.fsum(needs[leaf].need for leaf in leaves)
+        for leaf in leaves:
+            if need_sum > 0:
                 result[(leaf, specialty.id)] = specialty.total * needs[leaf].need / need_sum
-            elif leaf in open_leaves:
-                # No leaf has any need: share equally, so the cost stays defined.
-                result[(leaf, specialty.id)] = specialty.total / len(open_leaves)
             else:
-                result[(leaf, specialty.id)] = 0.0
+                # No leaf has any need: share equally, so the cost stays defined.
+                result[(leaf, specialty.id)] = specialty.total / len(leaves)
     return result

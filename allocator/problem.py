@@ -71,7 +71,7 @@ class ProblemData:
 
     @property
     def n_cells(self) -> int:
-        """Number of cells (leaves x specialties)."""
+        """Number of cells: (leaf, specialty) pairs of the plan."""
         return len(self.target)
 
     def cell_cost(self, n: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
@@ -110,6 +110,14 @@ class ProblemData:
         return self.groups[specialty_index]
 
 
+def _ceil_units(values: np.ndarray, unit: float) -> np.ndarray:
+    return np.ceil(values / unit - _EPS)
+
+
+def _floor_units(values: np.ndarray, unit: float) -> np.ndarray:
+    return np.floor(values / unit + _EPS)
+
+
 def build_problem(instance: Instance, model: Model) -> ProblemData:
     """Translate an instance and a model into the numeric problem.
 
@@ -123,59 +131,63 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
     specialties = instance.specialty_ids
     spec_index = {s: i for i, s in enumerate(specialties)}
     leaf_index = {leaf: i for i, leaf in enumerate(leaves)}
-    n_spec = len(specialties)
-    n_cells = len(leaves) * n_spec
+    cells = instance.cells
+    n_cells = len(cells)
     unit = float(instance.unit)
     totals = {s.id: int(round(s.total / unit)) for s in instance.specialties}
-    prev_posts = instance.previous_posts
+    total_units = np.array([totals[s] for s in specialties], dtype=np.int64)
 
-    cell_leaf = np.repeat(np.arange(len(leaves)), n_spec)
-    cell_specialty = np.tile(np.arange(n_spec), len(leaves))
-    target = np.empty(n_cells)
-    previous = np.full(n_cells, np.nan)
-    penalty = np.empty(n_cells)
-    lo = np.zeros(n_cells, dtype=np.int64)
-    hi = np.zeros(n_cells, dtype=np.int64)
-    max_change = model.stability.max_change
+    cell_leaf = np.fromiter((leaf_index[leaf] for leaf, _ in cells), dtype=np.int64, count=n_cells)
+    cell_specialty = np.fromiter((spec_index[s] for _, s in cells), dtype=np.int64, count=n_cells)
+    target = np.fromiter((target_by_cell[cell] for cell in cells), dtype=float, count=n_cells)
+    underserved = np.array([instance.area_by_id[leaf].underserved for leaf in leaves], dtype=bool)
+    penalty = np.where(underserved[cell_leaf], float(model.underserved_weight), 1.0)
     boxes = cell_boxes(instance)
-    for li, leaf in enumerate(leaves):
-        weight = model.underserved_weight if instance.area_by_id[leaf].underserved else 1.0
-        for si, specialty in enumerate(specialties):
-            c = li * n_spec + si
-            target[c] = target_by_cell[(leaf, specialty)]
-            penalty[c] = weight
-            low, high = boxes[(leaf, specialty)]
-            cell_lo = math.ceil(low / unit - _EPS)
-            cell_hi = totals[specialty] if math.isinf(high) else min(totals[specialty], math.floor(high / unit + _EPS))
-            prev = prev_posts.get((leaf, specialty))
-            if prev is not None:
-                previous[c] = prev
-                if max_change is not None:
-                    cell_lo = max(cell_lo, math.ceil((prev - max_change) / unit - _EPS))
-                    cell_hi = min(cell_hi, math.floor((prev + max_change) / unit + _EPS))
-            lo[c] = max(cell_lo, 0)
-            hi[c] = cell_hi
+    low = np.fromiter((boxes[cell][0] for cell in cells), dtype=float, count=n_cells)
+    high = np.fromiter((boxes[cell][1] for cell in cells), dtype=float, count=n_cells)
+    cell_index = {cell: c for c, cell in enumerate(cells)}
+    previous = np.full(n_cells, np.nan)
+    for key, posts in instance.previous_posts.items():
+        c = cell_index.get(key)
+        if c is not None:
+            previous[c] = posts
+
+    spec_total = total_units[cell_specialty]
+    lo_f = _ceil_units(low, unit)
+    hi_f = np.minimum(spec_total, _floor_units(high, unit))  # an infinite max leaves the total
+    max_change = model.stability.max_change
+    if max_change is not None:
+        known = ~np.isnan(previous)
+        lo_f = np.where(known, np.maximum(lo_f, _ceil_units(np.nan_to_num(previous) - max_change, unit)), lo_f)
+        hi_f = np.where(known, np.minimum(hi_f, _floor_units(np.nan_to_num(previous) + max_change, unit)), hi_f)
+    lo = np.maximum(lo_f, 0).astype(np.int64)
+    hi = hi_f.astype(np.int64)
 
     groups: list[Group] = []
     for si, specialty in enumerate(specialties):
-        cells = np.arange(si, n_cells, n_spec)
-        groups.append(Group(f"total[{specialty}]", "total", cells, totals[specialty], totals[specialty],
+        members = np.flatnonzero(cell_specialty == si)
+        groups.append(Group(f"total[{specialty}]", "total", members, totals[specialty], totals[specialty],
                             None, specialty))
+    # Cells are sorted leaf-major, so each leaf's cells form one run [start, end).
+    starts = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="left")
+    ends = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="right")
     for key in sorted(instance.bound_at, key=lambda k: (k[0], k[1] or "")):
         bound = instance.bound_at[key]
         area, specialty = key
-        under = instance.leaves_under[area]
-        chosen = [spec_index[specialty]] if specialty is not None else list(range(n_spec))
-        cells = np.array(sorted(leaf_index[leaf] * n_spec + si for leaf in under for si in chosen), dtype=np.int64)
         if area in leaf_index and specialty is not None:
             continue  # already in the cell's box (see effective_box)
+        under = [leaf_index[leaf] for leaf in instance.leaves_under[area]]
+        members = np.concatenate([np.arange(starts[i], ends[i]) for i in under])
+        if specialty is not None:
+            members = members[cell_specialty[members] == spec_index[specialty]]
+        members = members.astype(np.int64)
         g_lo = math.ceil(bound.min / unit - _EPS) if bound.min is not None else 0
         g_hi = math.floor(bound.max / unit + _EPS) if bound.max is not None else None
-        if g_lo == 0 and g_hi is not None and g_hi >= int(hi[cells].sum()):
+        if g_lo == 0 and g_hi is not None and g_hi >= int(hi[members].sum()):
             continue  # can never bind
         if g_lo == 0 and g_hi is None:
             continue
-        groups.append(Group(f"bound[{area}|{specialty or '*'}]", "bound", cells, g_lo, g_hi, area, specialty))
+        groups.append(Group(f"bound[{area}|{specialty or '*'}]", "bound", members, g_lo, g_hi, area, specialty))
     return ProblemData(
         leaves=leaves, specialties=specialties, unit=unit, objective=model.objective,
         target=target, previous=previous, penalty=penalty,

@@ -8,9 +8,9 @@ that every later check can name the file, the row and the field.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SkipValidation, ValidationInfo
 
 from allocator.errors import Location
 from allocator.files.cells import CellError, parse_flag, parse_number
@@ -90,8 +90,8 @@ class Area(Row):
         return self.name or self.id
 
 
-class Bound(Row):
-    """min <= posts under ``area`` (for ``specialty``, or summed over all) <= max."""
+class BoundFields(Row):
+    """The fields of one bound row, validated one by one (see :class:`Bound`)."""
 
     area: Identifier
     specialty: OptionalIdentifier = None
@@ -99,12 +99,98 @@ class Bound(Row):
     max: Annotated[Number, Field(ge=0)] | None = None
 
 
-class Previous(Row):
-    """Last year's posts of one specialty in one leaf area."""
+class PreviousFields(Row):
+    """The fields of one row of last year's posts (see :class:`Previous`)."""
 
     area: Identifier
     specialty: Identifier
     posts: Annotated[Number, Field(ge=0)]
+
+
+class OfferFields(Row):
+    """The fields of one offer row (see :class:`Offer`)."""
+
+    area: Identifier
+    specialty: Identifier
+
+
+_NOWHERE = Location()
+
+
+# Cell-level tables can hold hundreds of thousands of rows, so their rows are
+# light named tuples: a pydantic object costs ~15 µs to build even without
+# validation. Each names the pydantic model that validates it (``schema``) and
+# the column kinds the bulk validator may accept without it (``fast``).
+
+
+class Bound(NamedTuple):
+    """min <= posts under ``area`` (for ``specialty``, or summed over all when None) <= max."""
+
+    area: str
+    specialty: str | None = None
+    min: float | None = None
+    max: float | None = None
+    origin: Location = _NOWHERE
+
+    schema = BoundFields
+    fast = {"area": "id", "specialty": "id?", "min": "number?", "max": "number?"}
+
+    def where(self, field_name: str | None = None) -> Location:
+        """The file and row this came from, narrowed to ``field_name``."""
+        return Location(self.origin.file, self.origin.row, field_name)
+
+
+class Previous(NamedTuple):
+    """Last year's posts of one specialty in one leaf area."""
+
+    area: str
+    specialty: str
+    posts: float
+    origin: Location = _NOWHERE
+
+    schema = PreviousFields
+    fast = {"area": "id", "specialty": "id", "posts": "number"}
+
+    def where(self, field_name: str | None = None) -> Location:
+        """The file and row this came from, narrowed to ``field_name``."""
+        return Location(self.origin.file, self.origin.row, field_name)
+
+
+class Offer(NamedTuple):
+    """``area`` (a leaf, or every leaf under it) trains ``specialty``.
+
+    When an instance lists offers, only offered (leaf, specialty) cells can
+    receive posts; the others are not part of the plan at all.
+    """
+
+    area: str
+    specialty: str
+    origin: Location = _NOWHERE
+
+    schema = OfferFields
+    fast = {"area": "id", "specialty": "id"}
+
+    def where(self, field_name: str | None = None) -> Location:
+        """The file and row this came from, narrowed to ``field_name``."""
+        return Location(self.origin.file, self.origin.row, field_name)
+
+
+CellRecord = Bound | Previous | Offer
+
+
+def record_from(record_type: type[Any], row: Row) -> Any:
+    """The light record of a validated pydantic row."""
+    values = [getattr(row, name) for name in record_type._fields[:-1]]
+    return record_type(*values, row.where())
+
+
+def _records_of(record_type: type[Any]) -> Any:
+    def convert(items: Any) -> Any:
+        if not isinstance(items, list):
+            return items
+        return [item if isinstance(item, record_type)
+                else record_from(record_type, record_type.schema.model_validate(item)) for item in items]
+    return BeforeValidator(convert)
 
 
 class Instance(BaseModel):
@@ -117,8 +203,9 @@ class Instance(BaseModel):
     unit: Literal[1, 0.5] = 1
     specialties: list[Specialty]
     areas: list[Area]
-    bounds: list[Bound] = Field(default_factory=list)
-    previous: list[Previous] = Field(default_factory=list)
+    bounds: Annotated[list[SkipValidation[Bound]], _records_of(Bound)] = Field(default_factory=list)
+    previous: Annotated[list[SkipValidation[Previous]], _records_of(Previous)] = Field(default_factory=list)
+    offers: Annotated[list[SkipValidation[Offer]], _records_of(Offer)] = Field(default_factory=list)
     sources: Any = None
 
     @cached_property
@@ -144,6 +231,18 @@ class Instance(BaseModel):
     def specialty_ids(self) -> list[str]:
         """Specialty ids, sorted."""
         return sorted(s.id for s in self.specialties)
+
+    @cached_property
+    def cells(self) -> list[tuple[str, str]]:
+        """The (leaf, specialty) pairs a plan covers, sorted by leaf then specialty.
+
+        Every pair when the instance lists no offers; otherwise only the pairs
+        whose leaf, or an area above it, offers the specialty.
+        """
+        if not self.offers:
+            return [(leaf, s) for leaf in self.leaves for s in self.specialty_ids]
+        under = self.leaves_under
+        return sorted({(leaf, offer.specialty) for offer in self.offers for leaf in under[offer.area]})
 
     @cached_property
     def leaves_under(self) -> dict[str, list[str]]:

@@ -36,16 +36,34 @@ def cost_of(x: float, t: float, p: float, prev: float | None, objective: str, st
     return cost
 
 
+def _cells_to_cover(instance: Instance) -> set[tuple[str, str]]:
+    """The (leaf, specialty) pairs a plan must have, found from the parent links alone."""
+    kids: dict[str, list[str]] = {area.id: [] for area in instance.areas}
+    for area in instance.areas:
+        if area.parent is not None:
+            kids[area.parent].append(area.id)
+    leaves_below: dict[str, list[str]] = {}
+
+    def below(area_id: str) -> list[str]:
+        if area_id not in leaves_below:
+            leaves_below[area_id] = [leaf for kid in kids[area_id] for leaf in below(kid)] or [area_id]
+        return leaves_below[area_id]
+
+    if instance.offers:
+        return {(leaf, offer.specialty) for offer in instance.offers for leaf in below(offer.area)}
+    return {(area_id, s.id) for area_id, children in kids.items() if not children for s in instance.specialties}
+
+
 def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     """Every way in which ``plan`` breaks the rules; empty when it is valid."""
     problems: list[str] = []
     unit = float(instance.unit)
-    expected = {(leaf, s.id) for leaf in instance.leaves for s in instance.specialties}
+    expected = _cells_to_cover(instance)
     seen: dict[tuple[str, str], float] = {}
     for row in plan.rows:
         key = (row.area, row.specialty)
         if key not in expected:
-            problems.append(f"row {key} is not a leaf area and specialty of the instance")
+            problems.append(f"row {key} is not a cell (leaf area and specialty) of the instance")
             continue
         if key in seen:
             problems.append(f"row {key} appears twice")
@@ -60,19 +78,23 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     if problems:
         return problems
 
+    by_specialty: dict[str, list[float]] = {s.id: [] for s in instance.specialties}
+    for (_, specialty), value in seen.items():
+        by_specialty[specialty].append(value)
     for specialty in instance.specialties:
-        total = math.fsum(seen[(leaf, specialty.id)] for leaf in instance.leaves)
+        total = math.fsum(by_specialty[specialty.id])
         if not _close(total, specialty.total):
             problems.append(f"specialty {specialty.id}: posts add up to {total:g}, not the total {specialty.total:g}")
 
     # Sum every cell into each of its ancestors, walking the parent links.
+    parent = {area.id: area.parent for area in instance.areas}
     under: dict[tuple[str, str | None], list[float]] = {}
     for (leaf, specialty), value in seen.items():
         area: str | None = leaf
         while area is not None:
             under.setdefault((area, specialty), []).append(value)
             under.setdefault((area, None), []).append(value)
-            area = instance.area_by_id[area].parent
+            area = parent[area]
     for bound in instance.bounds:
         total = math.fsum(under.get((bound.area, bound.specialty), []))
         scope = bound.specialty or "all specialties"
@@ -81,27 +103,27 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
         if bound.max is not None and total > bound.max + _ABS:
             problems.append(f"area {bound.area} ({scope}): {total:g} posts, over its max {bound.max:g}")
 
-    previous = instance.previous_posts
+    previous = {(row.area, row.specialty): row.posts for row in instance.previous}
     max_change = model.stability.max_change
     if max_change is not None:
         for key, prev in previous.items():
-            if abs(seen[key] - prev) > max_change + _ABS:
+            if key in seen and abs(seen[key] - prev) > max_change + _ABS:
                 problems.append(f"{key}: changes by {seen[key] - prev:g} against last year, over max_change {max_change:g}")
 
     expected_targets = targets(instance, model)
     weight = model.underserved_weight
+    underserved = {area.id for area in instance.areas if area.underserved}
     costs = []
     for row in plan.rows:
         key = (row.area, row.specialty)
-        if key not in expected:
-            continue  # already reported above
         t = expected_targets[key]
         if not _close(row.target, t):
             problems.append(f"{key}: target {row.target} differs from the recomputed {t}")
-        if (row.previous is None) != (key not in previous) or (row.previous is not None and row.previous != previous[key]):
+        prev = previous.get(key)
+        if row.previous != prev:
             problems.append(f"{key}: previous {row.previous} differs from the instance")
-        p = weight if instance.area_by_id[row.area].underserved else 1.0
-        costs.append(cost_of(row.posts, t, p, previous.get(key), model.objective, model.stability.weight))
+        p = weight if row.area in underserved else 1.0
+        costs.append(cost_of(row.posts, t, p, prev, model.objective, model.stability.weight))
     objective = math.fsum(costs)
     if not (abs(objective - plan.objective) <= 1e-7 + 1e-9 * abs(objective)):
         problems.append(f"objective {plan.objective!r} differs from the recomputed {objective!r}")

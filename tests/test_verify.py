@@ -77,7 +77,7 @@ def test_rejects_missing_and_foreign_rows(two_regions: Instance, solved: Plan) -
     missing = dataclasses.replace(solved, rows=solved.rows[1:])
     assert any("missing" in p for p in check_plan(two_regions, MODEL, missing))
     foreign = dataclasses.replace(solved, rows=[*solved.rows, dataclasses.replace(solved.rows[0], area="North")])
-    assert any("not a leaf area" in p for p in check_plan(two_regions, MODEL, foreign))
+    assert any("is not a cell" in p for p in check_plan(two_regions, MODEL, foreign))
 
 
 def test_rejects_wrong_target(two_regions: Instance, solved: Plan) -> None:

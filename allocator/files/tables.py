@@ -11,6 +11,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from allocator.errors import InputError, Location
@@ -31,14 +32,42 @@ class TableRow:
         return Location(self.file, self.label, field_name)
 
 
+#: Marks a key that an inline row does not have (as opposed to a key given as empty).
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
+class _LineLabels(Sequence[str]):
+    """Row labels such as ``line 7``, made only when asked for."""
+
+    def __init__(self, numbers: list[int], template: str):
+        self._numbers = numbers
+        self._template = template
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._template.format(n) for n in self._numbers[index]]
+        return self._template.format(self._numbers[index])
+
+
 @dataclass
 class Table:
-    """Rows read from one source.
+    """Rows read from one source, stored column-aligned so large tables stay cheap.
 
     Attributes
     ----------
-    rows
-        The non-blank rows in file order.
+    columns
+        The column names, in file order.
+    records
+        One list per non-blank row, aligned with ``columns``: stripped text,
+        numbers (XLSX, YAML), None for an empty cell, or :data:`MISSING` for a
+        key an inline row does not have.
+    labels
+        Where each row sits, e.g. ``line 7``.
+    file
+        The file the rows came from.
     decimal_comma
         True when numbers use Danish notation (a ``;``-separated CSV), None
         when each value decides for itself (YAML, JSON, XLSX).
@@ -46,9 +75,32 @@ class Table:
         The table files read (not the document), for hashing into the plan.
     """
 
-    rows: list[TableRow]
+    columns: list[str] = field(default_factory=list)
+    records: list[list[Any]] = field(default_factory=list)
+    labels: Sequence[str] = field(default_factory=list)
+    file: Path | None = None
     decimal_comma: bool | None = None
     files: dict[Path, bytes] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def row(self, index: int) -> TableRow:
+        """Row ``index`` as a mapping of the columns it has."""
+        values = {name: value for name, value in zip(self.columns, self.records[index]) if value is not MISSING}
+        return TableRow(values, self.file or Path(), self.labels[index])
+
+    @property
+    def rows(self) -> list[TableRow]:
+        """Every row as a :class:`TableRow` (for small tables and for precise error reports)."""
+        return [self.row(i) for i in range(len(self.records))]
+
+    def column(self, name: str) -> list[Any]:
+        """The cells of column ``name`` (MISSING where a row lacks it)."""
+        if name not in self.columns:
+            return [MISSING] * len(self.records)
+        index = self.columns.index(name)
+        return [record[index] for record in self.records]
 
 
 def read_table(document: Document, key: str, *, required: bool = True) -> Table:
@@ -66,7 +118,7 @@ def read_table(document: Document, key: str, *, required: bool = True) -> Table:
                 where=Location(document.path),
                 fix=f"add '{key}:' with rows inline, or the path of a CSV/XLSX file",
             )
-        return Table(rows=[])
+        return Table()
     if isinstance(value, str):
         return _read_table_file(document, key, value)
     if not isinstance(value, list):
@@ -75,7 +127,8 @@ def read_table(document: Document, key: str, *, required: bool = True) -> Table:
             where=document.locate((key,)),
             fix=f"write '{key}:' followed by '- ' rows, or a file name",
         )
-    rows = []
+    items: list[dict[str, Any]] = []
+    labels: list[str] = []
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise InputError(
@@ -84,9 +137,11 @@ def read_table(document: Document, key: str, *, required: bool = True) -> Table:
                 fix="write the row as '- id: …'",
             )
         line = document.lines.get((key, index))
-        label = f"{key} row {index + 1}" + (f" (line {line})" if line else "")
-        rows.append(TableRow({str(k).strip(): v for k, v in item.items()}, document.path, label))
-    return Table(rows=rows)
+        labels.append(f"{key} row {index + 1}" + (f" (line {line})" if line else ""))
+        items.append({str(k).strip(): v for k, v in item.items()})
+    columns = list(dict.fromkeys(name for item in items for name in item))
+    records = [[item.get(name, MISSING) for name in columns] for item in items]
+    return Table(columns, records, labels, document.path)
 
 
 def _read_table_file(document: Document, key: str, reference: str) -> Table:
@@ -146,29 +201,31 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
         raise InputError("the file has no header row", where=Location(path, "line 1"),
                          fix="put the column names (id, population, …) on the first line")
     columns = _check_header(path, "line 1", [cell.strip() for cell in header])
-    rows: list[TableRow] = []
+    width = len(columns)
+    named = [i for i, name in enumerate(columns) if name]
+    records: list[list[Any]] = []
+    lines: list[int] = []
     try:
         for values in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in values):
+            if not "".join(values).strip():
                 continue
-            if len(values) > len(columns):
-                extra = values[len(columns):]
-                if any(cell.strip() for cell in extra):
+            if len(values) != width:
+                if len(values) > width and "".join(values[width:]).strip():
                     raise InputError(
-                        f"the row has {len(values)} cells but the header has {len(columns)} columns",
-                        where=Location(path, f"line {line}"),
+                        f"the row has {len(values)} cells but the header has {width} columns",
+                        where=Location(path, f"line {reader.line_num}"),
                         fix=f"check for a stray '{delimiter}' or a decimal comma in a comma-separated file",
                     )
-            cells = {name: (values[i].strip() or None) if i < len(values) else None
-                     for i, name in enumerate(columns) if name}
-            rows.append(TableRow(cells, path, f"line {line}"))
-            if len(rows) > MAX_TABLE_ROWS:
+                values = (values + [""] * width)[:width]
+            records.append([values[i].strip() or None for i in named])
+            lines.append(reader.line_num)
+            if len(records) > MAX_TABLE_ROWS:
                 raise _too_many_rows(path)
     except csv.Error as exc:
         raise InputError(f"unreadable CSV: {exc}", where=Location(path, f"line {reader.line_num}"),
                          fix="check the quotes on that line") from None
-    return Table(rows=rows, decimal_comma=delimiter == ";")
+    return Table([columns[i] for i in named], records, _LineLabels(lines, "line {}"), path,
+                 decimal_comma=delimiter == ";")
 
 
 def _check_header(path: Path, label: str, columns: list[str]) -> list[str]:
@@ -207,15 +264,17 @@ def _parse_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
                              fix="put the column names on the first row")
         columns = _check_header(path, f"sheet '{title}' row 1",
                                 [str(cell).strip() if cell is not None else "" for cell in header])
-        rows: list[TableRow] = []
+        named = [i for i, name in enumerate(columns) if name]
+        records: list[list[Any]] = []
+        numbers: list[int] = []
         for number, values in enumerate(iterator, start=2):
             cleaned = [v.strip() or None if isinstance(v, str) else v for v in values]
             if all(v is None for v in cleaned):
                 continue
-            cells = {name: cleaned[i] if i < len(cleaned) else None for i, name in enumerate(columns) if name}
-            rows.append(TableRow(cells, path, f"sheet '{title}' row {number}"))
-            if len(rows) > MAX_TABLE_ROWS:
+            records.append([cleaned[i] if i < len(cleaned) else None for i in named])
+            numbers.append(number)
+            if len(records) > MAX_TABLE_ROWS:
                 raise _too_many_rows(path)
     finally:
         book.close()
-    return Table(rows=rows, decimal_comma=None)
+    return Table([columns[i] for i in named], records, _LineLabels(numbers, f"sheet '{title}' row {{}}"), path)
