@@ -138,10 +138,13 @@ def validate(instance: Path, model_path: Path | None) -> None:
               help="A capacity per leaf and specialty.")
 @click.option("--floors/--no-floors", default=True, show_default=True, help="Floors per top-level area.")
 @click.option("--previous/--no-previous", default=True, show_default=True, help="Last year's posts.")
+@click.option("--offered", type=click.IntRange(min=1), default=None,
+              help="Each leaf offers only this many specialties (an offers table); default: all.")
 @click.option("--force", is_flag=True, help="Write into a non-empty folder.")
 @_guarded
 def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit: str, name: str | None,
-             shared_caps: bool, cell_caps: bool, floors: bool, previous: bool, force: bool) -> None:
+             shared_caps: bool, cell_caps: bool, floors: bool, previous: bool, offered: int | None,
+             force: bool) -> None:
     """Write a synthetic instance (instance.yaml and CSV tables) into OUT."""
     from allocator.errors import InputError
     from allocator.generate import GeneratorOptions, generate as write_instance
@@ -154,10 +157,10 @@ def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit
     try:
         options = GeneratorOptions(tree=counts, specialties=specialties, posts=posts, seed=seed, unit=float(unit),
                                    shared_caps=shared_caps, cell_caps=cell_caps, floors=floors,
-                                   previous=previous, name=name)
+                                   previous=previous, offered=offered, name=name)
         path = write_instance(options, out)
     except ValueError as exc:
-        raise InputError(f"--tree: {exc}", fix="write e.g. --tree 3,5,98") from None
+        raise InputError(f"{exc}", fix="write e.g. --tree 3,5,98 --specialties 40 --offered 10") from None
     click.echo(f"Wrote {path}")
 
 

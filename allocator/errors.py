@@ -7,8 +7,9 @@ the message on one line and exits with :attr:`AllocatorError.exit_code`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -22,9 +23,10 @@ class AllocatorError(Exception):
     exit_code: int = 1
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where in the user's files a problem sits.
+
+    A named tuple, because every row of a 100,000-row table carries one.
 
     Parameters
     ----------
@@ -49,6 +51,17 @@ class Location:
         if self.field:
             parts.append(f"field '{self.field}'")
         return ", ".join(parts)
+
+
+class RowsOrigin(NamedTuple):
+    """Where the rows of one table came from: a file and a label per row, shared by all its rows."""
+
+    file: Path | str | None
+    labels: Sequence[str]
+
+    def at(self, index: int, field: str | None = None) -> Location:
+        """The location of row ``index``, optionally narrowed to ``field``."""
+        return Location(self.file, self.labels[index], field)
 
 
 class InputError(AllocatorError):

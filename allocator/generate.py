@@ -42,6 +42,10 @@ class GeneratorOptions:
         A floor per top-level area and specialty.
     previous
         Last year's posts per leaf and specialty.
+    offered
+        When set, each leaf offers only this many specialties (drawn at
+        random, more often the larger ones), written as an offers table; the
+        plan then covers only offered cells.
     """
 
     tree: tuple[int, ...] = (3, 6, 20)
@@ -53,6 +57,7 @@ class GeneratorOptions:
     cell_caps: bool = True
     floors: bool = True
     previous: bool = True
+    offered: int | None = None
     name: str | None = None
 
 
@@ -106,6 +111,20 @@ def generate(options: GeneratorOptions, out: Path) -> Path:
     spec_weights = rng.uniform(0.5, 2.0, options.specialties)
     totals_units = _split(int(round(options.posts / unit)), spec_weights)
 
+    n_specs = options.specialties
+    if options.offered is not None and not 1 <= options.offered <= n_specs:
+        raise ValueError("offered must be between 1 and the number of specialties")
+    offers = np.ones((n_leaves, n_specs), dtype=bool)
+    if options.offered is not None and options.offered < n_specs:
+        offers[:] = False
+        chance = spec_weights / spec_weights.sum()
+        for i in range(n_leaves):
+            offers[i, rng.choice(n_specs, size=options.offered, replace=False, p=chance)] = True
+        for s in np.flatnonzero(~offers.any(axis=0)):
+            offers[int(np.argmax(population)), s] = True  # every specialty is trained somewhere
+    # Each cell's share of its specialty, over the leaves that offer it.
+    cell_share = np.where(offers, population[:, None], 0) / np.where(offers, population[:, None], 0).sum(axis=0)
+
     out.mkdir(parents=True, exist_ok=True)
     area_rows: list[list[object]] = [["id", "name", "parent", "population", "underserved", *INDICATORS]]
     for level in levels[:-1]:
@@ -125,18 +144,19 @@ def generate(options: GeneratorOptions, out: Path) -> Path:
     if options.cell_caps:
         for i, leaf in enumerate(leaves):
             for s, spec in enumerate(spec_ids):
-                cap = math.ceil(1.6 * share[i] * totals_units[s]) + 1
-                bound_rows.append([leaf, spec, "", cap * unit])
+                if offers[i, s]:
+                    cap = math.ceil(1.6 * cell_share[i, s] * totals_units[s]) + 1
+                    bound_rows.append([leaf, spec, "", cap * unit])
     if options.floors and len(options.tree) > 1:
-        top_share: dict[str, float] = {}
+        top_share: dict[str, np.ndarray] = {}
         for i, leaf in enumerate(leaves):
             top = leaf
             while parents[top] is not None:
                 top = parents[top]  # type: ignore[assignment]
-            top_share[top] = top_share.get(top, 0.0) + float(share[i])
+            top_share[top] = top_share.get(top, np.zeros(n_specs)) + cell_share[i]
         for top in levels[0]:
             for s, spec in enumerate(spec_ids):
-                floor = math.floor(0.8 * top_share.get(top, 0.0) * totals_units[s])
+                floor = math.floor(0.8 * top_share.get(top, np.zeros(n_specs))[s] * totals_units[s])
                 if floor > 0:
                     bound_rows.append([top, spec, floor * unit, ""])
     (out / "bounds.csv").write_text(_csv(bound_rows), encoding="utf-8")
@@ -144,16 +164,24 @@ def generate(options: GeneratorOptions, out: Path) -> Path:
     if options.previous:
         previous_rows: list[list[object]] = [["area", "specialty", "posts"]]
         for s, spec in enumerate(spec_ids):
-            noisy = share * rng.uniform(0.8, 1.2, n_leaves)
+            noisy = cell_share[:, s] * rng.uniform(0.8, 1.2, n_leaves)
             split = _split(int(totals_units[s]), noisy)
             for i, leaf in enumerate(leaves):
-                previous_rows.append([leaf, spec, split[i] * unit])
+                if offers[i, s]:
+                    previous_rows.append([leaf, spec, split[i] * unit])
+        previous_rows[1:] = sorted(previous_rows[1:])
         (out / "previous.csv").write_text(_csv(previous_rows), encoding="utf-8")
+    if options.offered is not None:
+        offer_rows: list[list[object]] = [["area", "specialty"]]
+        offer_rows += [[leaf, spec] for i, leaf in enumerate(leaves) for s, spec in enumerate(spec_ids) if offers[i, s]]
+        (out / "offers.csv").write_text(_csv(offer_rows), encoding="utf-8")
 
     lines = [
         "# SYNTHETIC instance: every figure is generated, none is real.",
         f"# Made by: allocator generate --tree {','.join(map(str, options.tree))} "
-        f"--specialties {options.specialties} --posts {options.posts} --seed {options.seed} --unit {unit:g}",
+        f"--specialties {options.specialties} --posts {options.posts} --seed {options.seed} --unit {unit:g}"
+        + (f" --offered {options.offered}" if options.offered is not None else "")
+        + ("" if options.cell_caps else " --no-cell-caps"),
         f"name: {name}",
         f"unit: {unit:g}",
         "specialties:",
@@ -164,6 +192,8 @@ def generate(options: GeneratorOptions, out: Path) -> Path:
     ]
     if options.previous:
         lines.append("previous: previous.csv")
+    if options.offered is not None:
+        lines.append("offers: offers.csv")
     lines += ["sources:", "  all: SYNTHETIC, generated with numpy's default_rng; no figure is real."]
     path = out / "instance.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

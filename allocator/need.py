@@ -114,31 +114,44 @@ def need_breakdown(instance: Instance, model: Model) -> dict[str, NeedBreakdown]
     return result
 
 
-def effective_box(instance: Instance, leaf: str, specialty: str) -> tuple[float, float]:
-    """The tightest (min, max) that bound rows place on one cell by itself.
-
-    Only bound rows on the leaf itself count toward the min; a max on the
-    leaf or on any ancestor (per specialty or summed) caps the cell.
-    """
-    low, high = 0.0, math.inf
-    for area_id in instance.ancestors(leaf):
-        for key in ((area_id, specialty), (area_id, None)):
-            bound = instance.bound_at.get(key)
-            if bound is None:
-                continue
-            if bound.max is not None:
-                high = min(high, bound.max)
-            if bound.min is not None and key == (leaf, specialty):
-                low = max(low, bound.min)
-    return low, high
-
-
 def cell_boxes(instance: Instance) -> dict[tuple[str, str], tuple[float, float]]:
-    """:func:`effective_box` of every cell of the plan, computed once per instance."""
+    """The tightest (min, max) that bound rows place on each cell of the plan by itself.
+
+    Only the bound row on the cell itself sets a min; a max on the leaf or on
+    any ancestor (per specialty, or summed over specialties) caps the cell.
+    Computed once per instance.
+    """
     cached = instance.__dict__.get("_cell_boxes")
-    if cached is None:
-        cached = {cell: effective_box(instance, *cell) for cell in instance.cells}
-        instance.__dict__["_cell_boxes"] = cached  # instances are frozen; boxes never change
+    if cached is not None:
+        return cached
+    bound_at = instance.bound_at
+    shared_cap: dict[str, float] = {}
+    for leaf in instance.leaves:
+        cap = math.inf
+        for area_id in instance.ancestors(leaf):
+            bound = bound_at.get((area_id, None))
+            if bound is not None and bound.max is not None:
+                cap = min(cap, bound.max)
+        shared_cap[leaf] = cap
+    # Per-specialty caps above the leaf are rare; look only at areas that have one.
+    capped_above = {area for area, specialty in bound_at if specialty is not None}
+    above = {leaf: [a for a in instance.ancestors(leaf)[1:] if a in capped_above] for leaf in instance.leaves}
+    cached = {}
+    for cell in instance.cells:
+        leaf, specialty = cell
+        low, high = 0.0, shared_cap[leaf]
+        own = bound_at.get(cell)
+        if own is not None:
+            if own.min is not None:
+                low = own.min
+            if own.max is not None and own.max < high:
+                high = own.max
+        for area_id in above[leaf]:
+            bound = bound_at.get((area_id, specialty))
+            if bound is not None and bound.max is not None and bound.max < high:
+                high = bound.max
+        cached[cell] = (low, high)
+    instance.__dict__["_cell_boxes"] = cached  # instances are frozen; boxes never change
     return cached
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,9 +20,8 @@ from allocator.schemas import Instance, Model
 _TIGHT = 1e-9
 
 
-@dataclass(frozen=True)
-class PlanRow:
-    """The posts of one leaf area in one specialty, and why."""
+class PlanRow(NamedTuple):
+    """The posts of one leaf area in one specialty, and why (a named tuple: plans have 100,000s of rows)."""
 
     area: str
     area_name: str
@@ -71,60 +70,71 @@ def binding_labels(instance: Instance, model: Model,
     Labels: ``min``/``max`` for the cell's own bound, ``max (all specialties)``
     for a leaf bound summed over specialties, ``max <area>`` for a bound on an
     ancestor, ``fixed`` where min = max, and ``max_change`` for stability.
+    Labels are ordered from the leaf upwards, a specialty's own bound before
+    the one summed over specialties.
     """
-    sums: dict[tuple[str, str | None], float] = {}
+    bound_at = instance.bound_at
+    sums = dict.fromkeys(bound_at, 0.0)
     for (leaf, specialty), value in posts.items():
-        for area in instance.ancestors(leaf):
-            for key in ((area, specialty), (area, None)):
-                if key in instance.bound_at:
-                    sums[key] = sums.get(key, 0.0) + value
-    tight: dict[tuple[str, str | None], str] = {}
-    for key, bound in instance.bound_at.items():
-        total = sums.get(key, 0.0)
+        if value:
+            for area in instance.ancestors(leaf):
+                if (area, specialty) in sums:
+                    sums[(area, specialty)] += value
+                if (area, None) in sums:
+                    sums[(area, None)] += value
+    specialties_of: dict[str, list[str]] = {}
+    for leaf, specialty in posts:
+        specialties_of.setdefault(leaf, []).append(specialty)
+    found: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+    for key, bound in bound_at.items():
+        total = sums[key]
         at_min = bound.min is not None and abs(total - bound.min) <= _TIGHT
         at_max = bound.max is not None and abs(total - bound.max) <= _TIGHT
-        if at_min and at_max:
-            tight[key] = "fixed"
-        elif at_min:
-            tight[key] = "min"
-        elif at_max:
-            tight[key] = "max"
+        if not (at_min or at_max):
+            continue
+        kind = "fixed" if at_min and at_max else "min" if at_min else "max"
+        area, specialty = key
+        scope = "" if specialty is not None else " (all specialties)"
+        for leaf in instance.leaves_under[area]:
+            depth = instance.ancestors(leaf).index(area)
+            label = f"{kind}{'' if area == leaf else f' {area}'}{scope}"
+            for cell_specialty in specialties_of.get(leaf, []):
+                if specialty is None or cell_specialty == specialty:
+                    found.setdefault((leaf, cell_specialty), []).append((depth, specialty is None, label))
     max_change = model.stability.max_change
-    result = {}
-    for (leaf, specialty), value in sorted(posts.items()):
-        labels = []
-        for area in instance.ancestors(leaf):
-            for key, scope in (((area, specialty), ""), ((area, None), " (all specialties)")):
-                if key in tight:
-                    where = "" if area == leaf else f" {area}"
-                    labels.append(f"{tight[key]}{where}{scope}")
-        prev = instance.previous_posts.get((leaf, specialty))
-        if max_change is not None and prev is not None and abs(abs(value - prev) - max_change) <= _TIGHT:
-            labels.append("max_change")
-        result[(leaf, specialty)] = tuple(labels)
+    if max_change is not None:
+        for key, prev in instance.previous_posts.items():
+            value = posts.get(key)
+            if value is not None and abs(abs(value - prev) - max_change) <= _TIGHT:
+                found.setdefault(key, []).append((len(instance.ancestors(key[0])), True, "max_change"))
+    result = dict.fromkeys(posts, ())
+    for key, labels in found.items():
+        result[key] = tuple(label for _, _, label in sorted(labels))
     return result
 
 
 def build_plan(instance: Instance, model: Model, problem: ProblemData, units: np.ndarray,
                metadata: dict[str, Any] | None = None) -> Plan:
     """Turn a backend's units per cell into a plan, rows sorted by (area, specialty)."""
-    posts = {(problem.leaves[problem.cell_leaf[c]], problem.specialties[problem.cell_specialty[c]]):
-             float(units[c]) * problem.unit for c in range(problem.n_cells)}
+    leaves, specialties = problem.leaves, problem.specialties
+    cell_leaf = problem.cell_leaf.tolist()
+    cell_specialty = problem.cell_specialty.tolist()
+    cells = [(leaves[li], specialties[si]) for li, si in zip(cell_leaf, cell_specialty)]
+    posts = dict(zip(cells, (units.astype(float) * problem.unit).tolist()))
     binding = binding_labels(instance, model, posts)
-    rows = []
-    for c in range(problem.n_cells):
-        leaf = problem.leaves[problem.cell_leaf[c]]
-        specialty = problem.specialties[problem.cell_specialty[c]]
-        own = instance.bound_at.get((leaf, specialty))
+    by_leaf = {}
+    for leaf in leaves:
         area = instance.area_by_id[leaf]
-        prev = problem.previous[c]
+        by_leaf[leaf] = (area.label, top_region(instance, leaf), area.underserved, problem.needs[leaf].index)
+    bound_at = instance.bound_at
+    rows = []
+    for cell, target, prev in zip(cells, problem.target.tolist(), problem.previous.tolist()):
+        leaf, specialty = cell
+        label, region, underserved, index = by_leaf[leaf]
+        own = bound_at.get(cell)
         rows.append(PlanRow(
-            area=leaf, area_name=area.label, region=top_region(instance, leaf), specialty=specialty,
-            posts=posts[(leaf, specialty)], target=float(problem.target[c]),
-            previous=None if math.isnan(prev) else float(prev),
-            min=own.min if own else None, max=own.max if own else None,
-            binding=binding[(leaf, specialty)], underserved=area.underserved,
-            need_index=problem.needs[leaf].index,
+            leaf, label, region, specialty, posts[cell], target, None if math.isnan(prev) else prev,
+            own.min if own else None, own.max if own else None, binding[cell], underserved, index,
         ))
     rows.sort(key=lambda row: (row.area, row.specialty))
     return Plan(instance=instance.name, model=model.name, unit=problem.unit,

@@ -68,6 +68,8 @@ class ProblemData:
     cell_leaf: np.ndarray
     cell_specialty: np.ndarray
     needs: dict[str, NeedBreakdown] = field(default_factory=dict)
+    #: Facts derived once from the groups (e.g. their nesting), for backends to share.
+    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_cells(self) -> int:
@@ -169,18 +171,28 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
         groups.append(Group(f"total[{specialty}]", "total", members, totals[specialty], totals[specialty],
                             None, specialty))
     # Cells are sorted leaf-major, so each leaf's cells form one run [start, end).
-    starts = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="left")
-    ends = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="right")
+    starts = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="left").tolist()
+    ends = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="right").tolist()
+    cells_under: dict[str, np.ndarray] = {}
+
+    def under(area_id: str) -> np.ndarray:
+        if area_id not in cells_under:
+            if area_id in leaf_index:
+                i = leaf_index[area_id]
+                cells_under[area_id] = np.arange(starts[i], ends[i], dtype=np.int64)
+            else:
+                parts = [under(kid) for kid in instance.children[area_id]]
+                cells_under[area_id] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return cells_under[area_id]
+
     for key in sorted(instance.bound_at, key=lambda k: (k[0], k[1] or "")):
         bound = instance.bound_at[key]
         area, specialty = key
         if area in leaf_index and specialty is not None:
-            continue  # already in the cell's box (see effective_box)
-        under = [leaf_index[leaf] for leaf in instance.leaves_under[area]]
-        members = np.concatenate([np.arange(starts[i], ends[i]) for i in under])
+            continue  # already in the cell's box (see cell_boxes)
+        members = under(area)
         if specialty is not None:
             members = members[cell_specialty[members] == spec_index[specialty]]
-        members = members.astype(np.int64)
         g_lo = math.ceil(bound.min / unit - _EPS) if bound.min is not None else 0
         g_hi = math.floor(bound.max / unit + _EPS) if bound.max is not None else None
         if g_lo == 0 and g_hi is not None and g_hi >= int(hi[members].sum()):

@@ -16,7 +16,9 @@ import math
 import re
 from typing import Any, Callable
 
-from allocator.errors import Location
+from itertools import repeat
+
+from allocator.errors import RowsOrigin
 from allocator.files import Table
 from allocator.files.tables import MISSING
 from allocator.schemas import Row, record_from
@@ -73,7 +75,8 @@ def validate_one(record_type: type[Any], table: Table, index: int,
                  validate_row: Callable[..., Row]) -> Any:
     """Row ``index`` through the record's pydantic schema: the record, or a located InputError."""
     row = table.row(index)
-    return record_from(record_type, validate_row(record_type.schema, row.values, row.where(), table.decimal_comma))
+    valid = validate_row(record_type.schema, row.values, row.where(), table.decimal_comma)
+    return record_from(record_type, valid, RowsOrigin(table.file, table.labels), index)
 
 
 def validate_records(record_type: type[Any], table: Table, validate_row: Callable[..., Row]) -> list[Any]:
@@ -96,9 +99,8 @@ def validate_records(record_type: type[Any], table: Table, validate_row: Callabl
         values = [parse(value) for value in table.column(name)]
         undecided.update(i for i, value in enumerate(values) if value is _UNDECIDED)
         columns.append(values)
-    labels = table.labels
-    file = table.file
-    records = [record_type(*values, Location(file, labels[i])) for i, values in enumerate(zip(*columns))]
+    origin = RowsOrigin(table.file, table.labels)
+    records = list(map(record_type, *columns, repeat(origin), range(len(table))))
     for i in sorted(undecided):
         records[i] = validate_one(record_type, table, i, validate_row)
     return records

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SkipValidation, ValidationInfo
 
-from allocator.errors import Location
+from allocator.errors import Location, RowsOrigin
 from allocator.files.cells import CellError, parse_flag, parse_number
 
 
@@ -114,7 +114,9 @@ class OfferFields(Row):
     specialty: Identifier
 
 
-_NOWHERE = Location()
+def _where(record: Any, field_name: str | None) -> Location:
+    origin = record.origin
+    return origin.at(record.index, field_name) if origin is not None else Location(None, None, field_name)
 
 
 # Cell-level tables can hold hundreds of thousands of rows, so their rows are
@@ -130,14 +132,15 @@ class Bound(NamedTuple):
     specialty: str | None = None
     min: float | None = None
     max: float | None = None
-    origin: Location = _NOWHERE
+    origin: RowsOrigin | None = None
+    index: int = 0
 
     schema = BoundFields
     fast = {"area": "id", "specialty": "id?", "min": "number?", "max": "number?"}
 
     def where(self, field_name: str | None = None) -> Location:
         """The file and row this came from, narrowed to ``field_name``."""
-        return Location(self.origin.file, self.origin.row, field_name)
+        return _where(self, field_name)
 
 
 class Previous(NamedTuple):
@@ -146,14 +149,15 @@ class Previous(NamedTuple):
     area: str
     specialty: str
     posts: float
-    origin: Location = _NOWHERE
+    origin: RowsOrigin | None = None
+    index: int = 0
 
     schema = PreviousFields
     fast = {"area": "id", "specialty": "id", "posts": "number"}
 
     def where(self, field_name: str | None = None) -> Location:
         """The file and row this came from, narrowed to ``field_name``."""
-        return Location(self.origin.file, self.origin.row, field_name)
+        return _where(self, field_name)
 
 
 class Offer(NamedTuple):
@@ -165,23 +169,24 @@ class Offer(NamedTuple):
 
     area: str
     specialty: str
-    origin: Location = _NOWHERE
+    origin: RowsOrigin | None = None
+    index: int = 0
 
     schema = OfferFields
     fast = {"area": "id", "specialty": "id"}
 
     def where(self, field_name: str | None = None) -> Location:
         """The file and row this came from, narrowed to ``field_name``."""
-        return Location(self.origin.file, self.origin.row, field_name)
+        return _where(self, field_name)
 
 
 CellRecord = Bound | Previous | Offer
 
 
-def record_from(record_type: type[Any], row: Row) -> Any:
-    """The light record of a validated pydantic row."""
-    values = [getattr(row, name) for name in record_type._fields[:-1]]
-    return record_type(*values, row.where())
+def record_from(record_type: type[Any], row: Row, origin: RowsOrigin | None = None, index: int = 0) -> Any:
+    """The light record of a validated pydantic row, read from row ``index`` of ``origin``."""
+    values = [getattr(row, name) for name in record_type._fields[:-2]]
+    return record_type(*values, origin, index)
 
 
 def _records_of(record_type: type[Any]) -> Any:

@@ -59,9 +59,16 @@ def _row_record(row: PlanRow) -> dict[str, Any]:
 def plan_json(plan: Plan) -> str:
     """The plan rows and run metadata as JSON text."""
     document = {"instance": plan.instance, "model": plan.model, "unit": plan.unit,
-                "objective": plan.objective, "metadata": plan.metadata,
-                "rows": [_row_record(row) for row in plan.rows]}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+                "objective": plan.objective, "metadata": plan.metadata, "rows": []}
+    head = json.dumps(document, indent=2, ensure_ascii=False)
+    if not plan.rows:
+        return head + "\n"
+    # One row per line, encoded in one call to json's C encoder (indent= forces the slow Python
+    # one). Every row starts with '{"area": '; inside a string '"' is escaped, so the separator
+    # '}, {"area": ' occurs only between rows.
+    text = json.JSONEncoder(ensure_ascii=False).encode([_row_record(row) for row in plan.rows])
+    rows = text[1:-1].replace('}, {"area": ', '},\n    {"area": ')
+    return head.removesuffix("[]\n}") + "[\n    " + rows + "\n  ]\n}\n"
 
 
 def subtree_totals(instance: Instance, plan: Plan) -> list[dict[str, Any]]:
@@ -151,21 +158,25 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
         for leaf in leaves:
             cells = []
             for s in specialties:
-                row = by_cell[(leaf, s)]
+                row = by_cell.get((leaf, s))
+                if row is None:
+                    cells.append("–")
+                    continue
                 change = "" if row.change is None else f" ({row.change:+g})"
                 cells.append(f"{format_number(row.posts)}{change}")
-            total = sum(by_cell[(leaf, s)].posts for s in specialties)
+            total = sum(by_cell[(leaf, s)].posts for s in specialties if (leaf, s) in by_cell)
             flag = " ⚑" if instance.area_by_id[leaf].underserved else ""
             out.append(f"| {instance.area_by_id[leaf].label}{flag} | "
-                       f"{instance.area_by_id[by_cell[(leaf, specialties[0])].region].label} | "
+                       f"{instance.area_by_id[instance.ancestors(leaf)[-1]].label} | "
                        + " | ".join(cells) + f" | {format_number(total)} |")
         out.append("")
-        out.append("Each cell shows the posts and, in brackets, the change against last year.")
+        out.append("Each cell shows the posts and, in brackets, the change against last year; "
+                   "– marks a specialty the area does not offer.")
     else:
         out.append("| Area | Training region | Posts (all specialties) | Last year | Change |")
         out.append("|---|---|---:|---:|---:|")
         for leaf in leaves:
-            rows = [by_cell[(leaf, s)] for s in specialties]
+            rows = [by_cell[(leaf, s)] for s in specialties if (leaf, s) in by_cell]
             posts = sum(r.posts for r in rows)
             known = [r for r in rows if r.previous is not None]
             previous = sum(r.previous or 0.0 for r in known) if known else None

@@ -18,7 +18,7 @@ MODEL = make_model(objective="squared", underserved_weight=2, criteria=[{"indica
 
 
 def _with_posts(plan: Plan, changes: dict[tuple[str, str], float], objective: float | None = None) -> Plan:
-    rows = [dataclasses.replace(row, posts=changes.get((row.area, row.specialty), row.posts)) for row in plan.rows]
+    rows = [row._replace(posts=changes.get((row.area, row.specialty), row.posts)) for row in plan.rows]
     return dataclasses.replace(plan, rows=rows, objective=plan.objective if objective is None else objective)
 
 
@@ -76,10 +76,10 @@ def test_rejects_wrong_objective(two_regions: Instance, solved: Plan) -> None:
 def test_rejects_missing_and_foreign_rows(two_regions: Instance, solved: Plan) -> None:
     missing = dataclasses.replace(solved, rows=solved.rows[1:])
     assert any("missing" in p for p in check_plan(two_regions, MODEL, missing))
-    foreign = dataclasses.replace(solved, rows=[*solved.rows, dataclasses.replace(solved.rows[0], area="North")])
+    foreign = dataclasses.replace(solved, rows=[*solved.rows, solved.rows[0]._replace(area="North")])
     assert any("is not a cell" in p for p in check_plan(two_regions, MODEL, foreign))
 
 
 def test_rejects_wrong_target(two_regions: Instance, solved: Plan) -> None:
-    rows = [dataclasses.replace(solved.rows[0], target=solved.rows[0].target + 1), *solved.rows[1:]]
+    rows = [solved.rows[0]._replace(target=solved.rows[0].target + 1), *solved.rows[1:]]
     assert any("target" in p for p in check_plan(two_regions, MODEL, dataclasses.replace(solved, rows=rows)))

@@ -45,22 +45,30 @@ def laminar_parents(groups: list[Group], n_cells: int) -> list[int] | None:
     for g in order:
         cells = groups[g].cells
         inner = innermost[cells]
-        if len(inner) and np.any(inner != inner[0]):
+        if len(inner) and inner.min() != inner.max():
             return None
         parents[g] = int(inner[0]) if len(inner) else -1
         innermost[cells] = g
     return parents
 
 
+def family_parents(problem: ProblemData) -> tuple[list[int] | None, list[int] | None]:
+    """:func:`laminar_parents` of the per-specialty groups and of the shared groups (computed once)."""
+    cached = problem.derived.get("family_parents")
+    if cached is None:
+        per_specialty = [g for g in problem.groups if g.specialty is not None]
+        shared = [g for g in problem.groups if g.specialty is None]
+        cached = (laminar_parents(per_specialty, problem.n_cells), laminar_parents(shared, problem.n_cells))
+        problem.derived["family_parents"] = cached
+    return cached  # type: ignore[return-value]
+
+
 def structure(problem: ProblemData) -> str:
     """``greedy``, ``flow`` or ``none``: which exact fast path the problem allows."""
     if all(group.kind == "total" for group in problem.groups):
         return "greedy"
-    per_specialty = [g for g in problem.groups if g.specialty is not None]
-    shared = [g for g in problem.groups if g.specialty is None]
-    if laminar_parents(per_specialty, problem.n_cells) is None or laminar_parents(shared, problem.n_cells) is None:
-        return "none"
-    return "flow"
+    parents_a, parents_b = family_parents(problem)
+    return "none" if parents_a is None or parents_b is None else "flow"
 
 
 class FlowBackend(Backend):
@@ -135,8 +143,7 @@ def _tree_network(problem: ProblemData) -> _TreeNetwork | None:
     groups = problem.groups
     per_specialty = [i for i, g in enumerate(groups) if g.specialty is not None]
     shared = [i for i, g in enumerate(groups) if g.specialty is None]
-    parents_a = laminar_parents([groups[i] for i in per_specialty], problem.n_cells)
-    parents_b = laminar_parents([groups[i] for i in shared], problem.n_cells)
+    parents_a, parents_b = family_parents(problem)
     assert parents_a is not None and parents_b is not None
     sink = len(groups)
     big = int(sum(g.lo for g in groups if g.kind == "total"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +37,10 @@ class TableRow:
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
 
-class _LineLabels(Sequence[str]):
-    """Row labels such as ``line 7``, made only when asked for."""
+class LineLabels(Sequence[str]):
+    """Row labels such as ``line 7``, made only when one is asked for."""
 
-    def __init__(self, numbers: list[int], template: str):
+    def __init__(self, numbers: Sequence[int], template: str = "line {}"):
         self._numbers = numbers
         self._template = template
 
@@ -54,16 +55,14 @@ class _LineLabels(Sequence[str]):
 
 @dataclass
 class Table:
-    """Rows read from one source, stored column-aligned so large tables stay cheap.
+    """Rows read from one source, stored by column so that large tables stay cheap.
 
     Attributes
     ----------
-    columns
-        The column names, in file order.
-    records
-        One list per non-blank row, aligned with ``columns``: stripped text,
-        numbers (XLSX, YAML), None for an empty cell, or :data:`MISSING` for a
-        key an inline row does not have.
+    data
+        The cells of each column, in file order of columns and of non-blank
+        rows: stripped text, numbers (XLSX, YAML), None for an empty cell, or
+        :data:`MISSING` for a key that an inline row does not have.
     labels
         Where each row sits, e.g. ``line 7``.
     file
@@ -75,32 +74,38 @@ class Table:
         The table files read (not the document), for hashing into the plan.
     """
 
-    columns: list[str] = field(default_factory=list)
-    records: list[list[Any]] = field(default_factory=list)
+    data: dict[str, list[Any]] = field(default_factory=dict)
     labels: Sequence[str] = field(default_factory=list)
     file: Path | None = None
     decimal_comma: bool | None = None
     files: dict[Path, bytes] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.labels)
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names, in file order."""
+        return list(self.data)
 
     def row(self, index: int) -> TableRow:
         """Row ``index`` as a mapping of the columns it has."""
-        values = {name: value for name, value in zip(self.columns, self.records[index]) if value is not MISSING}
+        values = {name: cells[index] for name, cells in self.data.items() if cells[index] is not MISSING}
         return TableRow(values, self.file or Path(), self.labels[index])
 
     @property
     def rows(self) -> list[TableRow]:
         """Every row as a :class:`TableRow` (for small tables and for precise error reports)."""
-        return [self.row(i) for i in range(len(self.records))]
+        return [self.row(i) for i in range(len(self))]
 
     def column(self, name: str) -> list[Any]:
-        """The cells of column ``name`` (MISSING where a row lacks it)."""
-        if name not in self.columns:
-            return [MISSING] * len(self.records)
-        index = self.columns.index(name)
-        return [record[index] for record in self.records]
+        """The cells of column ``name`` (MISSING in every row when there is no such column)."""
+        return self.data.get(name) or [MISSING] * len(self)
+
+
+def _by_column(names: list[str], records: list[list[Any]]) -> dict[str, list[Any]]:
+    cells = list(zip(*records)) if records else [()] * len(names)
+    return {name: list(column) for name, column in zip(names, cells)}
 
 
 def read_table(document: Document, key: str, *, required: bool = True) -> Table:
@@ -140,8 +145,8 @@ def read_table(document: Document, key: str, *, required: bool = True) -> Table:
         labels.append(f"{key} row {index + 1}" + (f" (line {line})" if line else ""))
         items.append({str(k).strip(): v for k, v in item.items()})
     columns = list(dict.fromkeys(name for item in items for name in item))
-    records = [[item.get(name, MISSING) for name in columns] for item in items]
-    return Table(columns, records, labels, document.path)
+    data = {name: [item.get(name, MISSING) for item in items] for name in columns}
+    return Table(data, labels, document.path)
 
 
 def _read_table_file(document: Document, key: str, reference: str) -> Table:
@@ -203,28 +208,40 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
     columns = _check_header(path, "line 1", [cell.strip() for cell in header])
     width = len(columns)
     named = [i for i, name in enumerate(columns) if name]
-    records: list[list[Any]] = []
-    lines: list[int] = []
     try:
-        for values in reader:
-            if not "".join(values).strip():
-                continue
-            if len(values) != width:
-                if len(values) > width and "".join(values[width:]).strip():
-                    raise InputError(
-                        f"the row has {len(values)} cells but the header has {width} columns",
-                        where=Location(path, f"line {reader.line_num}"),
-                        fix=f"check for a stray '{delimiter}' or a decimal comma in a comma-separated file",
-                    )
-                values = (values + [""] * width)[:width]
-            records.append([values[i].strip() or None for i in named])
-            lines.append(reader.line_num)
-            if len(records) > MAX_TABLE_ROWS:
-                raise _too_many_rows(path)
+        body = list(reader)
     except csv.Error as exc:
         raise InputError(f"unreadable CSV: {exc}", where=Location(path, f"line {reader.line_num}"),
                          fix="check the quotes on that line") from None
-    return Table([columns[i] for i in named], records, _LineLabels(lines, "line {}"), path,
+    if len(body) > MAX_TABLE_ROWS:
+        raise _too_many_rows(path)
+    rest = text.split("\n", 1)[1].rstrip("\r\n") if "\n" in text else ""
+    blank_line = re.compile(rf"^[ \t\r\u00a0{re.escape(delimiter)}]*$", re.MULTILINE)
+    if '"' not in text and not blank_line.search(rest) and all(len(values) == width for values in body):
+        # No quotes, no blank lines and no short rows: row k sits on line k + 2,
+        # so the table can be built column by column.
+        columns_of = list(zip(*body)) if body else [()] * width
+        data = {columns[i]: [cell.strip() or None for cell in columns_of[i]] for i in named}
+        return Table(data, LineLabels(range(2, len(body) + 2)), path, decimal_comma=delimiter == ";")
+    records: list[list[Any]] = []
+    numbers: list[int] = []
+    # csv's line_num is lost after list(); count lines again for tables with quotes or odd rows.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next(reader)
+    for values in reader:
+        if not "".join(values).strip():
+            continue
+        if len(values) != width:
+            if len(values) > width and "".join(values[width:]).strip():
+                raise InputError(
+                    f"the row has {len(values)} cells but the header has {width} columns",
+                    where=Location(path, f"line {reader.line_num}"),
+                    fix=f"check for a stray '{delimiter}' or a decimal comma in a comma-separated file",
+                )
+            values = (values + [""] * width)[:width]
+        records.append([values[i].strip() or None for i in named])
+        numbers.append(reader.line_num)
+    return Table(_by_column([columns[i] for i in named], records), LineLabels(numbers), path,
                  decimal_comma=delimiter == ";")
 
 
@@ -277,4 +294,5 @@ def _parse_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
                 raise _too_many_rows(path)
     finally:
         book.close()
-    return Table([columns[i] for i in named], records, _LineLabels(numbers, f"sheet '{title}' row {{}}"), path)
+    return Table(_by_column([columns[i] for i in named], records), LineLabels(numbers, f"sheet '{title}' row {{}}"),
+                 path)
