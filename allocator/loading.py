@@ -16,10 +16,9 @@ from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InputError, Location
 from allocator.files import Document, Table, read_document, read_table
-from allocator.records import validate_records
+from allocator.records import validate_areas, validate_records
 from allocator.schemas import Area, Bound, Criterion, Instance, Model, Offer, Previous, Row, Specialty, Stability
 
-_AREA_COLUMNS = {"id", "name", "parent", "population", "underserved", "indicators"}
 
 
 @dataclass
@@ -92,16 +91,10 @@ def _rows(schema: type[Row], table: Table) -> list[Any]:
 
 
 def _area_rows(table: Table, inline: bool) -> list[Area]:
-    areas = []
-    for row in table.rows:
-        values = dict(row.values)
-        if not inline:
-            # In a spreadsheet every column that is not a known field is an indicator.
-            extra = {key: values.pop(key) for key in list(values) if key not in _AREA_COLUMNS}
-            indicators = {key: value for key, value in extra.items() if value is not None}
-            values["indicators"] = indicators
-        areas.append(validate_row(Area, values, row.where(), table.decimal_comma))
-    return areas
+    if not inline:
+        # In a spreadsheet every column that is not a known field is an indicator.
+        return validate_areas(table, validate_row)
+    return [validate_row(Area, row.values, row.where(), table.decimal_comma) for row in table.rows]  # type: ignore[misc]
 
 
 def load_instance(path: Path | str) -> Loaded:
@@ -234,40 +227,46 @@ def check_instance(instance: Instance, path: Path | str | None = None) -> None:
             raise InputError(f"a second bound for area '{bound.area}' and {scope}", where=bound.where("area"),
                              fix=f"merge it with {seen_bounds[key].where()}")
         seen_bounds[key] = bound
-    seen_previous: set[tuple[str, str]] = set()
-    for row in instance.previous:
+    _check_cell_rows(instance.previous, "last year's posts", areas, specialties, leaves)
+    _check_cell_rows(instance.offers, "offers", areas, specialties, None)
+    if instance.offers:
+        offered = set(instance.cells)
+        for row in instance.previous:
+            if row.posts > 0 and (row.area, row.specialty) not in offered:
+                raise InputError(f"last year's {row.posts:g} posts of '{row.specialty}' in '{row.area}' are in a "
+                                 "cell that is not offered", where=row.where("area"),
+                                 fix="add an offer row for it, or set last year's posts to 0 if the programme closed")
+
+
+def _check_cell_rows(rows: list[Any], what: str, areas: dict[str, Any], specialties: dict[str, Any],
+                     leaves: set[str] | None) -> None:
+    """Unknown areas or specialties, non-leaf areas (when ``leaves`` is given) and repeated cells.
+
+    Whole-column set checks first (these tables can hold 100,000s of rows);
+    only a table that fails one is walked row by row to locate the first bad row.
+    """
+    if not rows:
+        return
+    area_column, specialty_column = (list(column) for column in list(zip(*rows))[:2])
+    pairs = set(zip(area_column, specialty_column))
+    allowed = leaves if leaves is not None else set(areas)
+    if set(area_column) <= allowed and set(specialty_column) <= specialties.keys() and len(pairs) == len(rows):
+        return
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
         if row.area not in areas:
             raise InputError(f"unknown area '{row.area}'", where=row.where("area"),
                              fix=_did_you_mean(row.area, areas, "area"))
-        if row.area not in leaves:
-            raise InputError(f"'{row.area}' is not a leaf area; last year's posts are given per leaf",
+        if leaves is not None and row.area not in leaves:
+            raise InputError(f"'{row.area}' is not a leaf area; {what} are given per leaf",
                              where=row.where("area"), fix="split the figure over the leaf areas under it")
         if row.specialty not in specialties:
             raise InputError(f"unknown specialty '{row.specialty}'", where=row.where("specialty"),
                              fix=_did_you_mean(row.specialty, specialties, "specialty"))
-        if (row.area, row.specialty) in seen_previous:
-            raise InputError(f"a second figure for area '{row.area}' and specialty '{row.specialty}'",
+        if (row.area, row.specialty) in seen:
+            raise InputError(f"a second row for area '{row.area}' and specialty '{row.specialty}' in {what}",
                              where=row.where("area"), fix="keep one row per area and specialty")
-        seen_previous.add((row.area, row.specialty))
-    seen_offers: set[tuple[str, str]] = set()
-    for offer in instance.offers:
-        if offer.area not in areas:
-            raise InputError(f"unknown area '{offer.area}'", where=offer.where("area"),
-                             fix=_did_you_mean(offer.area, areas, "area"))
-        if offer.specialty not in specialties:
-            raise InputError(f"unknown specialty '{offer.specialty}'", where=offer.where("specialty"),
-                             fix=_did_you_mean(offer.specialty, specialties, "specialty"))
-        if (offer.area, offer.specialty) in seen_offers:
-            raise InputError(f"area '{offer.area}' offers specialty '{offer.specialty}' twice",
-                             where=offer.where("area"), fix="keep one row per area and specialty")
-        seen_offers.add((offer.area, offer.specialty))
-    if instance.offers:
-        offered = set(instance.cells)
-        for row in instance.previous:
-            if (row.area, row.specialty) not in offered and row.posts > 0:
-                raise InputError(f"last year's {row.posts:g} posts of '{row.specialty}' in '{row.area}' are in a "
-                                 "cell that is not offered", where=row.where("area"),
-                                 fix="add an offer row for it, or set last year's posts to 0 if the programme closed")
+        seen.add((row.area, row.specialty))
 
 
 def _is_multiple(value: float, unit: float) -> bool:

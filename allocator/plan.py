@@ -85,7 +85,8 @@ def binding_labels(instance: Instance, model: Model,
     specialties_of: dict[str, list[str]] = {}
     for leaf, specialty in posts:
         specialties_of.setdefault(leaf, []).append(specialty)
-    found: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+    # A label's rank orders it from the leaf upwards (deeper areas first), then per specialty before shared.
+    found: dict[tuple[str, str], list[tuple[int, bool, str]]] = {}
     for key, bound in bound_at.items():
         total = sums[key]
         at_min = bound.min is not None and abs(total - bound.min) <= _TIGHT
@@ -94,48 +95,49 @@ def binding_labels(instance: Instance, model: Model,
             continue
         kind = "fixed" if at_min and at_max else "min" if at_min else "max"
         area, specialty = key
-        scope = "" if specialty is not None else " (all specialties)"
+        rank = -len(instance.ancestors(area))
         for leaf in instance.leaves_under[area]:
-            depth = instance.ancestors(leaf).index(area)
-            label = f"{kind}{'' if area == leaf else f' {area}'}{scope}"
-            for cell_specialty in specialties_of.get(leaf, []):
+            label = f"{kind}{'' if area == leaf else f' {area}'}{'' if specialty is not None else ' (all specialties)'}"
+            entry = (rank, specialty is None, label)
+            for cell_specialty in specialties_of.get(leaf, ()):
                 if specialty is None or cell_specialty == specialty:
-                    found.setdefault((leaf, cell_specialty), []).append((depth, specialty is None, label))
+                    found.setdefault((leaf, cell_specialty), []).append(entry)
     max_change = model.stability.max_change
     if max_change is not None:
         for key, prev in instance.previous_posts.items():
             value = posts.get(key)
             if value is not None and abs(abs(value - prev) - max_change) <= _TIGHT:
-                found.setdefault(key, []).append((len(instance.ancestors(key[0])), True, "max_change"))
+                found.setdefault(key, []).append((1, True, "max_change"))
     result = dict.fromkeys(posts, ())
     for key, labels in found.items():
-        result[key] = tuple(label for _, _, label in sorted(labels))
+        result[key] = (labels[0][2],) if len(labels) == 1 else tuple(label for _, _, label in sorted(labels))
     return result
 
 
 def build_plan(instance: Instance, model: Model, problem: ProblemData, units: np.ndarray,
                metadata: dict[str, Any] | None = None) -> Plan:
-    """Turn a backend's units per cell into a plan, rows sorted by (area, specialty)."""
+    """Turn a backend's units per cell into a plan, rows in (area, specialty) order."""
     leaves, specialties = problem.leaves, problem.specialties
     cell_leaf = problem.cell_leaf.tolist()
     cell_specialty = problem.cell_specialty.tolist()
     cells = [(leaves[li], specialties[si]) for li, si in zip(cell_leaf, cell_specialty)]
     posts = dict(zip(cells, (units.astype(float) * problem.unit).tolist()))
     binding = binding_labels(instance, model, posts)
-    by_leaf = {}
-    for leaf in leaves:
-        area = instance.area_by_id[leaf]
-        by_leaf[leaf] = (area.label, top_region(instance, leaf), area.underserved, problem.needs[leaf].index)
+    leaf_label = [instance.area_by_id[leaf].label for leaf in leaves]
+    leaf_region = [top_region(instance, leaf) for leaf in leaves]
+    leaf_underserved = [instance.area_by_id[leaf].underserved for leaf in leaves]
+    leaf_index = [problem.needs[leaf].index for leaf in leaves]
     bound_at = instance.bound_at
-    rows = []
-    for cell, target, prev in zip(cells, problem.target.tolist(), problem.previous.tolist()):
-        leaf, specialty = cell
-        label, region, underserved, index = by_leaf[leaf]
-        own = bound_at.get(cell)
-        rows.append(PlanRow(
-            leaf, label, region, specialty, posts[cell], target, None if math.isnan(prev) else prev,
-            own.min if own else None, own.max if own else None, binding[cell], underserved, index,
-        ))
-    rows.sort(key=lambda row: (row.area, row.specialty))
+    own = [bound_at.get(cell) for cell in cells]
+    # Cells come in (leaf, specialty) order (instance.cells is sorted), so the rows do too.
+    rows = list(map(
+        PlanRow,
+        [leaf for leaf, _ in cells], [leaf_label[li] for li in cell_leaf], [leaf_region[li] for li in cell_leaf],
+        [specialty for _, specialty in cells], list(posts.values()), problem.target.tolist(),
+        [None if math.isnan(prev) else prev for prev in problem.previous.tolist()],
+        [bound.min if bound else None for bound in own], [bound.max if bound else None for bound in own],
+        [binding[cell] for cell in cells], [leaf_underserved[li] for li in cell_leaf],
+        [leaf_index[li] for li in cell_leaf],
+    ))
     return Plan(instance=instance.name, model=model.name, unit=problem.unit,
                 objective=problem.total_cost(units), rows=rows, metadata=dict(metadata or {}))

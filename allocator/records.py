@@ -16,12 +16,14 @@ import math
 import re
 from typing import Any, Callable
 
+from functools import partial
 from itertools import repeat
 
-from allocator.errors import RowsOrigin
+from allocator.errors import Location, RowsOrigin
 from allocator.files import Table
+from allocator.files.cells import CellError, parse_flag
 from allocator.files.tables import MISSING
-from allocator.schemas import Row, record_from
+from allocator.schemas import Area, Row, record_from
 
 _PLAIN = re.compile(r"\d+(\.\d+)?")
 _DIGITS = re.compile(r"\d+")
@@ -61,14 +63,61 @@ def _number_parser(decimal_comma: bool | None, optional: bool) -> Callable[[Any]
     return parse
 
 
+def _optional_text(value: Any) -> Any:
+    if value is None or value is MISSING:
+        return None
+    return value if type(value) is str else _UNDECIDED
+
+
+def _flag(value: Any) -> Any:
+    if value is None or value is MISSING:
+        return False
+    if type(value) is str:
+        try:
+            return parse_flag(value)
+        except CellError:
+            return _UNDECIDED
+    return _UNDECIDED
+
+
 def _parser(kind: str, decimal_comma: bool | None) -> Callable[[Any], Any]:
     if kind == "id":
         return _identifier
     if kind == "id?":
         return _optional_identifier
+    if kind == "text?":
+        return _optional_text
+    if kind == "flag":
+        return _flag
     if kind in {"number", "number?"}:
         return _number_parser(decimal_comma, optional=kind.endswith("?"))
     raise ValueError(f"unknown column kind {kind!r}")
+
+
+_PLAIN_LINES = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:\n[0-9]+(?:\.[0-9]+)?)*")
+_DIGIT_LINES = re.compile(r"[0-9]+(?:\n[0-9]+)*")
+
+
+def _screen_text_column(kind: str, cells: list[Any], decimal_comma: bool | None) -> list[Any] | None:
+    """The parsed column when one check over the whole column settles it, else None.
+
+    Only for CSV columns, whose cells are stripped text or None.
+    """
+    if kind == "id":
+        return cells if None not in cells else None
+    if kind == "id?":
+        return cells
+    if kind in {"number", "number?"}:
+        present = [cell for cell in cells if cell is not None]
+        if len(present) < len(cells) and kind == "number":
+            return None
+        lines = _DIGIT_LINES if decimal_comma else _PLAIN_LINES
+        if present and not lines.fullmatch("\n".join(present)):
+            return None
+        if len(present) == len(cells):
+            return list(map(float, cells))
+        return [None if cell is None else float(cell) for cell in cells]
+    return None
 
 
 def validate_one(record_type: type[Any], table: Table, index: int,
@@ -95,13 +144,63 @@ def validate_records(record_type: type[Any], table: Table, validate_row: Callabl
     columns = []
     undecided: set[int] = set()
     for name, kind in kinds.items():
-        parse = _parser(kind, table.decimal_comma)
-        values = [parse(value) for value in table.column(name)]
-        undecided.update(i for i, value in enumerate(values) if value is _UNDECIDED)
+        cells = table.column(name)
+        values = _screen_text_column(kind, cells, table.decimal_comma) if table.text_cells and name in table.data else None
+        if values is None:
+            parse = _parser(kind, table.decimal_comma)
+            values = [parse(value) for value in cells]
+            undecided.update(i for i, value in enumerate(values) if value is _UNDECIDED)
         columns.append(values)
     origin = RowsOrigin(table.file, table.labels)
-    records = list(map(record_type, *columns, repeat(origin), range(len(table))))
+    # tuple.__new__ is what a named tuple's constructor calls; mapping it directly skips a Python frame per row.
+    make = partial(tuple.__new__, record_type)
+    records = list(map(make, zip(*columns, repeat(origin), range(len(table)))))
     for i in sorted(undecided):
         records[i] = validate_one(record_type, table, i, validate_row)
     return records
 
+
+
+#: How the bulk path reads each known column of an areas table; any other column is an indicator.
+AREA_COLUMNS = {"id": "id", "name": "text?", "parent": "id?", "population": "number?", "underserved": "flag"}
+
+
+def area_values(table: Table, index: int) -> dict[str, Any]:
+    """Row ``index`` of a spreadsheet of areas, with its extra columns gathered as indicators."""
+    values = dict(table.row(index).values)
+    extra = {key: values.pop(key) for key in list(values) if key not in AREA_COLUMNS and key != "indicators"}
+    values["indicators"] = {key: value for key, value in extra.items() if value is not None}
+    return values
+
+
+def validate_areas(table: Table, validate_row: Callable[..., Row]) -> list[Area]:
+    """Every row of a spreadsheet of areas as an :class:`Area` (extra columns are indicators).
+
+    Rows whose every cell the fast path can decide are built without
+    re-validation (``model_construct``); the rest go through the schema.
+    """
+    if "indicators" in table.columns:
+        undecided = set(range(len(table)))
+        columns: dict[str, list[Any]] = {}
+    else:
+        columns = {}
+        undecided = set()
+        for name in table.columns:
+            parse = _parser(AREA_COLUMNS.get(name, "number?"), table.decimal_comma)
+            columns[name] = [parse(value) for value in table.column(name)]
+            undecided.update(i for i, value in enumerate(columns[name]) if value is _UNDECIDED)
+    indicator_names = [name for name in columns if name not in AREA_COLUMNS]
+    labels = table.labels
+    areas: list[Area] = []
+    for i in range(len(table)):
+        where = Location(table.file, labels[i])
+        if i in undecided:
+            areas.append(validate_row(Area, area_values(table, i), where, table.decimal_comma))  # type: ignore[arg-type]
+            continue
+        fields = {name: columns[name][i] for name in AREA_COLUMNS if name in columns}
+        if "id" not in fields:
+            areas.append(validate_row(Area, area_values(table, i), where, table.decimal_comma))  # type: ignore[arg-type]
+            continue
+        fields["indicators"] = {name: columns[name][i] for name in indicator_names if columns[name][i] is not None}
+        areas.append(Area.model_construct(**fields).placed(where))  # type: ignore[arg-type]
+    return areas

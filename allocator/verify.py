@@ -3,16 +3,18 @@
 :func:`verify` checks a plan against the instance and the model directly: it
 shares no code with the formulation or the backends. It recomputes the sums
 under every area, every bound, stability, the unit, the targets and the
-objective from BRIEF.md's cost formula, scalar by scalar.
+objective from BRIEF.md's cost formula, column by column.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from allocator.errors import VerificationError
 from allocator.need import targets
-from allocator.plan import Plan
+from allocator.plan import Plan, PlanRow
 from allocator.schemas import Instance, Model
 
 _ABS = 1e-9
@@ -23,17 +25,20 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= _ABS + _REL * max(abs(a), abs(b))
 
 
-def cost_of(x: float, t: float, p: float, prev: float | None, objective: str, stability_weight: float) -> float:
-    """BRIEF.md's cost of x posts against target t, written out as in the docs."""
-    short = max(0.0, t - x)
-    over = max(0.0, x - t)
+def cost_of(x: np.ndarray, t: np.ndarray, p: np.ndarray, prev: np.ndarray, objective: str,
+            stability_weight: float) -> np.ndarray:
+    """BRIEF.md's cost of x posts against target t, cell by cell, written out as in the docs.
+
+    ``p`` is the shortfall weight (the under-served weight or 1); ``prev`` is
+    last year's posts, NaN where unknown (no stability cost).
+    """
+    short = np.maximum(0.0, t - x)
+    over = np.maximum(0.0, x - t)
     if objective == "absolute":
         cost = p * short + over
     else:
-        cost = (p * short * short + over * over) / (t if t > 0 else 1.0)
-    if prev is not None:
-        cost += stability_weight * abs(x - prev)
-    return cost
+        cost = (p * short * short + over * over) / np.where(t > 0, t, 1.0)
+    return cost + np.where(np.isnan(prev), 0.0, stability_weight * np.abs(x - np.nan_to_num(prev)))
 
 
 def _cells_to_cover(instance: Instance) -> set[tuple[str, str]]:
@@ -54,77 +59,102 @@ def _cells_to_cover(instance: Instance) -> set[tuple[str, str]]:
     return {(area_id, s.id) for area_id, children in kids.items() if not children for s in instance.specialties}
 
 
-def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
-    """Every way in which ``plan`` breaks the rules; empty when it is valid."""
+def _shape_problems(instance: Instance, plan: Plan, keys: list[tuple[str, str]], posts: np.ndarray) -> list[str]:
     problems: list[str] = []
     unit = float(instance.unit)
     expected = _cells_to_cover(instance)
-    seen: dict[tuple[str, str], float] = {}
-    for row in plan.rows:
-        key = (row.area, row.specialty)
-        if key not in expected:
-            problems.append(f"row {key} is not a cell (leaf area and specialty) of the instance")
-            continue
-        if key in seen:
-            problems.append(f"row {key} appears twice")
-        seen[key] = row.posts
-        if not math.isfinite(row.posts) or row.posts < -_ABS:
-            problems.append(f"{key}: posts {row.posts} is negative or not finite")
-        elif abs(row.posts / unit - round(row.posts / unit)) > 1e-9:
-            problems.append(f"{key}: posts {row.posts} is not a multiple of the unit {unit:g}")
-    missing = expected - set(seen)
+    given = set(keys)
+    for key in sorted(given - expected)[:10]:
+        problems.append(f"row {key} is not a cell (leaf area and specialty) of the instance")
+    if len(given) < len(keys):
+        seen: set[tuple[str, str]] = set()
+        twice = sorted({key for key in keys if key in seen or seen.add(key)})  # type: ignore[func-returns-value]
+        problems += [f"row {key} appears twice" for key in twice[:10]]
+    missing = expected - given
     if missing:
         problems.append(f"{len(missing)} cells are missing, e.g. {sorted(missing)[0]}")
+    bad = ~np.isfinite(posts) | (posts < -_ABS)
+    for k in np.flatnonzero(bad)[:10]:
+        problems.append(f"{keys[k]}: posts {posts[k]} is negative or not finite")
+    off_unit = ~bad & (np.abs(posts / unit - np.round(posts / unit)) > 1e-9)
+    for k in np.flatnonzero(off_unit)[:10]:
+        problems.append(f"{keys[k]}: posts {posts[k]} is not a multiple of the unit {unit:g}")
+    return problems
+
+
+def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
+    """Every way in which ``plan`` breaks the rules; empty when it is valid.
+
+    Works on whole columns (numpy), so that a 250,000-cell plan is checked in
+    well under a second; sums are exact because posts are multiples of 0.5.
+    """
+    columns = list(zip(*plan.rows)) if plan.rows else [()] * len(PlanRow._fields)
+    column = dict(zip(PlanRow._fields, columns))
+    keys = list(zip(column["area"], column["specialty"]))
+    posts = np.array(column["posts"], dtype=float)
+    problems = _shape_problems(instance, plan, keys, posts)
     if problems:
         return problems
 
-    by_specialty: dict[str, list[float]] = {s.id: [] for s in instance.specialties}
-    for (_, specialty), value in seen.items():
-        by_specialty[specialty].append(value)
+    specialty_code = {s.id: k for k, s in enumerate(instance.specialties)}
+    n_specs = len(specialty_code)
+    spec = np.fromiter(map(specialty_code.__getitem__, column["specialty"]), dtype=np.int64, count=len(keys))
+    totals = np.bincount(spec, weights=posts, minlength=n_specs)
     for specialty in instance.specialties:
-        total = math.fsum(by_specialty[specialty.id])
+        total = float(totals[specialty_code[specialty.id]])
         if not _close(total, specialty.total):
             problems.append(f"specialty {specialty.id}: posts add up to {total:g}, not the total {specialty.total:g}")
 
-    # Sum every cell into each of its ancestors, walking the parent links.
-    parent = {area.id: area.parent for area in instance.areas}
-    under: dict[tuple[str, str | None], list[float]] = {}
-    for (leaf, specialty), value in seen.items():
-        area: str | None = leaf
-        while area is not None:
-            under.setdefault((area, specialty), []).append(value)
-            under.setdefault((area, None), []).append(value)
-            area = parent[area]
-    for bound in instance.bounds:
-        total = math.fsum(under.get((bound.area, bound.specialty), []))
-        scope = bound.specialty or "all specialties"
-        if bound.min is not None and total < bound.min - _ABS:
-            problems.append(f"area {bound.area} ({scope}): {total:g} posts, under its min {bound.min:g}")
-        if bound.max is not None and total > bound.max + _ABS:
-            problems.append(f"area {bound.area} ({scope}): {total:g} posts, over its max {bound.max:g}")
+    # Sum every cell into each of its ancestors, walking the parent links level by level.
+    area_code = {area.id: k for k, area in enumerate(instance.areas)}
+    n_areas = len(area_code)
+    parent_code = np.array([area_code[a.parent] if a.parent is not None else -1 for a in instance.areas] + [-1])
+    sum_all = np.zeros(n_areas)
+    sum_spec = np.zeros(n_areas * n_specs)
+    current = np.fromiter(map(area_code.__getitem__, column["area"]), dtype=np.int64, count=len(keys))
+    while len(current):
+        sum_all += np.bincount(current, weights=posts, minlength=n_areas)
+        sum_spec += np.bincount(current * n_specs + spec, weights=posts, minlength=n_areas * n_specs)
+        current = parent_code[current]
+        alive = current >= 0
+        current, spec, posts = current[alive], spec[alive], posts[alive]
+    if instance.bounds:
+        b_area, b_spec, b_min, b_max = (list(c) for c in list(zip(*instance.bounds))[:4])
+        a = np.fromiter(map(area_code.__getitem__, b_area), dtype=np.int64, count=len(b_area))
+        sp = np.array([-1 if v is None else specialty_code[v] for v in b_spec], dtype=np.int64)
+        under = np.where(sp < 0, sum_all[a], sum_spec[a * n_specs + np.maximum(sp, 0)])
+        low = np.array([np.nan if v is None else v for v in b_min], dtype=float)
+        high = np.array([np.nan if v is None else v for v in b_max], dtype=float)
+        for k in np.flatnonzero(under < low - _ABS):
+            problems.append(f"area {b_area[k]} ({b_spec[k] or 'all specialties'}): {under[k]:g} posts, "
+                            f"under its min {low[k]:g}")
+        for k in np.flatnonzero(under > high + _ABS):
+            problems.append(f"area {b_area[k]} ({b_spec[k] or 'all specialties'}): {under[k]:g} posts, "
+                            f"over its max {high[k]:g}")
 
-    previous = {(row.area, row.specialty): row.posts for row in instance.previous}
+    posts = np.array(column["posts"], dtype=float)
+    known = {(row.area, row.specialty): row.posts for row in instance.previous}
+    previous = np.array([known.get(key, np.nan) for key in keys], dtype=float)
+    given_previous = np.array([np.nan if v is None else v for v in column["previous"]], dtype=float)
+    differs = ~((previous == given_previous) | (np.isnan(previous) & np.isnan(given_previous)))
+    for k in np.flatnonzero(differs)[:10]:
+        problems.append(f"{keys[k]}: previous {column['previous'][k]} differs from the instance")
     max_change = model.stability.max_change
     if max_change is not None:
-        for key, prev in previous.items():
-            if key in seen and abs(seen[key] - prev) > max_change + _ABS:
-                problems.append(f"{key}: changes by {seen[key] - prev:g} against last year, over max_change {max_change:g}")
+        change = posts - previous
+        for k in np.flatnonzero(np.abs(change) > max_change + _ABS)[:10]:
+            problems.append(f"{keys[k]}: changes by {change[k]:g} against last year, over max_change {max_change:g}")
 
     expected_targets = targets(instance, model)
-    weight = model.underserved_weight
+    target = np.fromiter(map(expected_targets.__getitem__, keys), dtype=float, count=len(keys))
+    given_target = np.array(column["target"], dtype=float)
+    off = np.abs(given_target - target) > _ABS + _REL * np.maximum(np.abs(given_target), np.abs(target))
+    for k in np.flatnonzero(off)[:10]:
+        problems.append(f"{keys[k]}: target {given_target[k]} differs from the recomputed {target[k]}")
     underserved = {area.id for area in instance.areas if area.underserved}
-    costs = []
-    for row in plan.rows:
-        key = (row.area, row.specialty)
-        t = expected_targets[key]
-        if not _close(row.target, t):
-            problems.append(f"{key}: target {row.target} differs from the recomputed {t}")
-        prev = previous.get(key)
-        if row.previous != prev:
-            problems.append(f"{key}: previous {row.previous} differs from the instance")
-        p = weight if row.area in underserved else 1.0
-        costs.append(cost_of(row.posts, t, p, prev, model.objective, model.stability.weight))
-    objective = math.fsum(costs)
+    weight = np.array([model.underserved_weight if area in underserved else 1.0 for area in column["area"]])
+    costs = cost_of(posts, target, weight, previous, model.objective, model.stability.weight)
+    objective = math.fsum(costs.tolist())
     if not (abs(objective - plan.objective) <= 1e-7 + 1e-9 * abs(objective)):
         problems.append(f"objective {plan.objective!r} differs from the recomputed {objective!r}")
     return problems

@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable
 
 from allocator.errors import InputError, Location
@@ -32,28 +33,37 @@ def format_number(value: float | None) -> str:
     return repr(round(float(value), 9))
 
 
-def _row_cells(row: PlanRow) -> list[str]:
-    return [row.area, row.area_name, row.region, row.specialty, format_number(row.posts), f"{row.target:.4f}",
-            format_number(row.previous), format_number(row.change), format_number(row.min),
-            format_number(row.max), "; ".join(row.binding), "yes" if row.underserved else "no",
-            f"{row.need_index:.6f}"]
+def _numbers(values: Sequence[float | None]) -> list[str]:
+    """:func:`format_number` over a whole column."""
+    return ["" if v is None else str(int(v)) if v.is_integer() else repr(round(v, 9)) for v in values]
 
 
 def plan_csv(plan: Plan) -> str:
-    """The plan table as CSV text, one row per leaf area and specialty (byte-stable)."""
+    """The plan table as CSV text, one row per cell (leaf area and specialty), byte-stable."""
+    if plan.rows:
+        area, name, region, specialty, posts, target, previous, low, high, binding, underserved, index = zip(*plan.rows)
+    else:
+        area = name = region = specialty = posts = target = previous = low = high = binding = underserved = index = ()
+    change = [None if prev is None else value - prev for value, prev in zip(posts, previous)]
+    cells = [
+        area, name, region, specialty, _numbers(posts), [f"{t:.4f}" for t in target], _numbers(previous),
+        _numbers(change), _numbers(low), _numbers(high), ["; ".join(labels) for labels in binding],
+        ["yes" if flag else "no" for flag in underserved], [f"{x:.6f}" for x in index],
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PLAN_COLUMNS)
-    for row in plan.rows:
-        writer.writerow(_row_cells(row))
+    writer.writerows(zip(*cells))
     return buffer.getvalue()
 
 
-def _row_record(row: PlanRow) -> dict[str, Any]:
-    return {"area": row.area, "area_name": row.area_name, "region": row.region, "specialty": row.specialty,
-            "posts": row.posts, "target": row.target, "previous": row.previous, "change": row.change,
-            "min": row.min, "max": row.max, "binding": list(row.binding), "underserved": row.underserved,
-            "need_index": row.need_index}
+def _row_records(plan: Plan) -> list[dict[str, Any]]:
+    # Keys in PLAN_COLUMNS order; a dict display per row is the fastest way to build them.
+    return [{"area": area, "area_name": name, "region": region, "specialty": specialty, "posts": posts,
+             "target": target, "previous": previous, "change": None if previous is None else posts - previous,
+             "min": low, "max": high, "binding": list(binding), "underserved": underserved, "need_index": index}
+            for area, name, region, specialty, posts, target, previous, low, high, binding, underserved, index
+            in plan.rows]
 
 
 def plan_json(plan: Plan) -> str:
@@ -66,7 +76,7 @@ def plan_json(plan: Plan) -> str:
     # One row per line, encoded in one call to json's C encoder (indent= forces the slow Python
     # one). Every row starts with '{"area": '; inside a string '"' is escaped, so the separator
     # '}, {"area": ' occurs only between rows.
-    text = json.JSONEncoder(ensure_ascii=False).encode([_row_record(row) for row in plan.rows])
+    text = json.JSONEncoder(ensure_ascii=False).encode(_row_records(plan))
     rows = text[1:-1].replace('}, {"area": ', '},\n    {"area": ')
     return head.removesuffix("[]\n}") + "[\n    " + rows + "\n  ]\n}\n"
 
@@ -103,7 +113,7 @@ def plan_xlsx(instance: Instance, plan: Plan) -> bytes:
     """The plan as a workbook: all rows, a sheet per specialty, and totals per parent area."""
     import pandas as pd
 
-    table = pd.DataFrame([_row_record(row) for row in plan.rows], columns=PLAN_COLUMNS)
+    table = pd.DataFrame(_row_records(plan), columns=PLAN_COLUMNS)
     table["binding"] = table["binding"].map("; ".join)
     buffer = io.BytesIO()
     used: set[str] = set()

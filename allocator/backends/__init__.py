@@ -10,27 +10,34 @@
 
 from __future__ import annotations
 
+import importlib
+
 from allocator.backends.base import Backend, BackendResult, Capability
-from allocator.backends.cbc import CbcBackend
-from allocator.backends.cpsat import CpSatBackend
 from allocator.backends.flow import FlowBackend, structure
-from allocator.backends.highs import HighsBackend
 from allocator.problem import ProblemData
 
-BACKENDS: dict[str, type[Backend]] = {
-    "cbc": CbcBackend,
-    "highs": HighsBackend,
-    "cpsat": CpSatBackend,
-    "flow": FlowBackend,
+#: Backend name -> "module:class". Imported only when used: CP-SAT alone pulls in
+#: pandas (0.3 s), which a command-line run should not pay for unless it asks.
+BACKENDS: dict[str, str] = {
+    "cbc": "allocator.backends.cbc:CbcBackend",
+    "highs": "allocator.backends.highs:HighsBackend",
+    "cpsat": "allocator.backends.cpsat:CpSatBackend",
+    "flow": "allocator.backends.flow:FlowBackend",
 }
 
 
-def get_backend(name: str) -> Backend:
-    """The backend registered under ``name``."""
+def backend_class(name: str) -> type[Backend]:
+    """The backend class registered under ``name``, imported on first use."""
     try:
-        return BACKENDS[name]()
+        module, _, attribute = BACKENDS[name].partition(":")
     except KeyError:
         raise ValueError(f"unknown solver '{name}'; choose one of: auto, {', '.join(sorted(BACKENDS))}") from None
+    return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+
+
+def get_backend(name: str) -> Backend:
+    """An instance of the backend registered under ``name``."""
+    return backend_class(name)()
 
 
 def choose_backend(name: str, problem: ProblemData) -> tuple[Backend, str]:
@@ -45,7 +52,7 @@ def choose_backend(name: str, problem: ProblemData) -> tuple[Backend, str]:
         return FlowBackend(), "auto: only specialty totals and per-cell bounds, so greedy marginal allocation is exact"
     if kind == "flow":
         return FlowBackend(), "auto: bounds are nested on the area tree, so min-cost flow is exact"
-    return HighsBackend(), "auto: bounds are not nested, so the integral-relaxation LP is solved by HiGHS"
+    return get_backend("highs"), "auto: bounds are not nested, so the integral-relaxation LP is solved by HiGHS"
 
 
-__all__ = ["Backend", "BackendResult", "Capability", "BACKENDS", "get_backend", "choose_backend"]
+__all__ = ["Backend", "BackendResult", "Capability", "BACKENDS", "backend_class", "get_backend", "choose_backend"]

@@ -72,6 +72,8 @@ class Table:
         when each value decides for itself (YAML, JSON, XLSX).
     files
         The table files read (not the document), for hashing into the plan.
+    text_cells
+        True when every cell is stripped, non-empty text or None (CSV).
     """
 
     data: dict[str, list[Any]] = field(default_factory=dict)
@@ -79,6 +81,7 @@ class Table:
     file: Path | None = None
     decimal_comma: bool | None = None
     files: dict[Path, bytes] = field(default_factory=dict)
+    text_cells: bool = False
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -221,8 +224,14 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
         # No quotes, no blank lines and no short rows: row k sits on line k + 2,
         # so the table can be built column by column.
         columns_of = list(zip(*body)) if body else [()] * width
-        data = {columns[i]: [cell.strip() or None for cell in columns_of[i]] for i in named}
-        return Table(data, LineLabels(range(2, len(body) + 2)), path, decimal_comma=delimiter == ";")
+        gap = "[ \\t\\r\\u00a0\\u2009\\u202f]"
+        padded = re.search(rf"(^|{re.escape(delimiter)}){gap}|{gap}($|{re.escape(delimiter)})", rest, re.MULTILINE)
+        if padded:
+            data = {columns[i]: [cell.strip() or None for cell in columns_of[i]] for i in named}
+        else:
+            data = {columns[i]: [cell or None for cell in columns_of[i]] for i in named}
+        return Table(data, LineLabels(range(2, len(body) + 2)), path, decimal_comma=delimiter == ";",
+                     text_cells=True)
     records: list[list[Any]] = []
     numbers: list[int] = []
     # csv's line_num is lost after list(); count lines again for tables with quotes or odd rows.
@@ -242,7 +251,7 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
         records.append([values[i].strip() or None for i in named])
         numbers.append(reader.line_num)
     return Table(_by_column([columns[i] for i in named], records), LineLabels(numbers), path,
-                 decimal_comma=delimiter == ";")
+                 decimal_comma=delimiter == ";", text_cells=True)
 
 
 def _check_header(path: Path, label: str, columns: list[str]) -> list[str]:
