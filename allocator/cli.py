@@ -18,7 +18,7 @@ from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError
 from allocator.loading import Loaded, load_instance, load_model
 from allocator.plan import Plan
 from allocator.schemas import DEFAULT_MODEL, Instance
-from allocator.writers import check_output_dir, format_number, prepare_output_dir, write_plan
+from allocator.writers import XLSX_AUTO_ROWS, check_output_dir, format_number, prepare_output_dir, write_plan
 
 
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,11 +82,13 @@ def main() -> None:
 @click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow.")
 @click.option("--time-limit", type=float, default=None, help="Seconds the solver may use.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
-@click.option("--no-xlsx", is_flag=True, help="Skip plan.xlsx (faster on very large instances).")
+@click.option("--xlsx/--no-xlsx", default=None,
+              help=f"Write plan.xlsx. Default: only when the plan has at most {XLSX_AUTO_ROWS:,} rows "
+                   "(a workbook that size takes longer to write than to solve).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the plan.")
 @_guarded
 def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
-          force: bool, no_xlsx: bool, quiet: bool) -> None:
+          force: bool, xlsx: bool | None, quiet: bool) -> None:
     """Solve INSTANCE under a model and write plan.csv, plan.xlsx, plan.json and summary.md."""
     from allocator.solve import solve as solve_plan
 
@@ -97,10 +99,13 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
                       inputs={**loaded.hashes, **model.hashes})
     plan.metadata["model_description"] = model.value.description
     prepare_output_dir(out, force)
-    written = write_plan(loaded.value, plan, out, xlsx=not no_xlsx)
+    write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
+    written = write_plan(loaded.value, plan, out, xlsx=write_xlsx)
     if not quiet:
         _echo_plan(loaded.value, plan)
     click.echo("Wrote " + ", ".join(str(path) for path in written))
+    if xlsx is None and not write_xlsx:
+        click.echo(f"Skipped plan.xlsx: the plan has {len(plan.rows):,} rows; add --xlsx to write it.")
 
 
 @main.command()

@@ -10,6 +10,8 @@ specialty s is T_s * need_l / (sum of need over the leaves eligible for s).
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from dataclasses import dataclass
 
 from allocator.errors import InputError, Location
@@ -163,20 +165,30 @@ def eligible(instance: Instance, leaf: str, specialty: str) -> bool:
 
 def targets(instance: Instance, model: Model,
             needs: dict[str, NeedBreakdown] | None = None) -> dict[tuple[str, str], float]:
-    """The target t_ls of every cell of the plan; 0 for ineligible cells."""
+    """The target t_ls of every cell of the plan; 0 for ineligible cells.
+
+    Each specialty's need sum is taken with math.fsum (exact, so independent
+    of the order of the cells).
+    """
     needs = needs if needs is not None else need_breakdown(instance, model)
-    open_leaves: dict[str, list[str]] = {s: [] for s in instance.specialty_ids}
-    for (leaf, specialty), (_, high) in cell_boxes(instance).items():
-        if high >= instance.unit - 1e-9:
-            open_leaves[specialty].append(leaf)
-    result = dict.fromkeys(instance.cells, 0.0)
+    cells = instance.cells
+    boxes = cell_boxes(instance)
+    code = {s: k for k, s in enumerate(instance.specialty_ids)}
+    spec = np.fromiter((code[s] for _, s in cells), dtype=np.int64, count=len(cells))
+    need = np.fromiter((needs[leaf].need for leaf, _ in cells), dtype=float, count=len(cells))
+    open_cell = np.fromiter((boxes[cell][1] for cell in cells), dtype=float, count=len(cells)) \
+        >= instance.unit - 1e-9
+    order = np.argsort(spec, kind="stable")
+    starts = np.searchsorted(spec[order], np.arange(len(code) + 1))
+    share = np.zeros(len(cells))
     for specialty in instance.specialties:
-        leaves = open_leaves[specialty.id]
-        need_sum = math.fsum(needs[leaf].need for leaf in leaves)
-        for leaf in leaves:
-            if need_sum > 0:
-                result[(leaf, specialty.id)] = specialty.total * needs[leaf].need / need_sum
-            else:
-                # No leaf has any need: share equally, so the cost stays defined.
-                result[(leaf, specialty.id)] = specialty.total / len(leaves)
-    return result
+        k = code[specialty.id]
+        members = order[starts[k]:starts[k + 1]]
+        members = members[open_cell[members]]
+        need_sum = math.fsum(need[members].tolist())
+        if need_sum > 0:
+            share[members] = specialty.total * need[members] / need_sum
+        elif len(members):
+            # No leaf has any need: share equally, so the cost stays defined.
+            share[members] = specialty.total / len(members)
+    return dict(zip(cells, share.tolist()))

@@ -20,6 +20,9 @@ from allocator.errors import InputError, Location
 from allocator.plan import Plan, PlanRow
 from allocator.schemas import Instance
 
+#: Without --xlsx/--no-xlsx, plan.xlsx is written only for plans up to this many rows.
+XLSX_AUTO_ROWS = 20_000
+
 PLAN_COLUMNS = ["area", "area_name", "region", "specialty", "posts", "target", "previous", "change",
                 "min", "max", "binding", "underserved", "need_index"]
 
@@ -185,8 +188,11 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
     else:
         out.append("| Area | Training region | Posts (all specialties) | Last year | Change |")
         out.append("|---|---|---:|---:|---:|")
+        rows_of: dict[str, list[PlanRow]] = defaultdict(list)
+        for row in plan.rows:
+            rows_of[row.area].append(row)
         for leaf in leaves:
-            rows = [by_cell[(leaf, s)] for s in specialties if (leaf, s) in by_cell]
+            rows = rows_of[leaf]
             posts = sum(r.posts for r in rows)
             known = [r for r in rows if r.previous is not None]
             previous = sum(r.previous or 0.0 for r in known) if known else None

@@ -110,5 +110,5 @@ def solve_in_windows(problem: ProblemData, solve_window: WindowSolver, solver: s
         stuck = edge_cells(problem, units, wlo, whi)
         if len(stuck) == 0:
             return BackendResult("optimal", units, solver, f"proven optimal after {rounds} window round(s)",
-                                 build, solve_time, rounds)
+                                 build, solve_time, rounds, {"window": (wlo, whi)})
         wlo, whi = grow_window(problem, wlo, whi, stuck)

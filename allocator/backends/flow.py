@@ -189,11 +189,24 @@ def _tree_network(problem: ProblemData) -> _TreeNetwork | None:
                         np.array(capacities, dtype=np.int64), a_parent_of_cell, b_parent_of_cell)
 
 
-def _flow_window(tree: _TreeNetwork | None, problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
-                 time_limit: float | None) -> tuple[Status, np.ndarray | None, float, float]:
+@dataclass
+class FlowNetwork:
+    """One window's min-cost-flow network, ready to solve; segment arcs start at ``first_segment_arc``."""
+
+    flow: min_cost_flow.SimpleMinCostFlow
+    first_segment_arc: int
+    segment_cell: np.ndarray
+
+
+def flow_network(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
+                 tree: _TreeNetwork | None = None) -> FlowNetwork | None:
+    """The network of the window [wlo, whi]; None when a group's own limits are empty.
+
+    Public so that benchmarks can time a bare OR-Tools solve of exactly this network.
+    """
+    tree = tree if tree is not None else _tree_network(problem)
     if tree is None:
-        return "infeasible", None, 0.0, 0.0
-    started = time.perf_counter()
+        return None
     segments = build_segments(problem, wlo, whi)
     slopes, _ = integer_slopes(segments, int(segments.length.sum()) + tree.big)
     supplies = tree.supplies.copy()
@@ -208,6 +221,16 @@ def _flow_window(tree: _TreeNetwork | None, problem: ProblemData, wlo: np.ndarra
         flow.add_arcs_with_capacity_and_unit_cost(tree.a_parent_of_cell[segments.cell],
                                                   tree.b_parent_of_cell[segments.cell], segments.length, slopes)
     flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
+    return FlowNetwork(flow, first_segment_arc, segments.cell)
+
+
+def _flow_window(tree: _TreeNetwork | None, problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
+                 time_limit: float | None) -> tuple[Status, np.ndarray | None, float, float]:
+    started = time.perf_counter()
+    network = flow_network(problem, wlo, whi, tree) if tree is not None else None
+    if network is None:
+        return "infeasible", None, 0.0, 0.0
+    flow = network.flow
     built = time.perf_counter()
     status = flow.solve()
     solved = time.perf_counter()
@@ -215,6 +238,8 @@ def _flow_window(tree: _TreeNetwork | None, problem: ProblemData, wlo: np.ndarra
         return "infeasible", None, built - started, solved - built
     if status != flow.OPTIMAL:
         return "error", None, built - started, solved - built
-    flows = flow.flows(np.arange(first_segment_arc, first_segment_arc + len(segments.cell)))
-    units = wlo.astype(np.int64) + np.bincount(segments.cell, weights=flows, minlength=problem.n_cells).astype(np.int64)
+    first = network.first_segment_arc
+    flows = flow.flows(np.arange(first, first + len(network.segment_cell)))
+    units = wlo.astype(np.int64) + np.bincount(network.segment_cell, weights=flows,
+                                               minlength=problem.n_cells).astype(np.int64)
     return "optimal", units, built - started, solved - built

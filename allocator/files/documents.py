@@ -129,9 +129,14 @@ def _parse_json(path: Path, text: str) -> Any:
         raise InputError(f"not usable JSON: {problem}", where=Location(path), fix="simplify the file") from None
 
 
+#: libyaml's loader when PyYAML was built with it (15x faster); the same safe constructors either way.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int]]:
+    loader = _SAFE_LOADER(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         row = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
@@ -145,15 +150,18 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int]]:
     except RecursionError:
         raise _too_deep(path) from None
     if node is None:
+        loader.dispose()
         raise InputError("the file holds no data", where=Location(path), fix="fill it in")
     lines: dict[PathKey, int] = {}
-    _index_lines(path, node, (), lines, [0])
+    _index_lines(path, node, (), lines, [0])  # counts the expanded size before anything is built
     try:
-        data = yaml.safe_load(text)
+        data = loader.construct_document(node)
     except yaml.YAMLError as exc:  # e.g. a malformed timestamp the composer accepted
         raise InputError(f"not valid YAML: {exc}", where=Location(path), fix="correct the value") from None
     except (RecursionError, ValueError, OverflowError) as exc:
         raise InputError(f"not usable YAML: {exc}", where=Location(path), fix="simplify the file") from None
+    finally:
+        loader.dispose()
     return data, lines
 
 

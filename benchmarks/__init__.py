@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` runs :mod:`benchmarks.run` and writes ``benchmarks/results.md``."""

@@ -1,0 +1,275 @@
+"""Run the benchmarks and write ``benchmarks/results.md``.
+
+Usage::
+
+    python -m benchmarks.run                       # every scale, 3 runs each
+    python -m benchmarks.run --scales dk,municipal --repeats 5
+
+Every (scale, job) runs in a fresh subprocess, so that its peak memory is its
+own and no solver library is loaded beside another. A job is a backend (build
+and solve timed apart, median of the runs), a PuLP + CBC baseline on the same
+problem, a bare OR-Tools min-cost-flow solve of the network the flow backend
+ends on, or the whole ``allocator solve`` command (process start to files
+written). Ratios are taken between jobs of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.scales import MODEL, ROOT, SCALES
+
+#: Jobs per scale. "auto" is what `allocator solve` runs by default.
+JOBS = {
+    "dk": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli"],
+    "municipal": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli"],
+    "national-large": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli"],
+    "huge": ["auto", "mcf-bare", "cli"],
+}
+RESULTS = ROOT / "benchmarks" / "results.md"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(scale_name: str, job: str, repeats: int, time_limit: float) -> dict[str, Any]:
+    """Run one job in this process and return its measurements."""
+    from allocator.backends import choose_backend, get_backend
+    from allocator.loading import load_instance, load_model
+    from allocator.problem import build_problem
+
+    scale = SCALES[scale_name]
+    started = time.perf_counter()
+    instance = load_instance(scale.instance()).value
+    model = load_model(MODEL).value
+    loaded = time.perf_counter()
+    problem = build_problem(instance, model)
+    prepared = time.perf_counter()
+    out: dict[str, Any] = {"load": loaded - started, "prepare": prepared - loaded, "cells": problem.n_cells,
+                           "groups": len(problem.groups), "build": [], "solve": [], "status": "", "objective": None}
+    if job in {"auto", "highs", "cbc", "cpsat", "mcf-bare"}:
+        backend = choose_backend("auto", problem)[0] if job in {"auto", "mcf-bare"} else get_backend(job)
+        out["backend"] = backend.name
+        for _ in range(repeats):
+            result = backend.solve(problem, time_limit=time_limit)
+            out["status"] = result.status
+            out["rounds"] = result.rounds
+            out["path"] = result.extra.get("path", backend.name)
+            if result.status != "optimal" or result.units is None:
+                out["build"].append(result.build_seconds)
+                out["solve"].append(result.solve_seconds)
+                break
+            out["objective"] = problem.total_cost(result.units)
+            if job == "mcf-bare":
+                break
+            out["build"].append(result.build_seconds)
+            out["solve"].append(result.solve_seconds)
+        if job == "mcf-bare":
+            out.update(_bare_flow(problem, result, repeats))
+    elif job in {"well-formulated", "plain"}:
+        from benchmarks.baselines import plain_cbc, well_formulated_cbc
+
+        run = well_formulated_cbc if job == "well-formulated" else plain_cbc
+        for _ in range(repeats):
+            baseline = run(problem, time_limit)
+            out["build"].append(baseline.build_seconds)
+            out["solve"].append(baseline.solve_seconds)
+            out["status"], out["objective"] = baseline.status, baseline.objective
+            if baseline.status != "optimal":
+                break
+    out["peak_mb"] = _peak_mb()
+    return out
+
+
+def _bare_flow(problem: Any, result: Any, repeats: int) -> dict[str, Any]:
+    """Time SimpleMinCostFlow.solve() alone on the network of the window the flow backend ended on."""
+    from allocator.backends.flow import flow_network
+
+    if result.extra.get("path") != "flow" or "window" not in result.extra:
+        return {"status": f"not a flow instance ({result.extra.get('path')})", "solve": [], "build": []}
+    wlo, whi = result.extra["window"]
+    times, builds = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        network = flow_network(problem, wlo, whi)
+        built = time.perf_counter()
+        assert network is not None
+        status = network.flow.solve()
+        times.append(time.perf_counter() - built)
+        builds.append(built - started)
+        assert status == network.flow.OPTIMAL
+    return {"status": "optimal", "solve": times, "build": builds, "arcs": network.flow.num_arcs(),
+            "nodes": network.flow.num_nodes()}
+
+
+def _cli(scale_name: str, repeats: int) -> dict[str, Any]:
+    """Wall time and peak memory of the whole `allocator solve` command, as a user runs it."""
+    executable = Path(sys.executable).with_name("allocator")
+    walls, peaks = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as folder:
+            command = [str(executable), "solve", str(SCALES[scale_name].instance()), "--model", str(MODEL),
+                       "--out", folder, "--force", "-q"]
+            started = time.perf_counter()
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(process.pid, 0)
+            walls.append(time.perf_counter() - started)
+            peaks.append(usage.ru_maxrss / 1024)
+            written = sorted(path.name for path in Path(folder).iterdir())
+            if os.waitstatus_to_exitcode(status) != 0:
+                return {"status": f"exit {os.waitstatus_to_exitcode(status)}: "
+                                  f"{process.stderr.read().decode()[:200] if process.stderr else ''}"}
+    return {"status": "ok", "wall": walls, "peak_mb": max(peaks), "files": written}
+
+
+def _run_child(scale: str, job: str, repeats: int, time_limit: float) -> dict[str, Any]:
+    if job == "cli":
+        return _cli(scale, repeats)
+    command = [sys.executable, "-m", "benchmarks.run", "--child", scale, job,
+               "--repeats", str(repeats), "--time-limit", str(time_limit)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        return {"status": f"crashed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else '?'}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _machine() -> list[str]:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import ortools
+    import pulp
+
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    loop = time.perf_counter() - started
+    return [f"- Machine: {platform.machine()}, {cpu}, {os.cpu_count()} cores, "
+            f"Linux {platform.release()}; shared, so timings are noisy.",
+            f"- Python {platform.python_version()}, OR-Tools {ortools.__version__}, PuLP {pulp.__version__} "
+            f"(CBC bundled with PuLP).",
+            f"- Speed probe: a 10,000,000-step Python `for` loop took {loop:.2f} s in this run.",
+            f"- Date: {datetime.date.today().isoformat()}; model `benchmarks/models/bench.yaml`."]
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_limit: float,
+            plain_limit: float) -> str:
+    lines = ["# Benchmark results", "",
+             "Written by `make bench` (`python -m benchmarks.run`). Each job ran in its own process; "
+             f"times are medians of {repeats} runs (a job that stops at a time limit runs once). "
+             f"Time limit {time_limit:g} s per solve, {plain_limit:g} s for the plain PuLP model.", ""]
+    lines += _machine() + [""]
+    for scale_name, jobs in results.items():
+        scale = SCALES[scale_name]
+        facts = next((j for j in jobs.values() if "cells" in j), {})
+        lines += [f"## {scale_name}", "", f"{scale.description}.", "", f"Instance: `{scale.command()}`.",
+                  f"{facts.get('cells', '?')} cells, {facts.get('groups', '?')} constraint groups; "
+                  f"loading took {_fmt(facts.get('load'))} s and building the numeric problem "
+                  f"{_fmt(facts.get('prepare'))} s (shared by every backend, not in the times below).", "",
+                  "| job | build s | solve s | build+solve s | runs | peak MB | objective | status |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|"]
+        for job, data in jobs.items():
+            if job == "cli":
+                continue
+            build, solve = _median(data.get("build", [])), _median(data.get("solve", []))
+            both = None if build is None or solve is None else build + solve
+            name = job if job not in {"auto"} else f"auto ({data.get('backend', '?')}: {data.get('path', '?')})"
+            lines.append(f"| {name} | {_fmt(build)} | {_fmt(solve)} | {_fmt(both)} | {len(data.get('solve', []))} "
+                         f"| {_fmt(data.get('peak_mb'), 0)} | "
+                         f"{'—' if data.get('objective') is None else repr(data['objective'])} "
+                         f"| {data.get('status', '')} |")
+        cli = jobs.get("cli")
+        if cli:
+            lines += ["", f"Whole `allocator solve` (process start to files written, XLSX "
+                      f"{'written' if 'plan.xlsx' in cli.get('files', []) else 'skipped: over 20,000 rows'}): "
+                      f"median {_fmt(_median(cli.get('wall', [])), 2)} s over {len(cli.get('wall', []))} runs, "
+                      f"peak {_fmt(cli.get('peak_mb'), 0)} MB ({cli.get('status')})."]
+        lines += ["", *_ratios(jobs), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _ratios(jobs: dict[str, dict[str, Any]]) -> list[str]:
+    def both(job: str) -> float | None:
+        data = jobs.get(job, {})
+        build, solve = _median(data.get("build", [])), _median(data.get("solve", []))
+        return None if build is None or solve is None or data.get("status") != "optimal" else build + solve
+
+    lines = []
+    auto = both("auto")
+    wf = both("well-formulated")
+    if auto and wf:
+        same = jobs["auto"].get("objective") == jobs["well-formulated"].get("objective")
+        lines.append(f"- Auto build+solve is **{wf / auto:.1f}×** faster than the well-formulated PuLP + CBC "
+                     f"model ({wf:.3f} s vs {auto:.3f} s); objectives "
+                     f"{'identical' if same else 'DIFFER'}.")
+    bare = _median(jobs.get("mcf-bare", {}).get("solve", []))
+    if auto and bare:
+        solve = _median(jobs["auto"]["solve"])
+        lines.append(f"- Auto solve phase / bare `SimpleMinCostFlow.solve()` on its final network: "
+                     f"**{solve / bare:.2f}×** ({solve:.3f} s vs {bare:.3f} s; the solve phase sums "
+                     f"{jobs['auto'].get('rounds', '?')} window round(s)); build+solve / bare: {auto / bare:.2f}×.")
+    plain = jobs.get("plain", {})
+    if plain and plain.get("status") != "optimal":
+        lines.append(f"- The plain PuLP model did not prove optimality: {plain.get('status')}.")
+    elif auto and both("plain"):
+        lines.append(f"- The plain PuLP model took {both('plain'):.3f} s, {both('plain') / auto:.1f}× auto.")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: run the scales, or (``--child``) one job of one scale."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="dk,municipal,national-large,huge")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument("--plain-time-limit", type=float, default=60.0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--child", nargs=2, metavar=("SCALE", "JOB"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(args.child[0], args.child[1], args.repeats, args.time_limit)))
+        return
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for scale in args.scales.split(","):
+        SCALES[scale].instance()  # generate before timing anything
+        results[scale] = {}
+        for job in JOBS[scale]:
+            limit = args.plain_time_limit if job == "plain" else args.time_limit
+            print(f"{scale}: {job} …", file=sys.stderr, flush=True)
+            results[scale][job] = _run_child(scale, job, args.repeats, limit)
+            print(f"  {json.dumps({k: v for k, v in results[scale][job].items() if k != 'files'})[:300]}",
+                  file=sys.stderr, flush=True)
+    args.out.write_text(_report(results, args.repeats, args.time_limit, args.plain_time_limit), encoding="utf-8")
+    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(f"Wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
