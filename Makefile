@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 DK_INSTANCE := instances/dk-2020-almen-medicin/instance.yaml
 DEFAULT_MODEL := models/population.yaml
 
-.PHONY: run test setup clean
+.PHONY: run test bench setup clean
 
 setup: $(STAMP)
 
@@ -26,5 +26,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
 clean:
-	rm -rf out .pytest_cache .hypothesis
+	rm -rf out .pytest_cache .hypothesis benchmarks/.instances

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,10 +248,10 @@ def _check_cell_rows(rows: list[Any], what: str, areas: dict[str, Any], specialt
     """
     if not rows:
         return
-    area_column, specialty_column = (list(column) for column in list(zip(*rows))[:2])
-    pairs = set(zip(area_column, specialty_column))
+    pairs = set(map(itemgetter(0, 1), rows))  # records are named tuples: (area, specialty, ...)
     allowed = leaves if leaves is not None else set(areas)
-    if set(area_column) <= allowed and set(specialty_column) <= specialties.keys() and len(pairs) == len(rows):
+    if {area for area, _ in pairs} <= allowed and {s for _, s in pairs} <= specialties.keys() \
+            and len(pairs) == len(rows):
         return
     seen: set[tuple[str, str]] = set()
     for row in rows:

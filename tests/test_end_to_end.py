@@ -69,8 +69,11 @@ def test_solve_writes_verified_plan(tmp_path: Path, instance_path: Path, model_n
     assert document["metadata"]["verified"] is True
     assert set(document["metadata"]["inputs"]) >= {str(instance_path)}
     workbook = openpyxl.load_workbook(out / "plan.xlsx", read_only=True)
-    assert workbook.sheetnames[0] == "plan" and workbook.sheetnames[-1] == "totals"
-    assert set(workbook.sheetnames[1:-1]) == set(instance.specialty_ids)
+    assert workbook.sheetnames == ["plan", "by area", "totals"]
+    header, *areas = workbook["by area"].iter_rows(values_only=True)
+    assert list(header) == ["area", "area_name", *instance.specialty_ids, "total"]
+    assert len(areas) == len(instance.leaves)
+    assert all(row[-1] == sum(row[2:-1]) for row in areas)
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "Totals per training region" in summary
 

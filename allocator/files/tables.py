@@ -224,8 +224,9 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
         # No quotes, no blank lines and no short rows: row k sits on line k + 2,
         # so the table can be built column by column.
         columns_of = list(zip(*body)) if body else [()] * width
-        gap = "[ \\t\\r\\u00a0\\u2009\\u202f]"
-        padded = re.search(rf"(^|{re.escape(delimiter)}){gap}|{gap}($|{re.escape(delimiter)})", rest, re.MULTILINE)
+        # Strip only when some cell may need it: any non-ASCII text, or any ASCII space that str.strip() removes.
+        spaces = set(" \t\x0b\x0c\x1c\x1d\x1e\x1f") - {delimiter}
+        padded = not rest.isascii() or any(space in rest for space in spaces)
         if padded:
             data = {columns[i]: [cell.strip() or None for cell in columns_of[i]] for i in named}
         else:
