@@ -7,6 +7,7 @@ Every error prints one line saying what to fix, never a traceback.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,10 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # One command is a short batch job that builds 100,000s of small objects and no cycles
+        # worth collecting: the cyclic collector would only rescan them (0.3 s of a 3 s national
+        # run). Reference counting still frees everything as usual.
+        gc.disable()
         try:
             return command(*args, **kwargs)
         except InfeasibleError as exc:
@@ -43,6 +48,8 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"internal error ({type(exc).__name__}: {exc}). This is a bug in allocator; "
                        "rerun with ALLOCATOR_DEBUG=1 for the traceback and report it.", err=True)
             sys.exit(1)
+        finally:
+            gc.enable()
 
     return wrapper
 

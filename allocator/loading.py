@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.errors import InputError, Location
+from allocator.errors import InputError, Location, RowsOrigin
 from allocator.files import Document, Table, read_document, read_table
 from allocator.records import validate_areas, validate_records
-from allocator.schemas import Area, Bound, Criterion, Instance, Model, Offer, Previous, Row, Specialty, Stability
+from allocator.schemas import Area, AreaFields, Bound, Criterion, Instance, Model, Offer, Previous, Row, Specialty, Stability, record_from
 
 
 
@@ -95,7 +95,9 @@ def _area_rows(table: Table, inline: bool) -> list[Area]:
     if not inline:
         # In a spreadsheet every column that is not a known field is an indicator.
         return validate_areas(table, validate_row)
-    return [validate_row(Area, row.values, row.where(), table.decimal_comma) for row in table.rows]  # type: ignore[misc]
+    origin = RowsOrigin(table.file, table.labels)
+    return [record_from(Area, validate_row(AreaFields, row.values, row.where(), table.decimal_comma), origin, i)
+            for i, row in enumerate(table.rows)]
 
 
 def load_instance(path: Path | str) -> Loaded:

@@ -157,30 +157,61 @@ def cell_boxes(instance: Instance) -> dict[tuple[str, str], tuple[float, float]]
     return cached
 
 
+@dataclass(frozen=True)
+class CellArrays:
+    """The cells of an instance (``instance.cells`` order) as arrays, computed once per instance.
+
+    Attributes
+    ----------
+    leaf, specialty
+        Index of each cell's leaf in ``instance.leaves`` and specialty in ``instance.specialty_ids``.
+    low, high
+        Each cell's box from :func:`cell_boxes` (``high`` may be inf).
+    """
+
+    leaf: np.ndarray
+    specialty: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def cell_arrays(instance: Instance) -> CellArrays:
+    """:class:`CellArrays` of ``instance``, cached on it."""
+    cached = instance.__dict__.get("_cell_arrays")
+    if cached is None:
+        cells = instance.cells
+        n = len(cells)
+        leaf_code = {leaf: i for i, leaf in enumerate(instance.leaves)}
+        spec_code = {s: i for i, s in enumerate(instance.specialty_ids)}
+        boxes = cell_boxes(instance)
+        low, high = (np.array(column, dtype=float) for column in zip(*(boxes[cell] for cell in cells))) \
+            if n else (np.zeros(0), np.zeros(0))
+        cached = CellArrays(np.fromiter((leaf_code[leaf] for leaf, _ in cells), dtype=np.int64, count=n),
+                            np.fromiter((spec_code[s] for _, s in cells), dtype=np.int64, count=n), low, high)
+        instance.__dict__["_cell_arrays"] = cached  # instances are frozen; the cells never change
+    return cached
+
+
 def eligible(instance: Instance, leaf: str, specialty: str) -> bool:
     """A cell is eligible unless it is not offered, or a bound on it or an ancestor forces 0 posts."""
     box = cell_boxes(instance).get((leaf, specialty))
     return box is not None and box[1] >= instance.unit - 1e-9
 
 
-def targets(instance: Instance, model: Model,
-            needs: dict[str, NeedBreakdown] | None = None) -> dict[tuple[str, str], float]:
-    """The target t_ls of every cell of the plan; 0 for ineligible cells.
+def target_array(instance: Instance, model: Model, needs: dict[str, NeedBreakdown] | None = None) -> np.ndarray:
+    """The target t_ls of every cell, in ``instance.cells`` order; 0 for ineligible cells.
 
     Each specialty's need sum is taken with math.fsum (exact, so independent
     of the order of the cells).
     """
     needs = needs if needs is not None else need_breakdown(instance, model)
-    cells = instance.cells
-    boxes = cell_boxes(instance)
+    arrays = cell_arrays(instance)
+    need = np.array([needs[leaf].need for leaf in instance.leaves], dtype=float)[arrays.leaf]
+    open_cell = arrays.high >= instance.unit - 1e-9
+    order = np.argsort(arrays.specialty, kind="stable")
+    starts = np.searchsorted(arrays.specialty[order], np.arange(len(instance.specialty_ids) + 1))
     code = {s: k for k, s in enumerate(instance.specialty_ids)}
-    spec = np.fromiter((code[s] for _, s in cells), dtype=np.int64, count=len(cells))
-    need = np.fromiter((needs[leaf].need for leaf, _ in cells), dtype=float, count=len(cells))
-    open_cell = np.fromiter((boxes[cell][1] for cell in cells), dtype=float, count=len(cells)) \
-        >= instance.unit - 1e-9
-    order = np.argsort(spec, kind="stable")
-    starts = np.searchsorted(spec[order], np.arange(len(code) + 1))
-    share = np.zeros(len(cells))
+    share = np.zeros(len(need))
     for specialty in instance.specialties:
         k = code[specialty.id]
         members = order[starts[k]:starts[k + 1]]
@@ -191,4 +222,10 @@ def targets(instance: Instance, model: Model,
         elif len(members):
             # No leaf has any need: share equally, so the cost stays defined.
             share[members] = specialty.total / len(members)
-    return dict(zip(cells, share.tolist()))
+    return share
+
+
+def targets(instance: Instance, model: Model,
+            needs: dict[str, NeedBreakdown] | None = None) -> dict[tuple[str, str], float]:
+    """:func:`target_array` keyed by cell (leaf, specialty)."""
+    return dict(zip(instance.cells, target_array(instance, model, needs).tolist()))

@@ -63,9 +63,9 @@ def top_region(instance: Instance, leaf: str) -> str:
     return instance.ancestors(leaf)[-1]
 
 
-def binding_labels(instance: Instance, model: Model,
-                   posts: dict[tuple[str, str], float]) -> dict[tuple[str, str], tuple[str, ...]]:
-    """For every cell, the bounds that hold with equality at ``posts``.
+def binding_labels(instance: Instance, model: Model, problem: ProblemData,
+                   units: np.ndarray) -> list[tuple[str, ...]]:
+    """For every cell of ``problem``, the bounds that hold with equality at ``units``.
 
     Labels: ``min``/``max`` for the cell's own bound, ``max (all specialties)``
     for a leaf bound summed over specialties, ``max <area>`` for a bound on an
@@ -73,44 +73,31 @@ def binding_labels(instance: Instance, model: Model,
     Labels are ordered from the leaf upwards, a specialty's own bound before
     the one summed over specialties.
     """
-    bound_at = instance.bound_at
-    sums = dict.fromkeys(bound_at, 0.0)
-    for (leaf, specialty), value in posts.items():
-        if value:
-            for area in instance.ancestors(leaf):
-                if (area, specialty) in sums:
-                    sums[(area, specialty)] += value
-                if (area, None) in sums:
-                    sums[(area, None)] += value
-    specialties_of: dict[str, list[str]] = {}
-    for leaf, specialty in posts:
-        specialties_of.setdefault(leaf, []).append(specialty)
-    # A label's rank orders it from the leaf upwards (deeper areas first), then per specialty before shared.
-    found: dict[tuple[str, str], list[tuple[int, bool, str]]] = {}
-    for key, bound in bound_at.items():
-        total = sums[key]
+    posts = units.astype(float) * problem.unit
+    found: dict[int, list[tuple[int, bool, str]]] = {}
+    for key, members in problem.bound_cells.items():
+        bound = instance.bound_at[key]
+        total = math.fsum(posts[members].tolist())
         at_min = bound.min is not None and abs(total - bound.min) <= _TIGHT
         at_max = bound.max is not None and abs(total - bound.max) <= _TIGHT
         if not (at_min or at_max):
             continue
         kind = "fixed" if at_min and at_max else "min" if at_min else "max"
         area, specialty = key
-        rank = -len(instance.ancestors(area))
-        for leaf in instance.leaves_under[area]:
-            label = f"{kind}{'' if area == leaf else f' {area}'}{'' if specialty is not None else ' (all specialties)'}"
-            entry = (rank, specialty is None, label)
-            for cell_specialty in specialties_of.get(leaf, ()):
-                if specialty is None or cell_specialty == specialty:
-                    found.setdefault((leaf, cell_specialty), []).append(entry)
+        is_leaf = not instance.children[area]
+        label = f"{kind}{'' if is_leaf else f' {area}'}{'' if specialty is not None else ' (all specialties)'}"
+        # Deeper areas first: rank by minus the area's depth.
+        entry = (-len(instance.ancestors(area)), specialty is None, label)
+        for c in members.tolist():
+            found.setdefault(c, []).append(entry)
     max_change = model.stability.max_change
     if max_change is not None:
-        for key, prev in instance.previous_posts.items():
-            value = posts.get(key)
-            if value is not None and abs(abs(value - prev) - max_change) <= _TIGHT:
-                found.setdefault(key, []).append((1, True, "max_change"))
-    result = dict.fromkeys(posts, ())
-    for key, labels in found.items():
-        result[key] = (labels[0][2],) if len(labels) == 1 else tuple(label for _, _, label in sorted(labels))
+        change = np.abs(posts - problem.previous)
+        for c in np.flatnonzero(np.abs(change - max_change) <= _TIGHT).tolist():
+            found.setdefault(c, []).append((1, True, "max_change"))
+    result: list[tuple[str, ...]] = [()] * problem.n_cells
+    for c, labels in found.items():
+        result[c] = (labels[0][2],) if len(labels) == 1 else tuple(label for _, _, label in sorted(labels))
     return result
 
 
@@ -121,8 +108,8 @@ def build_plan(instance: Instance, model: Model, problem: ProblemData, units: np
     cell_leaf = problem.cell_leaf.tolist()
     cell_specialty = problem.cell_specialty.tolist()
     cells = [(leaves[li], specialties[si]) for li, si in zip(cell_leaf, cell_specialty)]
-    posts = dict(zip(cells, (units.astype(float) * problem.unit).tolist()))
-    binding = binding_labels(instance, model, posts)
+    posts = (units.astype(float) * problem.unit).tolist()
+    binding = binding_labels(instance, model, problem, units)
     leaf_label = [instance.area_by_id[leaf].label for leaf in leaves]
     leaf_region = [top_region(instance, leaf) for leaf in leaves]
     leaf_underserved = [instance.area_by_id[leaf].underserved for leaf in leaves]
@@ -133,10 +120,10 @@ def build_plan(instance: Instance, model: Model, problem: ProblemData, units: np
     rows = list(map(
         PlanRow,
         [leaf for leaf, _ in cells], [leaf_label[li] for li in cell_leaf], [leaf_region[li] for li in cell_leaf],
-        [specialty for _, specialty in cells], list(posts.values()), problem.target.tolist(),
+        [specialty for _, specialty in cells], posts, problem.target.tolist(),
         [None if math.isnan(prev) else prev for prev in problem.previous.tolist()],
         [bound.min if bound else None for bound in own], [bound.max if bound else None for bound in own],
-        [binding[cell] for cell in cells], [leaf_underserved[li] for li in cell_leaf],
+        binding, [leaf_underserved[li] for li in cell_leaf],
         [leaf_index[li] for li in cell_leaf],
     ))
     return Plan(instance=instance.name, model=model.name, unit=problem.unit,

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from allocator.need import NeedBreakdown, cell_boxes, need_breakdown, targets
+from allocator.need import NeedBreakdown, cell_arrays, need_breakdown, target_array
 from allocator.schemas import Instance, Model
 
 _EPS = 1e-9
@@ -68,6 +68,9 @@ class ProblemData:
     cell_leaf: np.ndarray
     cell_specialty: np.ndarray
     needs: dict[str, NeedBreakdown] = field(default_factory=dict)
+    #: The cells under every bound row of the instance, keyed by (area, specialty or None),
+    #: including rows folded into cell boxes or dropped as never binding (for reporting).
+    bound_cells: dict[tuple[str, str | None], np.ndarray] = field(default_factory=dict)
     #: Facts derived once from the groups (e.g. their nesting), for backends to share.
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
@@ -128,7 +131,7 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
     keeps the windows of the solvers small). Stability limits narrow the boxes.
     """
     needs = need_breakdown(instance, model)
-    target_by_cell = targets(instance, model, needs)
+    target = target_array(instance, model, needs)
     leaves = instance.leaves
     specialties = instance.specialty_ids
     spec_index = {s: i for i, s in enumerate(specialties)}
@@ -139,14 +142,10 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
     totals = {s.id: int(round(s.total / unit)) for s in instance.specialties}
     total_units = np.array([totals[s] for s in specialties], dtype=np.int64)
 
-    cell_leaf = np.fromiter((leaf_index[leaf] for leaf, _ in cells), dtype=np.int64, count=n_cells)
-    cell_specialty = np.fromiter((spec_index[s] for _, s in cells), dtype=np.int64, count=n_cells)
-    target = np.fromiter((target_by_cell[cell] for cell in cells), dtype=float, count=n_cells)
+    arrays = cell_arrays(instance)
+    cell_leaf, cell_specialty, low, high = arrays.leaf, arrays.specialty, arrays.low, arrays.high
     underserved = np.array([instance.area_by_id[leaf].underserved for leaf in leaves], dtype=bool)
     penalty = np.where(underserved[cell_leaf], float(model.underserved_weight), 1.0)
-    boxes = cell_boxes(instance)
-    low = np.fromiter((boxes[cell][0] for cell in cells), dtype=float, count=n_cells)
-    high = np.fromiter((boxes[cell][1] for cell in cells), dtype=float, count=n_cells)
     cell_index = {cell: c for c, cell in enumerate(cells)}
     previous = np.full(n_cells, np.nan)
     for key, posts in instance.previous_posts.items():
@@ -185,14 +184,28 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
                 cells_under[area_id] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
         return cells_under[area_id]
 
+    split_by_specialty: dict[str, dict[int, np.ndarray]] = {}
+
+    def under_for(area_id: str, si: int) -> np.ndarray:
+        # One stable sort per area serves all of its per-specialty bound rows.
+        if area_id not in split_by_specialty:
+            members = under(area_id)
+            order = np.argsort(cell_specialty[members], kind="stable")
+            codes = cell_specialty[members][order]
+            cuts = np.flatnonzero(np.diff(codes)) + 1
+            split_by_specialty[area_id] = {int(part_codes[0]): members[part]
+                                           for part, part_codes in zip(np.split(order, cuts), np.split(codes, cuts))
+                                           if len(part)}
+        return split_by_specialty[area_id].get(si, np.zeros(0, dtype=np.int64))
+
+    bound_cells: dict[tuple[str, str | None], np.ndarray] = {}
     for key in sorted(instance.bound_at, key=lambda k: (k[0], k[1] or "")):
         bound = instance.bound_at[key]
         area, specialty = key
+        members = under(area) if specialty is None else under_for(area, spec_index[specialty])
+        bound_cells[key] = members
         if area in leaf_index and specialty is not None:
             continue  # already in the cell's box (see cell_boxes)
-        members = under(area)
-        if specialty is not None:
-            members = members[cell_specialty[members] == spec_index[specialty]]
         g_lo = math.ceil(bound.min / unit - _EPS) if bound.min is not None else 0
         g_hi = math.floor(bound.max / unit + _EPS) if bound.max is not None else None
         if g_lo == 0 and g_hi is not None and g_hi >= int(hi[members].sum()):
@@ -204,5 +217,5 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
         leaves=leaves, specialties=specialties, unit=unit, objective=model.objective,
         target=target, previous=previous, penalty=penalty,
         stability_weight=float(model.stability.weight), lo=lo, hi=hi, groups=groups,
-        cell_leaf=cell_leaf, cell_specialty=cell_specialty, needs=needs,
+        cell_leaf=cell_leaf, cell_specialty=cell_specialty, needs=needs, bound_cells=bound_cells,
     )

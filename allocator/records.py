@@ -19,11 +19,11 @@ from typing import Any, Callable
 from functools import partial
 from itertools import repeat
 
-from allocator.errors import Location, RowsOrigin
+from allocator.errors import RowsOrigin
 from allocator.files import Table
 from allocator.files.cells import CellError, parse_flag
 from allocator.files.tables import MISSING
-from allocator.schemas import Area, Row, record_from
+from allocator.schemas import Area, AreaFields, Row, record_from
 
 _PLAIN = re.compile(r"\d+(\.\d+)?")
 _DIGITS = re.compile(r"\d+")
@@ -105,7 +105,7 @@ def _screen_text_column(kind: str, cells: list[Any], decimal_comma: bool | None)
     """
     if kind == "id":
         return cells if None not in cells else None
-    if kind == "id?":
+    if kind in {"id?", "text?"}:
         return cells
     if kind in {"number", "number?"}:
         present = [cell for cell in cells if cell is not None]
@@ -176,31 +176,36 @@ def area_values(table: Table, index: int) -> dict[str, Any]:
 def validate_areas(table: Table, validate_row: Callable[..., Row]) -> list[Area]:
     """Every row of a spreadsheet of areas as an :class:`Area` (extra columns are indicators).
 
-    Rows whose every cell the fast path can decide are built without
-    re-validation (``model_construct``); the rest go through the schema.
+    Rows whose every cell the fast path can decide are built directly; the
+    rest go through the schema (:class:`~allocator.schemas.AreaFields`).
     """
-    if "indicators" in table.columns:
-        undecided = set(range(len(table)))
-        columns: dict[str, list[Any]] = {}
-    else:
-        columns = {}
-        undecided = set()
-        for name in table.columns:
-            parse = _parser(AREA_COLUMNS.get(name, "number?"), table.decimal_comma)
-            columns[name] = [parse(value) for value in table.column(name)]
-            undecided.update(i for i, value in enumerate(columns[name]) if value is _UNDECIDED)
+    origin = RowsOrigin(table.file, table.labels)
+    if "indicators" in table.columns or "id" not in table.columns:
+        return [_precise_area(table, i, origin, validate_row) for i in range(len(table))]
+    columns: dict[str, list[Any]] = {}
+    undecided: set[int] = set()
+    for name in table.columns:
+        kind = AREA_COLUMNS.get(name, "number?")
+        screened = _screen_text_column(kind, table.column(name), table.decimal_comma) if table.text_cells else None
+        if screened is not None:
+            columns[name] = screened
+            continue
+        parse = _parser(kind, table.decimal_comma)
+        columns[name] = [parse(value) for value in table.column(name)]
+        undecided.update(i for i, value in enumerate(columns[name]) if value is _UNDECIDED)
     indicator_names = [name for name in columns if name not in AREA_COLUMNS]
-    labels = table.labels
-    areas: list[Area] = []
-    for i in range(len(table)):
-        where = Location(table.file, labels[i])
-        if i in undecided:
-            areas.append(validate_row(Area, area_values(table, i), where, table.decimal_comma))  # type: ignore[arg-type]
-            continue
-        fields = {name: columns[name][i] for name in AREA_COLUMNS if name in columns}
-        if "id" not in fields:
-            areas.append(validate_row(Area, area_values(table, i), where, table.decimal_comma))  # type: ignore[arg-type]
-            continue
-        fields["indicators"] = {name: columns[name][i] for name in indicator_names if columns[name][i] is not None}
-        areas.append(Area.model_construct(**fields).placed(where))  # type: ignore[arg-type]
+    n = len(table)
+    fixed = [columns.get(name) or [default] * n
+             for name, default in (("id", None), ("name", None), ("parent", None), ("population", None),
+                                   ("underserved", False))]
+    indicators = [{name: columns[name][i] for name in indicator_names if columns[name][i] is not None}
+                  for i in range(n)]
+    areas = [Area(*values, origin, i) for i, values in enumerate(zip(*fixed, indicators))]
+    for i in sorted(undecided):
+        areas[i] = _precise_area(table, i, origin, validate_row)
     return areas
+
+
+def _precise_area(table: Table, index: int, origin: RowsOrigin, validate_row: Callable[..., Row]) -> Area:
+    valid = validate_row(AreaFields, area_values(table, index), origin.at(index), table.decimal_comma)
+    return record_from(Area, valid, origin, index)  # type: ignore[no-any-return]

@@ -74,8 +74,8 @@ class Specialty(Row):
     total: Annotated[Number, Field(ge=0)]
 
 
-class Area(Row):
-    """A node of the area tree; only leaves (areas nobody names as parent) receive posts."""
+class AreaFields(Row):
+    """The fields of one area row, validated one by one (see :class:`Area`)."""
 
     id: Identifier
     name: str | None = None
@@ -83,11 +83,6 @@ class Area(Row):
     population: Annotated[Number, Field(ge=0)] | None = None
     underserved: Flag = False
     indicators: dict[str, Annotated[Number, Field()]] = Field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        """The name to show people (the name, or the id when there is none)."""
-        return self.name or self.id
 
 
 class BoundFields(Row):
@@ -114,7 +109,8 @@ class OfferFields(Row):
     specialty: Identifier
 
 
-def _where(record: Any, field_name: str | None) -> Location:
+def _where(record: Any, field_name: str | None = None) -> Location:
+    """The file and row a record came from, narrowed to ``field_name`` (the ``where`` of every record)."""
     origin = record.origin
     return origin.at(record.index, field_name) if origin is not None else Location(None, None, field_name)
 
@@ -123,6 +119,28 @@ def _where(record: Any, field_name: str | None) -> Location:
 # light named tuples: a pydantic object costs ~15 µs to build even without
 # validation. Each names the pydantic model that validates it (``schema``) and
 # the column kinds the bulk validator may accept without it (``fast``).
+
+
+class Area(NamedTuple):
+    """A node of the area tree; only leaves (areas nobody names as parent) receive posts."""
+
+    id: str
+    name: str | None = None
+    parent: str | None = None
+    population: float | None = None
+    underserved: bool = False
+    indicators: dict[str, float] = {}  # noqa: RUF012 - a record is never mutated
+    origin: RowsOrigin | None = None
+    index: int = 0
+
+    schema = AreaFields
+
+    @property
+    def label(self) -> str:
+        """The name to show people (the name, or the id when there is none)."""
+        return self.name or self.id
+
+    where = _where
 
 
 class Bound(NamedTuple):
@@ -138,9 +156,7 @@ class Bound(NamedTuple):
     schema = BoundFields
     fast = {"area": "id", "specialty": "id?", "min": "number?", "max": "number?"}
 
-    def where(self, field_name: str | None = None) -> Location:
-        """The file and row this came from, narrowed to ``field_name``."""
-        return _where(self, field_name)
+    where = _where
 
 
 class Previous(NamedTuple):
@@ -155,9 +171,7 @@ class Previous(NamedTuple):
     schema = PreviousFields
     fast = {"area": "id", "specialty": "id", "posts": "number"}
 
-    def where(self, field_name: str | None = None) -> Location:
-        """The file and row this came from, narrowed to ``field_name``."""
-        return _where(self, field_name)
+    where = _where
 
 
 class Offer(NamedTuple):
@@ -175,12 +189,10 @@ class Offer(NamedTuple):
     schema = OfferFields
     fast = {"area": "id", "specialty": "id"}
 
-    def where(self, field_name: str | None = None) -> Location:
-        """The file and row this came from, narrowed to ``field_name``."""
-        return _where(self, field_name)
+    where = _where
 
 
-CellRecord = Bound | Previous | Offer
+CellRecord = Area | Bound | Previous | Offer
 
 
 def record_from(record_type: type[Any], row: Row, origin: RowsOrigin | None = None, index: int = 0) -> Any:
@@ -207,7 +219,7 @@ class Instance(BaseModel):
     year: int | None = None
     unit: Literal[1, 0.5] = 1
     specialties: list[Specialty]
-    areas: list[Area]
+    areas: Annotated[list[SkipValidation[Area]], _records_of(Area)]
     bounds: Annotated[list[SkipValidation[Bound]], _records_of(Bound)] = Field(default_factory=list)
     previous: Annotated[list[SkipValidation[Previous]], _records_of(Previous)] = Field(default_factory=list)
     offers: Annotated[list[SkipValidation[Offer]], _records_of(Offer)] = Field(default_factory=list)
@@ -222,10 +234,10 @@ class Instance(BaseModel):
     def children(self) -> dict[str, list[str]]:
         """Child ids of every area, sorted by id."""
         result: dict[str, list[str]] = {area.id: [] for area in self.areas}
-        for area in self.areas:
+        for area in sorted(self.areas, key=lambda a: a.id):  # one sort, so every list comes out sorted
             if area.parent is not None and area.parent in result:
                 result[area.parent].append(area.id)
-        return {key: sorted(value) for key, value in result.items()}
+        return result
 
     @cached_property
     def leaves(self) -> list[str]:

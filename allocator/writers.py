@@ -24,6 +24,9 @@ from allocator.schemas import Instance
 #: Without --xlsx/--no-xlsx, plan.xlsx is written only for plans up to this many rows.
 XLSX_AUTO_ROWS = 20_000
 
+#: summary.md lists at most this many areas (or binding cells); a larger plan is summed per parent area.
+MEMO_AREAS = 300
+
 #: The creation date written into plan.xlsx, fixed so that the same plan gives the same workbook.
 _EPOCH = datetime.datetime(2000, 1, 1)
 
@@ -208,31 +211,39 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
         out.append("Each cell shows the posts and, in brackets, the change against last year; "
                    "– marks a specialty the area does not offer.")
     else:
-        out.append("| Area | Training region | Posts (all specialties) | Last year | Change |")
+        # A memo lists at most MEMO_AREAS areas; with more leaves it lists their parents instead.
+        by_parent = len(leaves) > MEMO_AREAS
+        group_of = {leaf: (instance.area_by_id[leaf].parent or leaf) if by_parent else leaf for leaf in leaves}
+        groups = list(dict.fromkeys(group_of[leaf] for leaf in leaves))
+        out.append(f"| {'Parent area' if by_parent else 'Area'} | Training region | Posts (all specialties) "
+                   "| Last year | Change |")
         out.append("|---|---|---:|---:|---:|")
         rows_of: dict[str, list[PlanRow]] = defaultdict(list)
         for row in plan.rows:
-            rows_of[row.area].append(row)
-        for leaf in leaves:
-            rows = rows_of[leaf]
+            rows_of[group_of[row.area]].append(row)
+        for group in groups:
+            rows = rows_of[group]
             posts = sum(r.posts for r in rows)
             known = [r for r in rows if r.previous is not None]
             previous = sum(r.previous or 0.0 for r in known) if known else None
             change = "" if previous is None else f"{posts - previous:+g}"
-            flag = " ⚑" if instance.area_by_id[leaf].underserved else ""
-            out.append(f"| {instance.area_by_id[leaf].label}{flag} | {instance.area_by_id[rows[0].region].label} "
+            flag = " ⚑" if instance.area_by_id[group].underserved else ""
+            out.append(f"| {instance.area_by_id[group].label}{flag} | {instance.area_by_id[rows[0].region].label} "
                        f"| {format_number(posts)} | {format_number(previous)} | {change} |")
         out.append("")
-        out.append(f"{len(specialties)} specialties: the full table is in plan.csv and plan.xlsx.")
+        scope = f"{len(leaves):,} leaf areas, summed per parent area here" if by_parent else "every area"
+        out.append(f"{len(specialties)} specialties, {scope}: the full table is in plan.csv.")
     out.append("")
 
     binding = [row for row in plan.rows if row.binding]
     out.append("## Bounds that decide the plan")
     out.append("")
     if binding:
-        for row in binding:
+        for row in binding[:MEMO_AREAS]:
             out.append(f"- {instance.area_by_id[row.area].label}, {names[row.specialty]}: "
                        f"{format_number(row.posts)} posts (target {row.target:.2f}); binding: {', '.join(row.binding)}")
+        if len(binding) > MEMO_AREAS:
+            out.append(f"- … and {len(binding) - MEMO_AREAS:,} more: see the `binding` column of plan.csv.")
     else:
         out.append("- No bound binds: every area got its target rounded by the cost rule.")
     out.append("")
@@ -255,29 +266,95 @@ def prepare_output_dir(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write ``content`` to a temporary file beside ``path``, then rename it into place."""
+def _stage(out: Path, name: str, content: str | bytes, handle: int | None = None,
+           temporary: Path | None = None) -> Path:
+    """Write ``content`` to a hidden temporary file in ``out``, synced to disk, and return its path."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if handle is None or temporary is None:
+        handle, name_on_disk = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+        temporary = Path(name_on_disk)
     try:
+        # mkstemp makes the file private (0600); give it the permissions a normal write would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to a temporary file beside ``path``, then rename it into place."""
+    temporary = _stage(path.parent, path.name, content)
+    try:
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 
-def write_files(out: Path, files: dict[str, Callable[[], str | bytes]]) -> list[Path]:
-    """Render every file first, then move each into ``out``; nothing is written if rendering fails."""
-    rendered = {name: make() for name, make in files.items()}
-    written = []
-    for name, content in rendered.items():
-        write_atomic(out / name, content)
-        written.append(out / name)
-    return written
+def _render_in_child(out: Path, name: str, make: Callable[[], str | bytes]) -> tuple[int, Path]:
+    """Fork a process that renders one file into a hidden temporary file; return its pid and the file."""
+    handle, name_on_disk = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+    pid = os.fork()
+    if pid == 0:  # the child: render, write, and leave without running the parent's clean-up
+        status = 1
+        try:
+            _stage(out, name, make(), handle, Path(name_on_disk))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(handle)
+    return pid, Path(name_on_disk)
+
+
+def write_files(out: Path, files: dict[str, Callable[[], str | bytes]],
+                background: frozenset[str] = frozenset()) -> list[Path]:
+    """Render every file, then move each into ``out``; nothing appears there if any rendering fails.
+
+    Files named in ``background`` are rendered by a forked process while this
+    one renders the rest (on a 2-core machine a 50,000-row plan.json and
+    plan.csv then cost the time of one). Without ``os.fork`` all render here.
+    """
+    children: dict[str, tuple[int, Path]] = {}
+    staged: dict[str, Path] = {}
+    try:
+        if hasattr(os, "fork"):
+            for name in background & files.keys():
+                children[name] = _render_in_child(out, name, files[name])
+        for name, make in files.items():
+            if name not in children:
+                staged[name] = _stage(out, name, make())
+        for name, (pid, temporary) in list(children.items()):
+            _, status = os.waitpid(pid, 0)
+            del children[name]
+            if os.waitstatus_to_exitcode(status) != 0:
+                temporary.unlink(missing_ok=True)
+                staged[name] = _stage(out, name, files[name]())  # again here, to raise the real error
+            else:
+                staged[name] = temporary
+        written = []
+        for name in files:
+            os.replace(staged.pop(name), out / name)
+            written.append(out / name)
+        return written
+    except BaseException:
+        for pid, temporary in children.values():
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            temporary.unlink(missing_ok=True)
+        for temporary in staged.values():
+            temporary.unlink(missing_ok=True)
+        raise
+
+
+#: Plans with more rows than this render plan.json in a second process (see write_files).
+BACKGROUND_ROWS = 20_000
 
 
 def write_plan(instance: Instance, plan: Plan, out: Path, *, xlsx: bool = True) -> list[Path]:
@@ -289,4 +366,5 @@ def write_plan(instance: Instance, plan: Plan, out: Path, *, xlsx: bool = True) 
     }
     if xlsx:
         files["plan.xlsx"] = lambda: plan_xlsx(instance, plan)
-    return write_files(out, files)
+    background = frozenset({"plan.json"}) if len(plan.rows) > BACKGROUND_ROWS else frozenset()
+    return write_files(out, files, background)
