@@ -19,7 +19,8 @@ from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError
 from allocator.loading import Loaded, load_instance, load_model
 from allocator.plan import Plan
 from allocator.schemas import DEFAULT_MODEL, Instance
-from allocator.writers import XLSX_AUTO_ROWS, check_output_dir, format_number, prepare_output_dir, write_plan
+from allocator.writers import (XLSX_AUTO_ROWS, check_output_dir, format_number, prepare_output_dir,
+                               write_diagnosis, write_plan)
 
 
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,8 +103,15 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
     loaded = load_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)  # fail before solving; create nothing until the plan is verified
-    plan = solve_plan(loaded.value, model.value, solver=solver, time_limit=time_limit,
-                      inputs={**loaded.hashes, **model.hashes})
+    try:
+        plan = solve_plan(loaded.value, model.value, solver=solver, time_limit=time_limit,
+                          inputs={**loaded.hashes, **model.hashes})
+    except InfeasibleError as exc:
+        if exc.diagnosis is not None:
+            prepare_output_dir(out, force)
+            written = write_diagnosis(out, loaded.value.name, exc.diagnosis)
+            click.echo("Wrote " + ", ".join(str(path) for path in written), err=True)
+        raise
     plan.metadata["model_description"] = model.value.description
     prepare_output_dir(out, force)
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -80,7 +80,8 @@ class InputError(AllocatorError):
         text = f"{self.where}: {self.problem}" if self.where and str(self.where) else self.problem
         if self.fix:
             text = f"{text}. Fix: {self.fix}"
-        return text
+        # One line, whatever a parser put in its own message.
+        return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 
 class InfeasibleError(AllocatorError):
@@ -92,12 +93,16 @@ class InfeasibleError(AllocatorError):
         The plain-words explanation.
     conflicts
         Names of the constraint groups that conflict, when known.
+    diagnosis
+        The full :class:`allocator.diagnose.Diagnosis` (conflicting rules and
+        the smallest relaxation), for writing diagnosis.json and diagnosis.md.
     """
 
     exit_code = EXIT_INFEASIBLE
 
-    def __init__(self, message: str, conflicts: list[str] | None = None):
+    def __init__(self, message: str, conflicts: list[str] | None = None, diagnosis: Any = None):
         self.conflicts = conflicts or []
+        self.diagnosis = diagnosis
         super().__init__(message)
 
 

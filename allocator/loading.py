@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InputError, Location, RowsOrigin
 from allocator.files import Document, Table, read_document, read_table
+from allocator.files.limits import MAX_TREE_DEPTH
 from allocator.records import validate_areas, validate_records
 from allocator.schemas import Area, AreaFields, Bound, Criterion, Instance, Model, Offer, Previous, Row, Specialty, Stability, record_from
 
@@ -199,6 +200,7 @@ def check_instance(instance: Instance, path: Path | str | None = None) -> None:
             raise InputError(f"area '{area.id}' is its own parent", where=area.where("parent"),
                              fix="leave 'parent' empty for a top-level area")
     _check_cycles(instance)
+    _check_depth(instance)
     leaves = set(instance.leaves)
     for area in instance.areas:
         if area.id in leaves and area.population is None:
@@ -303,6 +305,23 @@ def _check_cycles(instance: Instance) -> None:
                              fix="one of these areas must have another parent or none")
         for node in path:
             state[node] = 2
+
+
+def _check_depth(instance: Instance) -> None:
+    depth: dict[str, int] = {}
+    for area in instance.areas:
+        chain = []
+        current: str | None = area.id
+        while current is not None and current not in depth:
+            chain.append(current)
+            current = instance.area_by_id[current].parent
+        base = depth[current] if current is not None else 0
+        for offset, node in enumerate(reversed(chain), start=1):
+            depth[node] = base + offset
+            if depth[node] > MAX_TREE_DEPTH:
+                raise InputError(f"the area tree is more than {MAX_TREE_DEPTH} levels deep",
+                                 where=instance.area_by_id[node].where("parent"),
+                                 fix="areas name their direct parent; real trees have a handful of levels")
 
 
 def _did_you_mean(value: str, known: dict[str, Any], what: str) -> str:

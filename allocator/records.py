@@ -12,7 +12,6 @@ result never depends on which path a row took (tested).
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, Callable
 
@@ -22,6 +21,7 @@ from itertools import repeat
 from allocator.errors import RowsOrigin
 from allocator.files import Table
 from allocator.files.cells import CellError, parse_flag
+from allocator.files.limits import MAX_NUMBER
 from allocator.files.tables import MISSING
 from allocator.schemas import Area, AreaFields, Row, record_from
 
@@ -51,11 +51,12 @@ def _number_parser(decimal_comma: bool | None, optional: bool) -> Callable[[Any]
     def parse(value: Any) -> Any:
         kind = type(value)
         if kind is str:
-            return float(value) if pattern.fullmatch(value) else _UNDECIDED
+            number = float(value) if pattern.fullmatch(value) else MAX_NUMBER + 1
+            return number if number <= MAX_NUMBER else _UNDECIDED
         if kind is int:
-            return float(value) if value >= 0 else _UNDECIDED
+            return float(value) if 0 <= value <= MAX_NUMBER else _UNDECIDED
         if kind is float:
-            return value if value >= 0 and math.isfinite(value) else _UNDECIDED
+            return value if 0 <= value <= MAX_NUMBER else _UNDECIDED
         if optional and (value is None or value is MISSING):
             return None
         return _UNDECIDED
@@ -107,6 +108,14 @@ def _screen_text_column(kind: str, cells: list[Any], decimal_comma: bool | None)
         return cells if None not in cells else None
     if kind in {"id?", "text?"}:
         return cells
+    if kind == "flag":
+        meaning = {}
+        for cell in set(cells):
+            decided = _flag(cell)
+            if decided is _UNDECIDED:
+                return None
+            meaning[cell] = decided
+        return [meaning[cell] for cell in cells]
     if kind in {"number", "number?"}:
         present = [cell for cell in cells if cell is not None]
         if len(present) < len(cells) and kind == "number":
@@ -114,9 +123,11 @@ def _screen_text_column(kind: str, cells: list[Any], decimal_comma: bool | None)
         lines = _DIGIT_LINES if decimal_comma else _PLAIN_LINES
         if present and not lines.fullmatch("\n".join(present)):
             return None
-        if len(present) == len(cells):
-            return list(map(float, cells))
-        return [None if cell is None else float(cell) for cell in cells]
+        values = list(map(float, cells)) if len(present) == len(cells) else \
+            [None if cell is None else float(cell) for cell in cells]
+        if present and max(value for value in values if value is not None) > MAX_NUMBER:
+            return None
+        return values
     return None
 
 

@@ -203,8 +203,8 @@ def record_from(record_type: type[Any], row: Row, origin: RowsOrigin | None = No
 
 def _records_of(record_type: type[Any]) -> Any:
     def convert(items: Any) -> Any:
-        if not isinstance(items, list):
-            return items
+        if not isinstance(items, list) or set(map(type, items)) <= {record_type}:
+            return items  # already records (the loaders build them in bulk)
         return [item if isinstance(item, record_type)
                 else record_from(record_type, record_type.schema.model_validate(item)) for item in items]
     return BeforeValidator(convert)

@@ -12,7 +12,7 @@ from typing import Any
 
 from allocator import __version__
 from allocator.backends import BackendResult, choose_backend
-from allocator.diagnose import conflicting_rules, explain
+from allocator.diagnose import diagnose
 from allocator.errors import InfeasibleError, InputError, Location, SolverError
 from allocator.plan import Plan, build_plan
 from allocator.problem import build_problem
@@ -55,8 +55,8 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
     else:
         result = backend.solve(problem, time_limit=time_limit)
     if result.status == "infeasible":
-        rules = conflicting_rules(instance, model)
-        raise InfeasibleError(explain(instance, model, rules), [rule.name for rule in rules])
+        diagnosis = diagnose(instance, model)
+        raise InfeasibleError(diagnosis.explanation, [rule.name for rule in diagnosis.conflicting], diagnosis)
     if result.status == "time_limit":
         raise SolverError(f"the solver stopped at the time limit of {time_limit:g} s before proving an optimum; "
                           "no plan was written. Raise --time-limit, or use --solver auto")

@@ -15,11 +15,14 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from allocator.errors import InputError, Location
 from allocator.plan import Plan, PlanRow
 from allocator.schemas import Instance
+
+if TYPE_CHECKING:
+    from allocator.diagnose import Diagnosis
 
 #: Without --xlsx/--no-xlsx, plan.xlsx is written only for plans up to this many rows.
 XLSX_AUTO_ROWS = 20_000
@@ -351,6 +354,14 @@ def write_files(out: Path, files: dict[str, Callable[[], str | bytes]],
         for temporary in staged.values():
             temporary.unlink(missing_ok=True)
         raise
+
+
+def write_diagnosis(out: Path, instance_name: str, diagnosis: Diagnosis) -> list[Path]:
+    """Write diagnosis.json and diagnosis.md (why no plan exists, and the smallest fix) into ``out``."""
+    return write_files(out, {
+        "diagnosis.json": lambda: json.dumps(diagnosis.as_json(), indent=2, ensure_ascii=False) + "\n",
+        "diagnosis.md": lambda: diagnosis.as_markdown(instance_name),
+    })
 
 
 #: Plans with more rows than this render plan.json in a second process (see write_files).

@@ -179,13 +179,18 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _seconds(value: float | None) -> str:
+    """Seconds to 3 significant digits (times here range from 50 µs to minutes)."""
+    return "—" if value is None else f"{value:.3g}"
+
+
 def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_limit: float,
-            plain_limit: float) -> str:
+            plain_limit: float, machine: list[str]) -> str:
     lines = ["# Benchmark results", "",
              "Written by `make bench` (`python -m benchmarks.run`). Each job ran in its own process; "
              f"times are medians of {repeats} runs (a job that stops at a time limit runs once). "
              f"Time limit {time_limit:g} s per solve, {plain_limit:g} s for the plain PuLP model.", ""]
-    lines += _machine() + [""]
+    lines += machine + [""]
     for scale_name, jobs in results.items():
         scale = SCALES[scale_name]
         facts = next((j for j in jobs.values() if "cells" in j), {})
@@ -201,7 +206,7 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
             build, solve = _median(data.get("build", [])), _median(data.get("solve", []))
             both = None if build is None or solve is None else build + solve
             name = job if job not in {"auto"} else f"auto ({data.get('backend', '?')}: {data.get('path', '?')})"
-            lines.append(f"| {name} | {_fmt(build)} | {_fmt(solve)} | {_fmt(both)} | {len(data.get('solve', []))} "
+            lines.append(f"| {name} | {_seconds(build)} | {_seconds(solve)} | {_seconds(both)} | {len(data.get('solve', []))} "
                          f"| {_fmt(data.get('peak_mb'), 0)} | "
                          f"{'—' if data.get('objective') is None else repr(data['objective'])} "
                          f"| {data.get('status', '')} |")
@@ -226,20 +231,20 @@ def _ratios(jobs: dict[str, dict[str, Any]]) -> list[str]:
     wf = both("well-formulated")
     if auto and wf:
         same = jobs["auto"].get("objective") == jobs["well-formulated"].get("objective")
-        lines.append(f"- Auto build+solve is **{wf / auto:.1f}×** faster than the well-formulated PuLP + CBC "
-                     f"model ({wf:.3f} s vs {auto:.3f} s); objectives "
+        lines.append(f"- Auto build+solve is **{wf / auto:.0f}×** faster than the well-formulated PuLP + CBC "
+                     f"model ({_seconds(wf)} s vs {_seconds(auto)} s); objectives "
                      f"{'identical' if same else 'DIFFER'}.")
     bare = _median(jobs.get("mcf-bare", {}).get("solve", []))
     if auto and bare:
         solve = _median(jobs["auto"]["solve"])
         lines.append(f"- Auto solve phase / bare `SimpleMinCostFlow.solve()` on its final network: "
-                     f"**{solve / bare:.2f}×** ({solve:.3f} s vs {bare:.3f} s; the solve phase sums "
+                     f"**{solve / bare:.2f}×** ({_seconds(solve)} s vs {_seconds(bare)} s; the solve phase sums "
                      f"{jobs['auto'].get('rounds', '?')} window round(s)); build+solve / bare: {auto / bare:.2f}×.")
     plain = jobs.get("plain", {})
     if plain and plain.get("status") != "optimal":
         lines.append(f"- The plain PuLP model did not prove optimality: {plain.get('status')}.")
     elif auto and both("plain"):
-        lines.append(f"- The plain PuLP model took {both('plain'):.3f} s, {both('plain') / auto:.1f}× auto.")
+        lines.append(f"- The plain PuLP model took {_seconds(both('plain'))} s, {both('plain') / auto:.0f}× auto.")
     return lines
 
 
@@ -251,8 +256,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--plain-time-limit", type=float, default=60.0)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the .json file of an earlier run")
     parser.add_argument("--child", nargs=2, metavar=("SCALE", "JOB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.report_only:
+        saved = json.loads(args.out.with_suffix(".json").read_text(encoding="utf-8"))
+        args.out.write_text(_report(saved["results"], saved["repeats"], saved["time_limit"],
+                                    saved["plain_time_limit"], saved["machine"]), encoding="utf-8")
+        return
     if args.child:
         print(json.dumps(_child(args.child[0], args.child[1], args.repeats, args.time_limit)))
         return
@@ -266,8 +278,12 @@ def main(argv: list[str] | None = None) -> None:
             results[scale][job] = _run_child(scale, job, args.repeats, limit)
             print(f"  {json.dumps({k: v for k, v in results[scale][job].items() if k != 'files'})[:300]}",
                   file=sys.stderr, flush=True)
-    args.out.write_text(_report(results, args.repeats, args.time_limit, args.plain_time_limit), encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    machine = _machine()
+    saved = {"results": results, "repeats": args.repeats, "time_limit": args.time_limit,
+             "plain_time_limit": args.plain_time_limit, "machine": machine}
+    args.out.with_suffix(".json").write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
+    args.out.write_text(_report(results, args.repeats, args.time_limit, args.plain_time_limit, machine),
+                        encoding="utf-8")
     print(f"Wrote {args.out}", file=sys.stderr)
 
 

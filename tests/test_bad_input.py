@@ -78,7 +78,7 @@ def test_floors_over_total_exit_3_naming_total_and_bounds(tmp_path: Path) -> Non
     assert "the national total of gp is 10 posts" in result.output
     assert "A must get at least 6 posts of gp" in result.output
     assert "B must get at least 5 posts of gp" in result.output
-    assert not out.exists()
+    assert sorted(p.name for p in out.iterdir()) == ["diagnosis.json", "diagnosis.md"], "no plan files"
 
 
 @pytest.mark.parametrize("name", ["parent_cycle.yaml", "non_numeric_cell.yaml"])

@@ -124,7 +124,28 @@ def test_benchmark_runs_on_the_danish_scale(tmp_path: Path) -> None:
                    cwd=ROOT, check=True, capture_output=True, timeout=300)
     text = out.read_text()
     assert "| auto (flow: greedy) |" in text and "| well-formulated |" in text and "Whole `allocator solve`" in text
-    data = json.loads(out.with_suffix(".json").read_text())
+    data = json.loads(out.with_suffix(".json").read_text())["results"]
     objectives = {job: result.get("objective") for job, result in data["dk"].items() if "objective" in result}
     assert len({round(v, 9) for v in objectives.values() if v is not None}) == 1, objectives
     assert data["dk"]["cli"]["status"] == "ok"
+
+
+def test_rendering_in_a_forked_process_writes_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    instance = load_instance(ROOT / "instances" / "synthetic-20-leaves" / "instance.yaml").value
+    plan = solve(instance, DEFAULT_MODEL)
+    (tmp_path / "here").mkdir()
+    (tmp_path / "forked").mkdir()
+    writers.write_plan(instance, plan, tmp_path / "here", xlsx=False)
+    monkeypatch.setattr(writers, "BACKGROUND_ROWS", 0)
+    writers.write_plan(instance, plan, tmp_path / "forked", xlsx=False)
+    for name in ("plan.csv", "plan.json", "summary.md"):
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "forked" / name).read_bytes()
+
+
+def test_a_failing_background_renderer_leaves_no_files(tmp_path: Path) -> None:
+    def broken() -> str:
+        raise RuntimeError("renderer bug")
+
+    with pytest.raises(RuntimeError, match="renderer bug"):
+        writers.write_files(tmp_path, {"a.csv": lambda: "a\n", "b.json": broken}, frozenset({"b.json"}))
+    assert list(tmp_path.iterdir()) == []

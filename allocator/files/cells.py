@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from allocator.files.limits import MAX_NUMBER
+
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
 _DK_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")
 _EN_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
@@ -39,11 +41,11 @@ def parse_number(value: object, *, decimal_comma: bool | None = None) -> float |
     if isinstance(value, bool):
         raise CellError(f"expected a number, got {value!r}")
     if isinstance(value, int):
-        return value
+        return _in_range(value, value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise CellError(f"expected a finite number, got {value!r}")
-        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+        return _in_range(int(value) if value.is_integer() and abs(value) < 2**53 else value, value)
     if not isinstance(value, str):
         raise CellError(f"expected a number, got {type(value).__name__}")
     text = _SPACES.sub("", value.strip())
@@ -63,7 +65,13 @@ def parse_number(value: object, *, decimal_comma: bool | None = None) -> float |
     if not math.isfinite(number):
         raise CellError(f"expected a finite number, got {value!r}")
     if number.is_integer() and "." not in text and "e" not in text.lower() and abs(number) < 2**53:
-        return int(number)
+        return _in_range(int(number), value)
+    return _in_range(number, value)
+
+
+def _in_range(number: float | int, given: object) -> float | int:
+    if abs(number) > MAX_NUMBER:
+        raise CellError(f"the number {given!r} is larger than {MAX_NUMBER:.0e}, the largest accepted")
     return number
 
 

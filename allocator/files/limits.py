@@ -10,3 +10,7 @@ MAX_YAML_NODES = 1_000_000
 MAX_NESTING = 200
 #: Most rows in one table.
 MAX_TABLE_ROWS = 2_000_000
+#: Deepest area tree accepted (real ones have 2 to 5 levels).
+MAX_TREE_DEPTH = 100
+#: Largest magnitude of any number in an instance or model (populations, posts, indicators).
+MAX_NUMBER = 1e12
