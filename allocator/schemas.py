@@ -259,7 +259,9 @@ class Instance(BaseModel):
         if not self.offers:
             return [(leaf, s) for leaf in self.leaves for s in self.specialty_ids]
         under = self.leaves_under
-        return sorted({(leaf, offer.specialty) for offer in self.offers for leaf in under[offer.area]})
+        # Offers files usually come sorted, and sorting sorted input is linear; dict.fromkeys drops repeats.
+        return list(dict.fromkeys(sorted([(leaf, offer.specialty) for offer in self.offers
+                                          for leaf in under[offer.area]])))
 
     @cached_property
     def leaves_under(self) -> dict[str, list[str]]:
