@@ -6,11 +6,13 @@ Every error prints one line saying what to fix, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import click
@@ -53,6 +55,19 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             gc.enable()
 
     return wrapper
+
+
+@contextlib.contextmanager
+def _output_dir(out: Path, force: bool) -> Iterator[None]:
+    """Create ``out`` for writing; if writing fails or is interrupted, remove it again when this run made it."""
+    created = not out.exists()
+    prepare_output_dir(out, force)
+    try:
+        yield
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
 
 
 def _load_model(path: Path | None) -> Loaded:
@@ -108,14 +123,14 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
                           inputs={**loaded.hashes, **model.hashes})
     except InfeasibleError as exc:
         if exc.diagnosis is not None:
-            prepare_output_dir(out, force)
-            written = write_diagnosis(out, loaded.value.name, exc.diagnosis)
+            with _output_dir(out, force):
+                written = write_diagnosis(out, loaded.value.name, exc.diagnosis)
             click.echo("Wrote " + ", ".join(str(path) for path in written), err=True)
         raise
     plan.metadata["model_description"] = model.value.description
-    prepare_output_dir(out, force)
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
-    written = write_plan(loaded.value, plan, out, xlsx=write_xlsx)
+    with _output_dir(out, force):
+        written = write_plan(loaded.value, plan, out, xlsx=write_xlsx)
     if not quiet:
         _echo_plan(loaded.value, plan)
     click.echo("Wrote " + ", ".join(str(path) for path in written))

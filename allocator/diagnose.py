@@ -190,17 +190,21 @@ class Relaxation:
     text: str
 
 
-def _relaxation_text(rule: Rule, lower_by: int, raise_by: int, unit: float) -> str:
+def _relaxation_text(instance: Instance, rule: Rule, lower_by: int, raise_by: int, unit: float) -> str:
     if rule.kind == "total":
         old = rule.lo * unit
         new = (rule.lo - lower_by + raise_by) * unit
         return f"change {rule.subject} from {_posts(old)} to {_posts(new)}"
+    # Name the figures as the user wrote them (a min of 2.5 is 3 in whole units).
+    bound = instance.bound_at.get((rule.area, rule.specialty)) if rule.kind == "bound" else None  # type: ignore
+    given_min = bound.min if bound is not None and bound.min is not None else rule.lo * unit
+    given_max = bound.max if bound is not None and bound.max is not None else (rule.hi or 0) * unit
     parts = []
     if lower_by:
-        parts.append(f"lower the minimum for {rule.subject} from {_posts(rule.lo * unit)} "
+        parts.append(f"lower the minimum for {rule.subject} from {given_min:g} "
                      f"to {_posts((rule.lo - lower_by) * unit)}")
     if raise_by and rule.hi is not None:
-        parts.append(f"raise the maximum for {rule.subject} from {_posts(rule.hi * unit)} "
+        parts.append(f"raise the maximum for {rule.subject} from {given_max:g} "
                      f"to {_posts((rule.hi + raise_by) * unit)}")
     text = " and ".join(parts)
     if rule.kind == "stability":
@@ -249,7 +253,7 @@ def smallest_relaxation(instance: Instance, model: Model, rules: list[Rule] | No
         lower_by = int(round(below.solution_value()))
         raise_by = int(round(above.solution_value())) if above is not None else 0
         if lower_by or raise_by:
-            changes.append(Relaxation(rule, lower_by, raise_by, _relaxation_text(rule, lower_by, raise_by, unit)))
+            changes.append(Relaxation(rule, lower_by, raise_by, _relaxation_text(instance, rule, lower_by, raise_by, unit)))
     return changes
 
 

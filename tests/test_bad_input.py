@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from tests.conftest import DATA, DK_INSTANCE
+from tests.conftest import DATA, DK_INSTANCE, ROOT
 
 BAD = DATA / "bad"
 
@@ -47,8 +47,39 @@ def test_bad_file_exits_2_with_located_message(tmp_path: Path, name: str) -> Non
     assert not out.exists(), "nothing may be written for bad input"
 
 
-def test_every_bad_file_has_a_case() -> None:
-    assert {p.name for p in BAD.glob("*.yaml")} == set(CASES)
+def test_every_case_has_a_file() -> None:
+    assert set(CASES) <= {p.name for p in BAD.glob("*.yaml")}
+
+
+def _documented_rows() -> list[tuple[str, str, str, int]]:
+    """(input, model, message, exit code) of every row of docs/bad-input.md."""
+    rows = []
+    for line in (ROOT / "docs" / "bad-input.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or not cells[1].startswith("`"):
+            continue
+        inputs = [part.strip().strip("`") for part in cells[1].split("+")]
+        rows.append((inputs[0], inputs[1] if len(inputs) > 1 else "", cells[2].strip("`"), int(cells[3])))
+    return rows
+
+
+@pytest.mark.parametrize(("source", "model", "message", "code"), _documented_rows(),
+                         ids=[row[0] for row in _documented_rows()])
+def test_documented_bad_input(tmp_path: Path, source: str, model: str, message: str, code: int) -> None:
+    out = tmp_path / "out"
+    args = ["solve", str(DATA / source), "--out", str(out), "-q"] + (["--model", str(DATA / model)] if model else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == code, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert written == ([] if code == 2 else ["diagnosis.json", "diagnosis.md"])
+
+
+def test_docs_table_covers_every_input_file() -> None:
+    documented = {row[0] for row in _documented_rows()}
+    on_disk = {f"{p.parent.name}/{p.name}" for folder in ("bad", "infeasible") for p in (DATA / folder).glob("*.yaml")}
+    assert on_disk == documented
 
 
 def test_missing_model_file_is_bad_input(tmp_path: Path) -> None:
@@ -72,7 +103,7 @@ def test_bad_model_exits_2(tmp_path: Path, criteria: str, fragments: list[str]) 
 
 def test_floors_over_total_exit_3_naming_total_and_bounds(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["solve", str(DATA / "floors_over_total.yaml"), "--out", str(out)])
+    result = CliRunner().invoke(main, ["solve", str(DATA / "infeasible" / "floors_over_total.yaml"), "--out", str(out)])
     assert result.exit_code == 3, result.output
     assert "the minimums add up to 11 posts, but the total is 10 posts" in result.output
     assert "the national total of gp is 10 posts" in result.output

@@ -97,7 +97,7 @@ def test_every_constructed_conflict_is_found(name: str, excess: int) -> None:
 
 def test_cli_writes_diagnosis_files_and_exits_3(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["solve", str(DATA / "floors_over_total.yaml"), "--out", str(out)])
+    result = CliRunner().invoke(main, ["solve", str(DATA / "infeasible" / "floors_over_total.yaml"), "--out", str(out)])
     assert result.exit_code == 3, result.output
     assert "Smallest change that gives a plan" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["diagnosis.json", "diagnosis.md"]
@@ -113,6 +113,6 @@ def test_cli_refuses_to_overwrite_a_folder_with_other_files_when_infeasible(tmp_
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine", encoding="utf-8")
-    result = CliRunner().invoke(main, ["solve", str(DATA / "floors_over_total.yaml"), "--out", str(out)])
+    result = CliRunner().invoke(main, ["solve", str(DATA / "infeasible" / "floors_over_total.yaml"), "--out", str(out)])
     assert result.exit_code == 2 and "already holds files" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
