@@ -18,10 +18,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocator.errors import InputError
+from allocator.errors import InfeasibleError, InputError
 from allocator.loading import load_instance, load_model
 from allocator.need import targets
 from allocator.schemas import DEFAULT_MODEL
+from allocator.solve import solve
 from tests.conftest import DK_INSTANCE, MODELS, SYNTHETIC_INSTANCE
 
 pytestmark = pytest.mark.fuzz
@@ -39,11 +40,13 @@ NASTY = st.sampled_from(["", " ", "0", "-1", "1e400", "9" * 400, "nan", "NaN", "
 
 
 def _loads_or_clean_error(path: Path) -> None:
-    """The contract: a located InputError (one line, with a fix) or a usable instance."""
+    """The contract: a located InputError (one line, with a fix), or an instance that solves or is
+    diagnosed as infeasible."""
     try:
         instance = load_instance(path).value
         targets(instance, DEFAULT_MODEL)
-    except InputError as exc:
+        solve(instance, DEFAULT_MODEL)
+    except (InputError, InfeasibleError) as exc:
         message = str(exc)
         assert message and "\n" not in message.strip(), message
         assert "Traceback" not in message
