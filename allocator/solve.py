@@ -10,14 +10,42 @@ import platform
 import time
 from typing import Any
 
+import numpy as np
+
 from allocator import __version__
 from allocator.backends import BackendResult, choose_backend
+from allocator.backends.flow import FlowBackend, structure
 from allocator.diagnose import diagnose
 from allocator.errors import InfeasibleError, InputError, Location, SolverError
 from allocator.plan import Plan, build_plan
-from allocator.problem import build_problem
+from allocator.problem import ProblemData, build_problem
 from allocator.schemas import Instance, Model
 from allocator.verify import verify
+
+
+#: Backends' optimal objectives may differ by rounding in the last digits (CP-SAT and min-cost
+#: flow optimise integer-scaled costs, see docs/mathematics.md); more than this is a disagreement.
+AGREEMENT = 1e-6
+
+
+def canonical_optimum(problem: ProblemData, units: np.ndarray, solver: str) -> tuple[np.ndarray, str]:
+    """The plan to write among all optimal ones, whichever backend proved the optimum.
+
+    Different backends may return different plans of exactly equal cost. The
+    tie rule is implemented once: the plan is the one the exact fast path
+    (greedy, or min-cost flow on the cells in sorted order) returns. Its
+    objective must equal the proving backend's, or this raises.
+    """
+    if solver == "flow" or structure(problem) == "none":
+        return units, f"as returned by {solver}"
+    fast = FlowBackend().solve(problem)
+    if fast.status != "optimal" or fast.units is None:
+        raise SolverError(f"the exact fast path failed ({fast.status}) on a problem {solver} solved; report this")
+    proved, canonical = problem.total_cost(units), problem.total_cost(fast.units)
+    if abs(proved - canonical) > AGREEMENT * max(1.0, abs(proved)):
+        raise SolverError(f"{solver} and the fast path disagree on the optimum ({proved!r} vs {canonical!r}); "
+                          "no plan was written. Report this, and use --solver auto meanwhile")
+    return fast.units, f"canonical optimum of the {fast.extra.get('path', 'flow')} path (objective proved by {solver})"
 
 
 def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit: float | None = None,
@@ -62,6 +90,7 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
                           "no plan was written. Raise --time-limit, or use --solver auto")
     if result.status != "optimal" or result.units is None:
         raise SolverError(f"the solver {result.solver} failed ({result.status}) {result.detail}".strip())
+    units, tie_rule = canonical_optimum(problem, result.units, name)
     metadata: dict[str, Any] = {
         "tool": "allocator",
         "tool_version": __version__,
@@ -73,13 +102,14 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
         "solver_choice": reason,
         "status": "optimal",
         "solver_detail": result.detail,
+        "tie_rule": tie_rule,
         "solver_path": result.extra.get("path", name),
         "python": platform.python_version(),
         "cells": problem.n_cells,
         "constraint_groups": len(problem.groups),
         "seconds": {"prepare": built - started, "build": result.build_seconds, "solve": result.solve_seconds},
     }
-    plan = build_plan(instance, model, problem, result.units, metadata)
+    plan = build_plan(instance, model, problem, units, metadata)
     verify(instance, model, plan)
     plan.metadata["seconds"]["total"] = time.perf_counter() - started
     plan.metadata["verified"] = True
