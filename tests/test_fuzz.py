@@ -211,3 +211,12 @@ def test_huge_or_non_finite_numbers_are_refused(tmp_path: Path, value: str) -> N
 def test_model_file_in_the_repository_still_loads() -> None:
     names = {load_model(path).value.name for path in MODELS.glob("*.yaml")}
     assert {"population", "need-weighted"} <= names
+
+
+def test_oversized_document_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "instance.yaml"
+    with path.open("wb") as stream:  # a sparse 21 MB file: refused by its size, never parsed
+        stream.seek(21 * 1024 * 1024)
+        stream.write(b"\n")
+    with pytest.raises(InputError, match=r"over the limit of 20,971,520.*Fix: keep large tables in CSV"):
+        load_instance(path)
