@@ -22,7 +22,7 @@ from allocator.loading import Loaded, load_instance, load_model
 from allocator.plan import Plan
 from allocator.schemas import DEFAULT_MODEL, Instance
 from allocator.writers import (XLSX_AUTO_ROWS, check_output_dir, format_number, prepare_output_dir,
-                               write_diagnosis, write_plan)
+                               write_diagnosis, write_plan, write_sensitivity)
 
 
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -109,9 +109,11 @@ def main() -> None:
               help=f"Write plan.xlsx. Default: only when the plan has at most {XLSX_AUTO_ROWS:,} rows "
                    "(a workbook that size takes longer to write than to solve).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the plan.")
+@click.option("--sensitivity", "with_sensitivity", is_flag=True,
+              help="Also write sensitivity.json and sensitivity.md (see 'allocator sensitivity').")
 @_guarded
 def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
-          force: bool, xlsx: bool | None, quiet: bool) -> None:
+          force: bool, xlsx: bool | None, quiet: bool, with_sensitivity: bool) -> None:
     """Solve INSTANCE under a model and write plan.csv, plan.xlsx, plan.json and summary.md."""
     from allocator.solve import solve as solve_plan
 
@@ -129,13 +131,50 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
         raise
     plan.metadata["model_description"] = model.value.description
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
+    report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet) if with_sensitivity else None
     with _output_dir(out, force):
         written = write_plan(loaded.value, plan, out, xlsx=write_xlsx)
+        if report is not None:
+            written += write_sensitivity(out, report, float(loaded.value.unit))
     if not quiet:
         _echo_plan(loaded.value, plan)
     click.echo("Wrote " + ", ".join(str(path) for path in written))
     if xlsx is None and not write_xlsx:
         click.echo(f"Skipped plan.xlsx: the plan has {len(plan.rows):,} rows; add --xlsx to write it.")
+
+
+def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quiet: bool) -> Any:
+    from allocator.sensitivity import sensitivity as analyse
+
+    def say(step: str) -> None:
+        if not quiet:
+            click.echo(f"sensitivity: {step} …", err=True)
+
+    return analyse(instance, model, plan, k=k, progress=say)
+
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=None,
+              help="Policy model file (YAML/JSON). Default: posts follow population.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the report.")
+@click.option("--k", "k", type=click.IntRange(min=1, max=50), default=5, show_default=True,
+              help="Total ranging: plans at each total from T-k to T+k units.")
+@click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@_guarded
+def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, force: bool, quiet: bool) -> None:
+    """How firm the plan of INSTANCE is: write sensitivity.json and sensitivity.md into OUT."""
+    from allocator.solve import solve as solve_plan
+
+    loaded = load_instance(instance)
+    model = _load_model(model_path)
+    check_output_dir(out, force)
+    plan = solve_plan(loaded.value, model.value, inputs={**loaded.hashes, **model.hashes})
+    report = _sensitivity_report(loaded.value, model.value, plan, k, quiet)
+    with _output_dir(out, force):
+        written = write_sensitivity(out, report, float(loaded.value.unit))
+    click.echo("Wrote " + ", ".join(str(path) for path in written))
 
 
 @main.command()

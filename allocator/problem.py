@@ -9,7 +9,7 @@ separable convex cost. Nothing here reads a file or prints.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -71,6 +71,10 @@ class ProblemData:
     #: The cells under every bound row of the instance, keyed by (area, specialty or None),
     #: including rows folded into cell boxes or dropped as never binding (for reporting).
     bound_cells: dict[tuple[str, str | None], np.ndarray] = field(default_factory=dict)
+    #: Each cell's upper limit from its bounds and stability, before its specialty's total caps it.
+    cap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: The model's stability limit in posts (None: no limit).
+    max_change: float | None = None
     #: Facts derived once from the groups (e.g. their nesting), for backends to share.
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
@@ -153,22 +157,17 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
         if c is not None:
             previous[c] = posts
 
-    spec_total = total_units[cell_specialty]
     lo_f = _ceil_units(low, unit)
-    hi_f = np.minimum(spec_total, _floor_units(high, unit))  # an infinite max leaves the total
+    cap_f = _floor_units(high, unit)  # inf where no bound caps the cell
     max_change = model.stability.max_change
     if max_change is not None:
         known = ~np.isnan(previous)
         lo_f = np.where(known, np.maximum(lo_f, _ceil_units(np.nan_to_num(previous) - max_change, unit)), lo_f)
-        hi_f = np.where(known, np.minimum(hi_f, _floor_units(np.nan_to_num(previous) + max_change, unit)), hi_f)
+        cap_f = np.where(known, np.minimum(cap_f, _floor_units(np.nan_to_num(previous) + max_change, unit)), cap_f)
     lo = np.maximum(lo_f, 0).astype(np.int64)
-    hi = hi_f.astype(np.int64)
-
-    groups: list[Group] = []
-    for si, specialty in enumerate(specialties):
-        members = np.flatnonzero(cell_specialty == si)
-        groups.append(Group(f"total[{specialty}]", "total", members, totals[specialty], totals[specialty],
-                            None, specialty))
+    # The specialty's total caps every cell too; an infinite cap leaves just the total.
+    cap = np.minimum(cap_f, np.iinfo(np.int64).max // 4).astype(np.int64)
+    hi = np.minimum(cap, total_units[cell_specialty])
     # Cells are sorted leaf-major, so each leaf's cells form one run [start, end).
     starts = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="left").tolist()
     ends = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="right").tolist()
@@ -200,12 +199,32 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
 
     bound_cells: dict[tuple[str, str | None], np.ndarray] = {}
     for key in sorted(instance.bound_at, key=lambda k: (k[0], k[1] or "")):
-        bound = instance.bound_at[key]
         area, specialty = key
-        members = under(area) if specialty is None else under_for(area, spec_index[specialty])
-        bound_cells[key] = members
-        if area in leaf_index and specialty is not None:
+        bound_cells[key] = under(area) if specialty is None else under_for(area, spec_index[specialty])
+    return ProblemData(
+        leaves=leaves, specialties=specialties, unit=unit, objective=model.objective,
+        target=target, previous=previous, penalty=penalty,
+        stability_weight=float(model.stability.weight), lo=lo, hi=hi,
+        groups=_groups(instance, specialties, cell_specialty, total_units, bound_cells, hi, set(leaf_index)),
+        cell_leaf=cell_leaf, cell_specialty=cell_specialty, needs=needs, bound_cells=bound_cells, cap=cap,
+        max_change=max_change,
+    )
+
+
+def _groups(instance: Instance, specialties: list[str], cell_specialty: np.ndarray, total_units: np.ndarray,
+            bound_cells: dict[tuple[str, str | None], np.ndarray], hi: np.ndarray, leaf_ids: set[str]) -> list[Group]:
+    """The totals, then every bound row that is not a cell box and can bind, in (area, specialty) order."""
+    unit = float(instance.unit)
+    groups: list[Group] = []
+    for si, specialty in enumerate(specialties):
+        members = np.flatnonzero(cell_specialty == si)
+        groups.append(Group(f"total[{specialty}]", "total", members, int(total_units[si]), int(total_units[si]),
+                            None, specialty))
+    for key, members in bound_cells.items():
+        area, specialty = key
+        if area in leaf_ids and specialty is not None:
             continue  # already in the cell's box (see cell_boxes)
+        bound = instance.bound_at[key]
         g_lo = math.ceil(bound.min / unit - _EPS) if bound.min is not None else 0
         g_hi = math.floor(bound.max / unit + _EPS) if bound.max is not None else None
         if g_lo == 0 and g_hi is not None and g_hi >= int(hi[members].sum()):
@@ -213,9 +232,20 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
         if g_lo == 0 and g_hi is None:
             continue
         groups.append(Group(f"bound[{area}|{specialty or '*'}]", "bound", members, g_lo, g_hi, area, specialty))
-    return ProblemData(
-        leaves=leaves, specialties=specialties, unit=unit, objective=model.objective,
-        target=target, previous=previous, penalty=penalty,
-        stability_weight=float(model.stability.weight), lo=lo, hi=hi, groups=groups,
-        cell_leaf=cell_leaf, cell_specialty=cell_specialty, needs=needs, bound_cells=bound_cells,
-    )
+    return groups
+
+
+def with_totals(problem: ProblemData, instance: Instance, model: Model) -> ProblemData:
+    """``problem`` rebuilt for ``instance``, a variant that differs from its own only in specialty totals.
+
+    Only what a total touches is recomputed (targets, the total caps on the
+    cells, the groups); the result equals ``build_problem(instance, model)``
+    (tested), at a fraction of the cost.
+    """
+    total_units = np.array([int(round(s.total / problem.unit)) for s in
+                            sorted(instance.specialties, key=lambda s: s.id)], dtype=np.int64)
+    hi = np.minimum(problem.cap, total_units[problem.cell_specialty])
+    groups = _groups(instance, problem.specialties, problem.cell_specialty, total_units, problem.bound_cells, hi,
+                     set(problem.leaves))
+    return replace(problem, target=target_array(instance, model, problem.needs), hi=hi, groups=groups,
+                   derived=dict(problem.derived))

@@ -10,6 +10,7 @@ import csv
 import datetime
 import io
 import json
+import math
 import os
 import tempfile
 from collections import defaultdict
@@ -23,6 +24,7 @@ from allocator.schemas import Instance
 
 if TYPE_CHECKING:
     from allocator.diagnose import Diagnosis
+    from allocator.sensitivity import SensitivityReport
 
 #: Without --xlsx/--no-xlsx, plan.xlsx is written only for plans up to this many rows.
 XLSX_AUTO_ROWS = 20_000
@@ -362,6 +364,80 @@ def write_diagnosis(out: Path, instance_name: str, diagnosis: Diagnosis) -> list
         "diagnosis.json": lambda: json.dumps(diagnosis.as_json(), indent=2, ensure_ascii=False) + "\n",
         "diagnosis.md": lambda: diagnosis.as_markdown(instance_name),
     })
+
+
+def sensitivity_json(report: SensitivityReport) -> str:
+    """The sensitivity report as JSON (see docs/formats.md)."""
+    document = {
+        "instance": report.instance, "model": report.model, "objective": report.objective,
+        "settings": report.settings,
+        "binding_bounds": [{"rule": b.rule, "kind": b.kind, "text": b.text, "side": b.side,
+                            "relax_by_one_unit": b.relax, "tighten_by_one_unit": b.tighten,
+                            "lp_dual_conditional_on_plan": b.lp_dual} for b in report.binding],
+        "total_ranging": {specialty: [{"delta": step.delta, "infeasible": True} if step.posts is None else
+                                      {"delta": step.delta, "posts": step.posts, "objective": step.objective}
+                                      for step in steps] for specialty, steps in report.ranging.items()},
+        "priority": report.priority,
+        "areas": [{"area": a.area, "specialty": a.specialty, "need_index": a.need_index, "ratios": a.ratios,
+                   "target": a.target, "min": a.minimum, "max": a.maximum, "posts": a.posts, "reason": a.reason,
+                   "explanation": a.sentence} for a in report.areas],
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def _fragile(report: SensitivityReport, unit: float, count: int = 3) -> list[str]:
+    """The decisions closest to flipping: rounded cells whose target sits nearest the rounding point."""
+    scored = []
+    for area in report.areas:
+        if area.reason not in {"target rounded", "rounding against a neighbour"}:
+            continue
+        fraction = area.target / unit - math.floor(area.target / unit)
+        scored.append((abs(fraction - 0.5), area.area, area.specialty, area))
+    lines = []
+    for distance, _, _, area in sorted(scored)[:count]:
+        lines.append(f"{area.sentence} Its target is {distance * unit:.3f} posts from the point where "
+                     "rounding flips.")
+    return lines
+
+
+def sensitivity_markdown(report: SensitivityReport, unit: float) -> str:
+    """The sensitivity memo: the headline first, then each section."""
+    out = [f"# How firm is the plan? {report.instance}, model {report.model}", ""]
+    out += ["## Headline", "", "The three decisions closest to changing:", ""]
+    out += [f"{i}. {line}" for i, line in enumerate(_fragile(report, unit), start=1)] or ["- none"]
+    out += ["", "Next and last post of each specialty:", ""]
+    for specialty, lists in report.priority.items():
+        nxt = ", ".join(lists["next"][0]) if lists["next"] and lists["next"][0] else "—"
+        last = ", ".join(lists["last"][0]) if lists["last"] and lists["last"][0] else "—"
+        out.append(f"- {specialty}: the next post goes to {nxt}; the last post is taken from {last}.")
+    out += ["", "## Binding rules", "",
+            "Exact change in the objective when each tight rule is moved by one unit (a re-solve), and the LP "
+            "dual of the relaxation around this plan (conditional on the plan; it may be degenerate).", "",
+            "| rule | tight at | relax by one | tighten by one | LP dual (conditional) |", "|---|---|---:|---:|---:|"]
+    for b in report.binding:
+        def show(value: float | None) -> str:
+            return "infeasible" if value is None else f"{value:+.4g}"
+        dual = "—" if b.lp_dual is None else f"{b.lp_dual:+.4g}"
+        out.append(f"| {b.text} | {b.side} | {show(b.relax)} | {show(b.tighten)} | {dual} |")
+    out += ["", "## Total ranging", "", "Who gets the next posts, in order, and who loses the last ones:", ""]
+    for specialty, lists in report.priority.items():
+        gains = "; ".join(f"+{i}: {', '.join(names) or '—'}" for i, names in enumerate(lists["next"], start=1))
+        losses = "; ".join(f"-{i}: {', '.join(names) or '—'}" for i, names in enumerate(lists["last"], start=1))
+        infeasible = [str(step.delta) for step in report.ranging[specialty] if step.posts is None]
+        note = f" No plan exists at total {', '.join(infeasible)} units from today." if infeasible else ""
+        out.append(f"- **{specialty}**: {gains}. Last posts: {losses}.{note}")
+    out += ["", "## Why each area got what it got", ""]
+    shown = report.areas[:MEMO_AREAS]
+    out += [f"- {area.sentence}" for area in shown]
+    if len(report.areas) > len(shown):
+        out.append(f"- … {len(report.areas) - len(shown):,} more in sensitivity.json.")
+    return "\n".join(out) + "\n"
+
+
+def write_sensitivity(out: Path, report: SensitivityReport, unit: float) -> list[Path]:
+    """Write sensitivity.json and sensitivity.md into ``out``."""
+    return write_files(out, {"sensitivity.json": lambda: sensitivity_json(report),
+                             "sensitivity.md": lambda: sensitivity_markdown(report, unit)})
 
 
 #: Plans with more rows than this render plan.json in a second process (see write_files).

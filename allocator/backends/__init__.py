@@ -3,7 +3,7 @@
 | name  | solver                          | capabilities                         |
 |-------|---------------------------------|--------------------------------------|
 | cbc   | PuLP + CBC (the reference)      | exact, time limit                    |
-| highs | HiGHS LP through OR-Tools       | exact, duals, time limit             |
+| highs | HiGHS LP through OR-Tools       | exact, time limit                    |
 | cpsat | OR-Tools CP-SAT, scaled costs   | exact, time limit, warm start        |
 | flow  | greedy or OR-Tools min-cost flow| exact (declines unnested bounds)     |
 """

@@ -1,0 +1,110 @@
+"""The sensitivity report: every figure is an exact re-solve, and equals a fresh solve of that variant."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from allocator.cli import main
+from allocator.loading import load_instance, load_model
+from allocator.problem import build_problem, with_totals
+from allocator.sensitivity import _with_total, resolve, sensitivity
+from allocator.solve import solve
+from tests.conftest import DK_INSTANCE, MODELS, SYNTHETIC_INSTANCE
+
+
+def _copy_with_total(source: Path, folder: Path, specialty: str, total: float) -> Path:
+    """The instance folder copied, with one specialty's total rewritten in its YAML (a user's own edit)."""
+    folder.mkdir()
+    for path in source.parent.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    path = folder / "instance.yaml"
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(rf"(\{{id: {re.escape(specialty)},[^}}]*total: )([0-9.]+)")
+    if pattern.search(text) is None:  # the Danish file writes the row over several lines
+        pattern = re.compile(rf"(id: {re.escape(specialty)}\n(?:\s+\w+: .*\n)*?\s+total: )([0-9.]+)")
+    assert pattern.search(text), specialty
+    path.write_text(pattern.sub(lambda m: f"{m.group(1)}{total:g}", text, count=1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("source", "model_name"), [(DK_INSTANCE, "need-weighted.yaml"),
+                                                    (SYNTHETIC_INSTANCE, "population.yaml")], ids=["dk", "synthetic"])
+def test_total_ranging_equals_fresh_solves(tmp_path: Path, source: Path, model_name: str) -> None:
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["sensitivity", str(source), "-m", str(MODELS / model_name), "-o", str(out),
+                                       "--k", "3", "-q"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
+    instance = load_instance(source).value
+    model = load_model(MODELS / model_name).value
+    checked = 0
+    for specialty, steps in report["total_ranging"].items():
+        assert sorted(step["delta"] for step in steps) == [-3, -2, -1, 1, 2, 3]
+        total = next(s.total for s in instance.specialties if s.id == specialty)
+        for step in steps:
+            path = _copy_with_total(source, tmp_path / f"{specialty}{step['delta']}", specialty,
+                                    total + step["delta"] * float(instance.unit))
+            fresh = tmp_path / f"plan-{specialty}{step['delta']}"
+            done = CliRunner().invoke(main, ["solve", str(path), "-m", str(MODELS / model_name), "-o", str(fresh),
+                                             "-q", "--no-xlsx"])
+            if step.get("infeasible"):
+                assert done.exit_code == 3
+                continue
+            assert done.exit_code == 0, done.output
+            rows = json.loads((fresh / "plan.json").read_text(encoding="utf-8"))["rows"]
+            assert step["posts"] == {r["area"]: r["posts"] for r in rows if r["specialty"] == specialty}
+            checked += 1
+    assert checked >= 3
+
+
+def test_rebuilding_for_new_totals_equals_a_fresh_build() -> None:
+    instance = load_instance(SYNTHETIC_INSTANCE).value
+    model = load_model(MODELS / "need-weighted.yaml").value
+    base = build_problem(instance, model)
+    for specialty in instance.specialties:
+        for delta in (-7, -1, 1, 40):
+            moved = _with_total(instance, specialty.id, max(0.0, specialty.total + delta))
+            fast, fresh = with_totals(base, moved, model), build_problem(moved, model)
+            assert np.array_equal(fast.target, fresh.target)
+            assert np.array_equal(fast.lo, fresh.lo) and np.array_equal(fast.hi, fresh.hi)
+            assert [(g.name, g.lo, g.hi, g.cells.tolist()) for g in fast.groups] == \
+                [(g.name, g.lo, g.hi, g.cells.tolist()) for g in fresh.groups]
+
+
+def test_binding_changes_are_exact_re_solves() -> None:
+    """Relaxing Nordjylland's cap by one post under need-weighted: compare with a fresh solve of that variant."""
+    instance = load_instance(DK_INSTANCE).value
+    model = load_model(MODELS / "need-weighted.yaml").value
+    plan = solve(instance, model)
+    report = sensitivity(instance, model, plan, k=1)
+    by_rule = {b.rule: b for b in report.binding}
+    assert "total[almen-medicin]" in by_rule
+    for name, bound in by_rule.items():
+        if bound.kind != "bound":
+            continue
+        area = name.split("[", 1)[1].split("|", 1)[0]
+        for step, change in ((+1, bound.relax), (-1, bound.tighten)):
+            rows = [b._replace(max=b.max + step) if b.area == area and bound.side == "max" else b
+                    for b in instance.bounds]
+            fields = {f: getattr(instance, f) for f in type(instance).model_fields}
+            fresh = resolve(type(instance)(**{**fields, "bounds": rows}), model)
+            assert change == pytest.approx(None if fresh.objective is None else fresh.objective - plan.objective,
+                                           abs=1e-12)
+
+
+def test_every_area_is_explained_in_words() -> None:
+    instance = load_instance(SYNTHETIC_INSTANCE).value
+    model = load_model(MODELS / "need-weighted.yaml").value
+    plan = solve(instance, model)
+    report = sensitivity(instance, model, plan, k=1)
+    assert len(report.areas) == len(plan.rows)
+    assert {a.reason for a in report.areas} <= {"target rounded", "bound", "stability", "under-served weight",
+                                                 "rounding against a neighbour"}
+    for area in report.areas:
+        assert area.sentence.startswith(next(r.area_name for r in plan.rows if r.area == area.area))
