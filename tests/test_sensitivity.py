@@ -42,7 +42,6 @@ def test_total_ranging_equals_fresh_solves(tmp_path: Path, source: Path, model_n
     assert result.exit_code == 0, result.output
     report = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
     instance = load_instance(source).value
-    model = load_model(MODELS / model_name).value
     checked = 0
     for specialty, steps in report["total_ranging"].items():
         assert sorted(step["delta"] for step in steps) == [-3, -2, -1, 1, 2, 3]
