@@ -143,14 +143,19 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
         click.echo(f"Skipped plan.xlsx: the plan has {len(plan.rows):,} rows; add --xlsx to write it.")
 
 
-def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quiet: bool) -> Any:
+def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quiet: bool, draws: int = 200,
+                        noise: float = 0.05, seed: int = 0) -> Any:
     from allocator.sensitivity import sensitivity as analyse
 
     def say(step: str) -> None:
-        if not quiet:
+        if not quiet and step != "robustness":
             click.echo(f"sensitivity: {step} …", err=True)
 
-    return analyse(instance, model, plan, k=k, progress=say)
+    if quiet or not draws:
+        return analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say)
+    with click.progressbar(length=draws, label="sensitivity: robustness", file=sys.stderr) as bar:
+        return analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say,
+                       on_draw=lambda: bar.update(1))
 
 
 @main.command()
@@ -160,10 +165,16 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the report.")
 @click.option("--k", "k", type=click.IntRange(min=1, max=50), default=5, show_default=True,
               help="Total ranging: plans at each total from T-k to T+k units.")
+@click.option("--draws", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Monte Carlo draws over the need figures (0: skip).")
+@click.option("--noise", type=click.FloatRange(min=0, max=1), default=0.05, show_default=True,
+              help="Relative noise on each population and indicator.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Monte Carlo draws.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @_guarded
-def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, force: bool, quiet: bool) -> None:
+def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draws: int, noise: float, seed: int,
+                force: bool, quiet: bool) -> None:
     """How firm the plan of INSTANCE is: write sensitivity.json and sensitivity.md into OUT."""
     from allocator.solve import solve as solve_plan
 
@@ -171,7 +182,7 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, forc
     model = _load_model(model_path)
     check_output_dir(out, force)
     plan = solve_plan(loaded.value, model.value, inputs={**loaded.hashes, **model.hashes})
-    report = _sensitivity_report(loaded.value, model.value, plan, k, quiet)
+    report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
     with _output_dir(out, force):
         written = write_sensitivity(out, report, float(loaded.value.unit))
     click.echo("Wrote " + ", ".join(str(path) for path in written))

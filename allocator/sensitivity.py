@@ -278,6 +278,74 @@ def priority_lists(base: Posts, ranging: dict[str, list[TotalStep]]) -> dict[str
     return result
 
 
+# --- 4. robustness ------------------------------------------------------------------------------
+
+
+@dataclass
+class Robustness:
+    """Posts per cell over noisy draws of the base and the indicators.
+
+    Attributes
+    ----------
+    draws, noise, seed
+        The settings: each leaf's population and every indicator value are
+        multiplied by (1 + e), e ~ Normal(0, noise), clipped at 0; the same
+        seed gives the same draws.
+    cells
+        Per cell of the plan: minimum, median and maximum posts over the
+        feasible draws, and the share of all draws that keep the plan's count.
+    infeasible
+        Draws that had no plan.
+    """
+
+    draws: int
+    noise: float
+    seed: int
+    cells: list[dict[str, Any]]
+    infeasible: int
+
+
+def _noisy_areas(instance: Instance, rng: np.random.Generator, noise: float) -> list[Any]:
+    areas = []
+    for area in instance.areas:
+        population = area.population
+        if population is not None:
+            population = max(0.0, population * (1.0 + noise * rng.standard_normal()))
+        indicators = {name: max(0.0, value * (1.0 + noise * rng.standard_normal()))
+                      for name, value in sorted(area.indicators.items())}
+        areas.append(area._replace(population=population, indicators=indicators))
+    return areas
+
+
+def robustness(instance: Instance, model: Model, plan: Plan, *, draws: int = 200, noise: float = 0.05,
+               seed: int = 0, on_draw: Callable[[], None] | None = None) -> Robustness:
+    """Monte Carlo over the base and the indicators (see :class:`Robustness`)."""
+    rng = np.random.default_rng(seed)
+    cells = instance.cells
+    posts = np.full((draws, len(cells)), np.nan)
+    infeasible = 0
+    for d in range(draws):
+        noisy = variant(instance, areas=_noisy_areas(instance, rng, noise))
+        outcome = resolve(noisy, model)
+        if outcome.posts is None:
+            infeasible += 1
+        else:
+            posts[d] = [outcome.posts[cell] for cell in cells]
+        if on_draw is not None:
+            on_draw()
+    planned = plan.posts()
+    rows = []
+    for c, (leaf, specialty) in enumerate(cells):
+        column = posts[:, c]
+        seen = column[~np.isnan(column)]
+        rows.append({"area": leaf, "specialty": specialty, "posts": planned[(leaf, specialty)],
+                     "min": float(seen.min()) if len(seen) else None,
+                     "median": float(np.median(seen)) if len(seen) else None,
+                     "max": float(seen.max()) if len(seen) else None,
+                     "keep_share": float(np.sum(column == planned[(leaf, specialty)]) / draws)})
+    return Robustness(draws, noise, seed, rows, infeasible)
+
+
 # --- 6. per-area explanation --------------------------------------------------------------------
 
 
@@ -347,12 +415,17 @@ class SensitivityReport:
     ranging: dict[str, list[TotalStep]]
     priority: dict[str, dict[str, list[list[str]]]]
     areas: list[AreaExplanation]
+    robustness: Robustness | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5,
-                progress: Callable[[str], None] | None = None) -> SensitivityReport:
-    """The sensitivity report of ``plan`` (the verified optimum of ``instance`` under ``model``)."""
+def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, draws: int = 200,
+                noise: float = 0.05, seed: int = 0, progress: Callable[[str], None] | None = None,
+                on_draw: Callable[[], None] | None = None) -> SensitivityReport:
+    """The sensitivity report of ``plan`` (the verified optimum of ``instance`` under ``model``).
+
+    ``draws=0`` skips the Monte Carlo section.
+    """
     say = progress or (lambda _: None)
     base = resolve(instance, model)
     if base.posts is None or base.objective is None or base.problem is None:
@@ -363,6 +436,10 @@ def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5,
     binding = binding_bounds(instance, model, base)
     say("total ranging")
     ranging = total_ranging(instance, model, k, base.problem)
+    say("robustness")
+    noisy = robustness(instance, model, plan, draws=draws, noise=noise, seed=seed, on_draw=on_draw) \
+        if draws else None
     return SensitivityReport(instance.name, model.name, base.objective, binding, ranging,
                              priority_lists(base.posts, ranging),
-                             explain_areas(instance, model, plan, base.problem.needs), {"k": k})
+                             explain_areas(instance, model, plan, base.problem.needs), noisy,
+                             {"k": k, "draws": draws, "noise": noise, "seed": seed})

@@ -378,6 +378,9 @@ def sensitivity_json(report: SensitivityReport) -> str:
                                       {"delta": step.delta, "posts": step.posts, "objective": step.objective}
                                       for step in steps] for specialty, steps in report.ranging.items()},
         "priority": report.priority,
+        "robustness": None if report.robustness is None else {
+            "draws": report.robustness.draws, "noise": report.robustness.noise, "seed": report.robustness.seed,
+            "infeasible_draws": report.robustness.infeasible, "cells": report.robustness.cells},
         "areas": [{"area": a.area, "specialty": a.specialty, "need_index": a.need_index, "ratios": a.ratios,
                    "target": a.target, "min": a.minimum, "max": a.maximum, "posts": a.posts, "reason": a.reason,
                    "explanation": a.sentence} for a in report.areas],
@@ -386,7 +389,14 @@ def sensitivity_json(report: SensitivityReport) -> str:
 
 
 def _fragile(report: SensitivityReport, unit: float, count: int = 3) -> list[str]:
-    """The decisions closest to flipping: rounded cells whose target sits nearest the rounding point."""
+    """The decisions closest to flipping: the cells that keep their count in the fewest noisy draws,
+    or without a Monte Carlo, the rounded cells whose target sits nearest the rounding point."""
+    if report.robustness is not None:
+        sentences = {(a.area, a.specialty): a.sentence for a in report.areas}
+        ranked = sorted(report.robustness.cells, key=lambda c: (c["keep_share"], c["area"], c["specialty"]))
+        return [f"{sentences[(c['area'], c['specialty'])]} It keeps that count in {c['keep_share']:.0%} of "
+                f"{report.robustness.draws} draws with {report.robustness.noise:.0%} noise on the need figures "
+                f"(range {c['min']:g}–{c['max']:g})." for c in ranked[:count] if c["keep_share"] < 1.0]
     scored = []
     for area in report.areas:
         if area.reason not in {"target rounded", "rounding against a neighbour"}:
@@ -426,6 +436,21 @@ def sensitivity_markdown(report: SensitivityReport, unit: float) -> str:
         infeasible = [str(step.delta) for step in report.ranging[specialty] if step.posts is None]
         note = f" No plan exists at total {', '.join(infeasible)} units from today." if infeasible else ""
         out.append(f"- **{specialty}**: {gains}. Last posts: {losses}.{note}")
+    if report.robustness is not None:
+        r = report.robustness
+        out += ["", "## Robustness", "",
+                f"{r.draws} draws (seed {r.seed}), each population and indicator multiplied by 1 + e with "
+                f"e ~ Normal(0, {r.noise:g}); {r.infeasible} draws had no plan.", "",
+                "| area | specialty | posts | min | median | max | draws keeping the count |",
+                "|---|---|---:|---:|---:|---:|---:|"]
+        shown_cells = sorted(r.cells, key=lambda c: (c["keep_share"], c["area"], c["specialty"]))[:MEMO_AREAS]
+        for c in shown_cells:
+            def fmt(value: float | None) -> str:
+                return "—" if value is None else f"{value:g}"
+            out.append(f"| {c['area']} | {c['specialty']} | {fmt(c['posts'])} | {fmt(c['min'])} | "
+                       f"{fmt(c['median'])} | {fmt(c['max'])} | {c['keep_share']:.0%} |")
+        if len(r.cells) > len(shown_cells):
+            out.append(f"| … | {len(r.cells) - len(shown_cells):,} more cells in sensitivity.json | | | | | |")
     out += ["", "## Why each area got what it got", ""]
     shown = report.areas[:MEMO_AREAS]
     out += [f"- {area.sentence}" for area in shown]

@@ -107,3 +107,20 @@ def test_every_area_is_explained_in_words() -> None:
                                                  "rounding against a neighbour"}
     for area in report.areas:
         assert area.sentence.startswith(next(r.area_name for r in plan.rows if r.area == area.area))
+
+
+def test_monte_carlo_is_reproducible_for_a_seed() -> None:
+    from allocator.sensitivity import robustness
+
+    instance = load_instance(DK_INSTANCE).value
+    model = load_model(MODELS / "need-weighted.yaml").value
+    plan = solve(instance, model)
+    first = robustness(instance, model, plan, draws=30, noise=0.05, seed=7)
+    again = robustness(instance, model, plan, draws=30, noise=0.05, seed=7)
+    other = robustness(instance, model, plan, draws=30, noise=0.05, seed=8)
+    assert first.cells == again.cells
+    assert first.cells != other.cells
+    for cell in first.cells:
+        assert cell["min"] <= cell["median"] <= cell["max"] and 0.0 <= cell["keep_share"] <= 1.0
+    no_noise = robustness(instance, model, plan, draws=5, noise=0.0, seed=1)
+    assert all(cell["keep_share"] == 1.0 for cell in no_noise.cells)
