@@ -278,6 +278,96 @@ def priority_lists(base: Posts, ranging: dict[str, list[TotalStep]]) -> dict[str
     return result
 
 
+# --- 3. weight ranges ---------------------------------------------------------------------------
+
+#: How far the weight-range search looks: from the weight divided by SPAN to the weight times SPAN.
+SPAN = 1000.0
+#: Bisection stops when an end is known to within this share of the weight (or of 1, if larger).
+TOLERANCE = 1e-3
+
+
+@dataclass
+class RangeEnd:
+    """One end of a weight's range: the last value tested with the same plan, the first without.
+
+    ``outside`` is None when the plan stays the same to the end of the
+    searched span (``inside`` is then that end of the span).
+    """
+
+    inside: float
+    outside: float | None
+    gains: list[dict[str, Any]]
+    losses: list[dict[str, Any]]
+
+
+@dataclass
+class WeightRange:
+    """The values of one weight (others held) for which the plan stays the same."""
+
+    weight: str
+    value: float
+    low: RangeEnd
+    high: RangeEnd
+
+
+def _with_weight(model: Model, weight: str, value: float) -> Model:
+    if weight == "underserved_weight":
+        return model.model_copy(update={"underserved_weight": value})
+    if weight == "stability.weight":
+        return model.model_copy(update={"stability": model.stability.model_copy(update={"weight": value})})
+    indicator = weight.removeprefix("criterion:")
+    return model.model_copy(update={"criteria": [c.model_copy(update={"weight": value}) if c.indicator == indicator
+                                                 else c for c in model.criteria]})
+
+
+def _difference(base: Posts, other: Posts | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if other is None:
+        return [], []
+    gains = [{"area": a, "specialty": s, "change": other[(a, s)] - v} for (a, s), v in base.items() if other[(a, s)] > v]
+    losses = [{"area": a, "specialty": s, "change": other[(a, s)] - v} for (a, s), v in base.items()
+              if other[(a, s)] < v]
+    return gains, losses
+
+
+def _range_end(instance: Instance, model: Model, weight: str, value: float, limit: float, base: Posts) -> RangeEnd:
+    def plan_at(w: float) -> Posts | None:
+        return resolve(instance, _with_weight(model, weight, w)).posts
+
+    far = plan_at(limit)
+    if far == base:
+        return RangeEnd(limit, None, [], [])
+    same, other, other_posts = value, limit, far
+    tolerance = TOLERANCE * max(abs(value), 1.0)
+    while abs(other - same) > tolerance:
+        middle = (same + other) / 2
+        posts = plan_at(middle)
+        if posts == base:
+            same = middle
+        else:
+            other, other_posts = middle, posts
+    gains, losses = _difference(base, other_posts)
+    return RangeEnd(same, other, gains, losses)
+
+
+def weight_ranges(instance: Instance, model: Model, base: Posts) -> list[WeightRange]:
+    """For each criterion weight, the under-served weight and the stability weight, the range that keeps the plan.
+
+    Each end is found by bisection to :data:`TOLERANCE` of the weight, within
+    [weight / SPAN, weight × SPAN] (the under-served weight stays >= 1, the
+    stability weight may go down to 0).
+    """
+    weights = [(f"criterion:{c.indicator}", c.weight, c.weight / SPAN) for c in model.criteria]
+    weights.append(("underserved_weight", model.underserved_weight, 1.0))
+    if instance.previous:
+        weights.append(("stability.weight", model.stability.weight, 0.0))
+    result = []
+    for name, value, floor in weights:
+        ceiling = max(value, 1.0) * SPAN
+        low = _range_end(instance, model, name, value, floor, base) if value > floor else RangeEnd(value, None, [], [])
+        result.append(WeightRange(name, value, low, _range_end(instance, model, name, value, ceiling, base)))
+    return result
+
+
 # --- 4. robustness ------------------------------------------------------------------------------
 
 
@@ -344,6 +434,70 @@ def robustness(instance: Instance, model: Model, plan: Plan, *, draws: int = 200
                      "max": float(seen.max()) if len(seen) else None,
                      "keep_share": float(np.sum(column == planned[(leaf, specialty)]) / draws)})
     return Robustness(draws, noise, seed, rows, infeasible)
+
+
+# --- 5. alternative optima ----------------------------------------------------------------------
+
+TIE_RULE = ("every backend proves the optimum; the plan written is the one the exact fast path returns for the "
+            "cells in sorted order (area id, then specialty id): greedy gives each next unit to the cheapest "
+            "cell, ties to the first in that order; min-cost flow is run on the network built in that order "
+            "(docs/mathematics.md, 'The tie rule')")
+
+
+@dataclass
+class AlternativeOptima:
+    """Whether other plans have exactly the same cost, found by single exchanges within a specialty.
+
+    ``exchanges`` lists moves of one unit from one area to another that keep
+    every rule and leave the objective unchanged (at most ``shown``; ``count``
+    is the total). A move through two specialties at once is not searched.
+    """
+
+    unique: bool
+    count: int
+    exchanges: list[dict[str, Any]]
+    tie_rule: str
+
+
+def alternative_optima(base: Outcome, shown: int = 50) -> AlternativeOptima:
+    """Tied single exchanges at the optimum ``base`` (see :class:`AlternativeOptima`)."""
+    problem, units = base.problem, base.units
+    assert problem is not None and units is not None and base.objective is not None
+    n = units.astype(np.int64)
+    cells = np.arange(problem.n_cells)
+    removable = n > problem.lo
+    addable = n < problem.hi
+    down = np.full(problem.n_cells, np.inf)
+    up = np.full(problem.n_cells, np.inf)
+    down[removable] = problem.cell_cost(n[removable] - 1, cells[removable]) - problem.cell_cost(n[removable],
+                                                                                                 cells[removable])
+    up[addable] = problem.cell_cost(n[addable] + 1, cells[addable]) - problem.cell_cost(n[addable], cells[addable])
+    sums = {g.name: int(n[g.cells].sum()) for g in problem.groups}
+    member: dict[int, set[int]] = {}
+    for index, group in enumerate(problem.groups):
+        if group.kind != "total":
+            for c in group.cells.tolist():
+                member.setdefault(c, set()).add(index)
+    scale = max(1.0, abs(base.objective))
+    found = []
+    for si in range(len(problem.specialties)):
+        mine = np.flatnonzero(problem.cell_specialty == si)
+        givers = [c for c in mine.tolist() if removable[c]]
+        takers = [c for c in mine.tolist() if addable[c]]
+        for i in givers:
+            for j in takers:
+                if i == j or abs(down[i] + up[j]) > 1e-12 * scale:
+                    continue
+                gi, gj = member.get(i, set()), member.get(j, set())
+                if any(sums[problem.groups[g].name] - 1 < problem.groups[g].lo for g in gi - gj):
+                    continue
+                if any(problem.groups[g].hi is not None and sums[problem.groups[g].name] + 1 > problem.groups[g].hi
+                       for g in gj - gi):
+                    continue
+                found.append({"specialty": problem.specialties[si],
+                              "from": problem.leaves[int(problem.cell_leaf[i])],
+                              "to": problem.leaves[int(problem.cell_leaf[j])]})
+    return AlternativeOptima(not found, len(found), found[:shown], TIE_RULE)
 
 
 # --- 6. per-area explanation --------------------------------------------------------------------
@@ -415,7 +569,9 @@ class SensitivityReport:
     ranging: dict[str, list[TotalStep]]
     priority: dict[str, dict[str, list[list[str]]]]
     areas: list[AreaExplanation]
+    weights: list[WeightRange] = field(default_factory=list)
     robustness: Robustness | None = None
+    alternatives: AlternativeOptima | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -436,10 +592,15 @@ def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, dra
     binding = binding_bounds(instance, model, base)
     say("total ranging")
     ranging = total_ranging(instance, model, k, base.problem)
+    say("alternative optima")
+    alternatives = alternative_optima(base)
+    say("weight ranges")
+    weights = weight_ranges(instance, model, base.posts)
     say("robustness")
     noisy = robustness(instance, model, plan, draws=draws, noise=noise, seed=seed, on_draw=on_draw) \
         if draws else None
     return SensitivityReport(instance.name, model.name, base.objective, binding, ranging,
                              priority_lists(base.posts, ranging),
-                             explain_areas(instance, model, plan, base.problem.needs), noisy,
+                             explain_areas(instance, model, plan, base.problem.needs), weights, noisy,
+                             alternatives,
                              {"k": k, "draws": draws, "noise": noise, "seed": seed})

@@ -378,6 +378,14 @@ def sensitivity_json(report: SensitivityReport) -> str:
                                       {"delta": step.delta, "posts": step.posts, "objective": step.objective}
                                       for step in steps] for specialty, steps in report.ranging.items()},
         "priority": report.priority,
+        "weight_ranges": [{"weight": w.weight, "value": w.value,
+                           "low": {"inside": w.low.inside, "outside": w.low.outside, "gains": w.low.gains,
+                                   "losses": w.low.losses},
+                           "high": {"inside": w.high.inside, "outside": w.high.outside, "gains": w.high.gains,
+                                    "losses": w.high.losses}} for w in report.weights],
+        "alternative_optima": None if report.alternatives is None else {
+            "unique": report.alternatives.unique, "tied_exchanges": report.alternatives.count,
+            "exchanges": report.alternatives.exchanges, "tie_rule": report.alternatives.tie_rule},
         "robustness": None if report.robustness is None else {
             "draws": report.robustness.draws, "noise": report.robustness.noise, "seed": report.robustness.seed,
             "infeasible_draws": report.robustness.infeasible, "cells": report.robustness.cells},
@@ -436,6 +444,32 @@ def sensitivity_markdown(report: SensitivityReport, unit: float) -> str:
         infeasible = [str(step.delta) for step in report.ranging[specialty] if step.posts is None]
         note = f" No plan exists at total {', '.join(infeasible)} units from today." if infeasible else ""
         out.append(f"- **{specialty}**: {gains}. Last posts: {losses}.{note}")
+    if report.weights:
+        out += ["", "## Weight ranges", "",
+                "Each weight moved alone (the others held); the plan stays the same between the two values "
+                "shown (ends found by bisection to 0.1% of the weight, within 1/1000 to 1000 times it).", "",
+                "| weight | now | plan unchanged from | to | first change below | first change above |",
+                "|---|---:|---:|---:|---|---|"]
+
+        def moved(end: Any) -> str:
+            if end.outside is None:
+                return "none in the searched span"
+            parts = [f"{g['area']}/{g['specialty']} {g['change']:+g}" for g in end.gains + end.losses]
+            return f"at {end.outside:.4g}: " + ", ".join(parts[:6]) + (" …" if len(parts) > 6 else "")
+        for w in report.weights:
+            out.append(f"| {w.weight} | {w.value:g} | {w.low.inside:.4g} | {w.high.inside:.4g} | {moved(w.low)} "
+                       f"| {moved(w.high)} |")
+    if report.alternatives is not None:
+        a = report.alternatives
+        out += ["", "## Is this the only optimal plan?", ""]
+        if a.unique:
+            out.append("No single move of a post from one area to another (within a specialty) keeps every rule "
+                       "at the same cost: no tied alternative was found.")
+        else:
+            moves = "; ".join(f"{e['specialty']}: {e['from']} → {e['to']}" for e in a.exchanges[:10])
+            out.append(f"No. {a.count} moves of one post keep every rule at exactly the same cost, e.g. {moves}"
+                       f"{' …' if a.count > 10 else ''}.")
+        out.append(f"Tie rule: {a.tie_rule}.")
     if report.robustness is not None:
         r = report.robustness
         out += ["", "## Robustness", "",

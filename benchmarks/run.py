@@ -33,8 +33,8 @@ from benchmarks.scales import MODEL, ROOT, SCALES
 
 #: Jobs per scale. "auto" is what `allocator solve` runs by default.
 JOBS = {
-    "dk": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli"],
-    "municipal": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli"],
+    "dk": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli", "sensitivity"],
+    "municipal": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli", "sensitivity"],
     "national-large": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli"],
     "huge": ["auto", "mcf-bare", "cli"],
 }
@@ -115,13 +115,13 @@ def _bare_flow(problem: Any, result: Any, repeats: int) -> dict[str, Any]:
             "nodes": network.flow.num_nodes()}
 
 
-def _cli(scale_name: str, repeats: int) -> dict[str, Any]:
-    """Wall time and peak memory of the whole `allocator solve` command, as a user runs it."""
+def _cli(scale_name: str, repeats: int, command_name: str = "solve") -> dict[str, Any]:
+    """Wall time and peak memory of a whole command (`allocator solve` or `allocator sensitivity`)."""
     executable = Path(sys.executable).with_name("allocator")
     walls, peaks = [], []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as folder:
-            command = [str(executable), "solve", str(SCALES[scale_name].instance()), "--model", str(MODEL),
+            command = [str(executable), command_name, str(SCALES[scale_name].instance()), "--model", str(MODEL),
                        "--out", folder, "--force", "-q"]
             started = time.perf_counter()
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -138,6 +138,8 @@ def _cli(scale_name: str, repeats: int) -> dict[str, Any]:
 def _run_child(scale: str, job: str, repeats: int, time_limit: float) -> dict[str, Any]:
     if job == "cli":
         return _cli(scale, repeats)
+    if job == "sensitivity":
+        return _cli(scale, repeats, "sensitivity")
     command = [sys.executable, "-m", "benchmarks.run", "--child", scale, job,
                "--repeats", str(repeats), "--time-limit", str(time_limit)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
@@ -201,7 +203,7 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
                   "| job | build s | solve s | build+solve s | runs | peak MB | objective | status |",
                   "|---|---:|---:|---:|---:|---:|---:|---|"]
         for job, data in jobs.items():
-            if job == "cli":
+            if job in {"cli", "sensitivity"}:
                 continue
             build, solve = _median(data.get("build", [])), _median(data.get("solve", []))
             both = None if build is None or solve is None else build + solve
@@ -216,6 +218,11 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
                       f"{'written' if 'plan.xlsx' in cli.get('files', []) else 'skipped: over 20,000 rows'}): "
                       f"median {_fmt(_median(cli.get('wall', [])), 2)} s over {len(cli.get('wall', []))} runs, "
                       f"peak {_fmt(cli.get('peak_mb'), 0)} MB ({cli.get('status')})."]
+        report = jobs.get("sensitivity")
+        if report:
+            lines += ["", f"Whole `allocator sensitivity` (default settings: k = 5, 200 Monte Carlo draws): median "
+                      f"{_fmt(_median(report.get('wall', [])), 2)} s over {len(report.get('wall', []))} runs, "
+                      f"peak {_fmt(report.get('peak_mb'), 0)} MB ({report.get('status')})."]
         lines += ["", *_ratios(jobs), ""]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -124,3 +124,60 @@ def test_monte_carlo_is_reproducible_for_a_seed() -> None:
         assert cell["min"] <= cell["median"] <= cell["max"] and 0.0 <= cell["keep_share"] <= 1.0
     no_noise = robustness(instance, model, plan, draws=5, noise=0.0, seed=1)
     assert all(cell["keep_share"] == 1.0 for cell in no_noise.cells)
+
+
+def test_each_end_of_each_weight_range_is_checked_just_inside_and_just_outside() -> None:
+    from allocator.sensitivity import TOLERANCE, _with_weight, weight_ranges
+    from tests.conftest import make_model
+
+    instance = load_instance(SYNTHETIC_INSTANCE).value
+    model = make_model(criteria=[{"indicator": "inhabitants_per_gp", "weight": 1},
+                                 {"indicator": "closed_practice_share", "weight": 1}],
+                       underserved_weight=2, stability={"weight": 0.25})
+    base = resolve(instance, model).posts
+    ranges = weight_ranges(instance, model, base)
+    assert {r.weight for r in ranges} == {"criterion:inhabitants_per_gp", "criterion:closed_practice_share",
+                                          "underserved_weight", "stability.weight"}
+    finite = 0
+    for weight_range in ranges:
+        assert weight_range.low.inside <= weight_range.value <= weight_range.high.inside
+        for end in (weight_range.low, weight_range.high):
+            assert resolve(instance, _with_weight(model, weight_range.weight, end.inside)).posts == base
+            if end.outside is None:
+                continue
+            finite += 1
+            assert abs(end.outside - end.inside) <= TOLERANCE * max(weight_range.value, 1.0)
+            outside = resolve(instance, _with_weight(model, weight_range.weight, end.outside)).posts
+            assert outside != base
+            assert end.gains and end.losses, "a changed plan moves posts from someone to someone"
+    assert finite >= 2, "the generated instance should have weights whose ranges end"
+
+
+def test_tied_optima_are_found_and_each_exchange_costs_the_same() -> None:
+    from allocator.plan import build_plan
+    from allocator.sensitivity import alternative_optima
+    from allocator.verify import check_plan
+    from tests.conftest import make_instance, make_model
+
+    instance = make_instance(specialties=[{"id": "gp", "total": 3}],
+                             areas=[{"id": "a", "population": 100}, {"id": "b", "population": 100}])
+    model = make_model()
+    base = resolve(instance, model)
+    found = alternative_optima(base)
+    assert not found.unique and found.count == 1
+    exchange = found.exchanges[0]
+    units = base.units.copy()
+    cells = instance.cells
+    units[cells.index((exchange["from"], "gp"))] -= 1
+    units[cells.index((exchange["to"], "gp"))] += 1
+    other = build_plan(instance, model, base.problem, units)
+    assert check_plan(instance, model, other) == []
+    assert other.objective == pytest.approx(base.objective, abs=1e-12)
+    assert other.posts() != base.posts
+
+
+def test_a_plan_without_ties_is_called_unique() -> None:
+    from allocator.sensitivity import alternative_optima
+
+    instance = load_instance(DK_INSTANCE).value
+    assert alternative_optima(resolve(instance, load_model(MODELS / "need-weighted.yaml").value)).unique
