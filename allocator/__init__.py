@@ -8,7 +8,7 @@ The pipeline, one module per step:
 4. :mod:`allocator.problem`, :mod:`allocator.formulation`: the exact integer program.
 5. :mod:`allocator.backends`: solvers behind one interface.
 6. :mod:`allocator.plan`, :mod:`allocator.verify`: the plan, checked independently.
-7. :mod:`allocator.diagnose`: why no plan exists.
+7. :mod:`allocator.sensitivity`, :mod:`allocator.diagnose`: how firm a plan is; why no plan exists.
 8. :mod:`allocator.writers`: CSV, XLSX, JSON and Markdown.
 """
 

@@ -181,3 +181,27 @@ def test_a_plan_without_ties_is_called_unique() -> None:
 
     instance = load_instance(DK_INSTANCE).value
     assert alternative_optima(resolve(instance, load_model(MODELS / "need-weighted.yaml").value)).unique
+
+
+def test_solve_with_sensitivity_writes_plan_and_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "-m", str(MODELS / "need-weighted.yaml"),
+                                       "-o", str(out), "-q", "--sensitivity"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["plan.csv", "plan.json", "plan.xlsx", "sensitivity.json",
+                                                     "sensitivity.md", "summary.md"]
+    report = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
+    assert set(report) >= {"binding_bounds", "total_ranging", "priority", "weight_ranges", "alternative_optima",
+                           "robustness", "areas"}
+    assert len(report["total_ranging"]["almen-medicin"]) == 10
+    memo = (out / "sensitivity.md").read_text(encoding="utf-8")
+    assert memo.index("## Headline") < memo.index("## Binding rules") < memo.index("## Total ranging")
+
+
+def test_sensitivity_of_an_infeasible_instance_exits_3(tmp_path: Path) -> None:
+    from tests.conftest import DATA
+
+    result = CliRunner().invoke(main, ["sensitivity", str(DATA / "infeasible" / "floors_over_total.yaml"),
+                                       "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 3 and "minimums add up to 11 posts" in result.output
+    assert not (tmp_path / "out").exists()
