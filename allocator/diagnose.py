@@ -104,14 +104,20 @@ def rules_of(instance: Instance, model: Model) -> list[Rule]:
     return rules
 
 
-def feasible(rules: list[Rule]) -> bool:
-    """Whether some non-negative integer units meet every rule (an LP test, exact by total unimodularity)."""
+def _cell_lp(rules: list[Rule]) -> tuple[pywraplp.Solver, dict[tuple[str, str], pywraplp.Variable]]:
+    """A GLOP model with one non-negative variable per cell that any rule sums over."""
     solver = pywraplp.Solver.CreateSolver("GLOP")
     variables: dict[tuple[str, str], pywraplp.Variable] = {}
     for rule in rules:
         for cell in rule.cells:
             if cell not in variables:
                 variables[cell] = solver.NumVar(0.0, solver.infinity(), f"x{len(variables)}")
+    return solver, variables
+
+
+def feasible(rules: list[Rule]) -> bool:
+    """Whether some non-negative integer units meet every rule (an LP test, exact by total unimodularity)."""
+    solver, variables = _cell_lp(rules)
     for rule in rules:
         upper = solver.infinity() if rule.hi is None else float(rule.hi)
         if rule.lo > upper:
@@ -222,12 +228,7 @@ def smallest_relaxation(instance: Instance, model: Model, rules: list[Rule] | No
     """
     rules = rules if rules is not None else rules_of(instance, model)
     unit = float(instance.unit)
-    solver = pywraplp.Solver.CreateSolver("GLOP")
-    variables: dict[tuple[str, str], pywraplp.Variable] = {}
-    for rule in rules:
-        for cell in rule.cells:
-            if cell not in variables:
-                variables[cell] = solver.NumVar(0.0, solver.infinity(), f"x{len(variables)}")
+    solver, variables = _cell_lp(rules)
     objective = solver.Objective()
     slacks = []
     for index, rule in enumerate(rules):
