@@ -11,8 +11,8 @@ import functools
 import gc
 import os
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Callable
 
 import click
@@ -21,8 +21,15 @@ from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError
 from allocator.loading import Loaded, load_instance, load_model
 from allocator.plan import Plan
 from allocator.schemas import DEFAULT_MODEL, Instance
-from allocator.writers import (XLSX_AUTO_ROWS, check_output_dir, format_number, prepare_output_dir,
-                               write_diagnosis, write_plan, write_sensitivity)
+from allocator.writers import (
+    XLSX_AUTO_ROWS,
+    check_output_dir,
+    format_number,
+    prepare_output_dir,
+    write_diagnosis,
+    write_plan,
+    write_sensitivity,
+)
 
 
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -232,7 +239,8 @@ def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit
              force: bool) -> None:
     """Write a synthetic instance (instance.yaml and CSV tables) into OUT."""
     from allocator.errors import InputError
-    from allocator.generate import GeneratorOptions, generate as write_instance
+    from allocator.generate import GeneratorOptions
+    from allocator.generate import generate as write_instance
 
     try:
         counts = tuple(int(part) for part in tree.split(","))
