@@ -192,12 +192,6 @@ def cell_arrays(instance: Instance) -> CellArrays:
     return cached
 
 
-def eligible(instance: Instance, leaf: str, specialty: str) -> bool:
-    """A cell is eligible unless it is not offered, or a bound on it or an ancestor forces 0 posts."""
-    box = cell_boxes(instance).get((leaf, specialty))
-    return box is not None and box[1] >= instance.unit - 1e-9
-
-
 def target_array(instance: Instance, model: Model, needs: dict[str, NeedBreakdown] | None = None) -> np.ndarray:
     """The target t_ls of every cell, in ``instance.cells`` order; 0 for ineligible cells.
 

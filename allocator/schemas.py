@@ -192,9 +192,6 @@ class Offer(NamedTuple):
     where = _where
 
 
-CellRecord = Area | Bound | Previous | Offer
-
-
 def record_from(record_type: type[Any], row: Row, origin: RowsOrigin | None = None, index: int = 0) -> Any:
     """The light record of a validated pydantic row, read from row ``index`` of ``origin``."""
     values = [getattr(row, name) for name in record_type._fields[:-2]]

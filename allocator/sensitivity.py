@@ -60,11 +60,6 @@ class Outcome:
     problem: ProblemData | None = None
     units: np.ndarray | None = None
 
-    @property
-    def feasible(self) -> bool:
-        """Whether a plan exists."""
-        return self.posts is not None
-
 
 def solve_problem(problem: ProblemData, cells: list[tuple[str, str]]) -> Outcome:
     """Solve a numeric problem exactly with the fast path (what ``allocator solve`` would write)."""
