@@ -215,6 +215,44 @@ def validate(instance: Path, model_path: Path | None) -> None:
 
 
 @main.command()
+@click.argument("table", type=click.Path(path_type=Path))
+@click.option("--total", "-n", type=click.IntRange(min=0), required=True, help="Seats (posts) to share out.")
+@click.option("--method", "-M", default="webster", show_default=True,
+              help="hamilton, jefferson (= dhondt), webster (= sainte-lague), huntington-hill, adams or dean.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the result.")
+@click.option("--min-column", default="min", show_default=True, help="Column of each area's minimum (optional).")
+@click.option("--max-column", default="max", show_default=True, help="Column of each area's maximum (optional).")
+@click.option("--weight-column", default="population", show_default=True,
+              help="Column the seats are proportional to (population, votes, need).")
+@click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@_guarded
+def apportion(table: Path, total: int, method: str, out: Path, min_column: str, max_column: str,
+              weight_column: str, force: bool) -> None:
+    """Share TOTAL posts among the areas of TABLE (CSV/XLSX: area,population) by a classical method.
+
+    Writes apportionment.csv (area, posts, quota) and apportionment.json, which
+    adds the priority list ("next": who gets total+1 … total+10) and every tie.
+    """
+    from allocator.apportion import apportion as share_out
+    from allocator.loading import load_apportionment_table
+    from allocator.writers import write_apportionment
+
+    rows = load_apportionment_table(table, min_column, max_column, weight_column)
+    check_output_dir(out, force)
+    result = share_out(rows.areas, rows.weights, total, method, rows.lo, rows.hi)
+    with _output_dir(out, force):
+        written = write_apportionment(out, result, rows.hashes)
+    width = max(len(area) for area in result.areas)
+    click.echo(f"{result.method}: {total} posts among {len(result.areas)} areas")
+    for area, posts, quota in zip(result.areas, result.posts, result.quotas):
+        click.echo(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
+    click.echo("  next: " + ", ".join(area or "(paradox)" for area in result.next))
+    for tie in result.ties:
+        click.echo(f"tie: {tie.describe()}", err=True)
+    click.echo("Wrote " + ", ".join(str(path) for path in written))
+
+
+@main.command()
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder to write into.")
 @click.option("--tree", default="3,6,20", show_default=True,
               help="Areas per level, top level first, leaves last (e.g. 3,5,98).")

@@ -10,13 +10,15 @@ import difflib
 import hashlib
 from operator import itemgetter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InputError, Location, RowsOrigin
-from allocator.files import Document, Table, read_document, read_table
+from allocator.files import Document, Table, read_document, read_table, read_table_file
+from allocator.files.cells import CellError, parse_number
 from allocator.files.limits import MAX_TREE_DEPTH
 from allocator.records import validate_areas, validate_records
 from allocator.schemas import Area, AreaFields, Bound, Criterion, Instance, Model, Offer, Previous, Row, Specialty, Stability, record_from
@@ -329,3 +331,87 @@ def _did_you_mean(value: str, known: dict[str, Any], what: str) -> str:
     if guess:
         return f"did you mean '{guess[0]}'? Use the id of an existing {what}"
     return f"use the id of an existing {what}, or add the {what}"
+
+
+@dataclass(frozen=True)
+class ApportionmentTable:
+    """The rows of an ``allocator apportion`` table, validated, in file order."""
+
+    areas: list[str]
+    weights: list[Fraction]
+    lo: list[int]
+    hi: list[int | None]
+    hashes: dict[str, str]
+
+
+def load_apportionment_table(path: Path | str, min_column: str = "min", max_column: str = "max",
+                             weight_column: str = "population") -> ApportionmentTable:
+    """Read a CSV/XLSX table of ``area`` and ``population`` (and optional min and max columns).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and field of the first bad cell.
+    """
+    table = read_table_file(Path(path))
+    file = table.file
+    for column in ("area", weight_column):
+        if column not in table.data:
+            raise InputError(f"the table has no column '{column}' (it has {', '.join(table.columns) or 'none'})",
+                             where=Location(file), fix=f"name the columns area,{weight_column}[,min,max]")
+    for option, column in (("--min-column", min_column), ("--max-column", max_column)):
+        if column not in table.data and column not in ("min", "max"):
+            raise InputError(f"{option} names the column '{column}', which the table does not have",
+                             where=Location(file), fix=f"use one of {', '.join(table.columns)}")
+    areas: list[str] = []
+    weights: list[Fraction] = []
+    lo: list[int] = []
+    hi: list[int | None] = []
+    seen: dict[str, str] = {}
+
+    def number(index: int, column: str) -> float | int | None:
+        try:
+            return parse_number(table.data[column][index], decimal_comma=table.decimal_comma)
+        except CellError as exc:
+            raise InputError(str(exc), where=Location(file, table.labels[index], column),
+                             fix="write a plain number") from None
+
+    def whole(index: int, column: str) -> int | None:
+        if column not in table.data:
+            return None
+        value = number(index, column)
+        if value is not None and (value < 0 or value != int(value)):
+            raise InputError(f"'{column}' is {value:g}, not a whole number of seats >= 0",
+                             where=Location(file, table.labels[index], column), fix="write a whole number")
+        return None if value is None else int(value)
+
+    for index in range(len(table)):
+        label = table.labels[index]
+        raw_area = table.data["area"][index]
+        area = str(int(raw_area)) if isinstance(raw_area, float) and raw_area.is_integer() else \
+            (str(raw_area).strip() if raw_area is not None else "")
+        if not area:
+            raise InputError("the area is empty", where=Location(file, label, "area"), fix="name the area")
+        if area in seen:
+            raise InputError(f"the area '{area}' appears twice (first on {seen[area]})",
+                             where=Location(file, label, "area"), fix="merge the two rows")
+        seen[area] = label
+        weight = number(index, weight_column)
+        if weight is None or weight < 0:
+            raise InputError(f"'{weight_column}' is {'empty' if weight is None else f'{weight:g}'}",
+                             where=Location(file, label, weight_column), fix="write a number >= 0")
+        low, high = whole(index, min_column), whole(index, max_column)
+        if low is not None and high is not None and low > high:
+            raise InputError(f"the min {low} is above the max {high}", where=Location(file, label, min_column),
+                             fix="swap or correct the two")
+        areas.append(area)
+        weights.append(Fraction(str(weight)) if isinstance(weight, float) else Fraction(weight))
+        lo.append(low or 0)
+        hi.append(high)
+    if not areas:
+        raise InputError("the table has no rows", where=Location(file), fix="add one row per area")
+    return ApportionmentTable(areas, weights, lo, hi, _hashes_of(table))
+
+
+def _hashes_of(table: Table) -> dict[str, str]:
+    return {str(path): hashlib.sha256(raw).hexdigest() for path, raw in table.files.items()}

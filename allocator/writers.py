@@ -23,6 +23,7 @@ from allocator.plan import Plan, PlanRow
 from allocator.schemas import Instance
 
 if TYPE_CHECKING:
+    from allocator.apportion import Apportionment
     from allocator.diagnose import Diagnosis
     from allocator.sensitivity import SensitivityReport
 
@@ -514,3 +515,22 @@ def write_plan(instance: Instance, plan: Plan, out: Path, *, xlsx: bool = True) 
         files["plan.xlsx"] = lambda: plan_xlsx(instance, plan)
     background = frozenset({"plan.json"}) if len(plan.rows) > BACKGROUND_ROWS else frozenset()
     return write_files(out, files, background)
+
+
+def apportionment_csv(result: Apportionment) -> str:
+    """apportionment.csv: ``area,posts,quota``, one row per area in table order (quota to 6 decimals)."""
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(["area", "posts", "quota"])
+    for area, posts, quota in zip(result.areas, result.posts, result.quotas):
+        writer.writerow([area, posts, f"{float(quota):.6f}"])
+    return stream.getvalue()
+
+
+def write_apportionment(out: Path, result: Apportionment, inputs: dict[str, str]) -> list[Path]:
+    """Write apportionment.csv and apportionment.json (with the priority list ``next``) into ``out``."""
+    document = {**result.as_json(), "inputs": inputs}
+    return write_files(out, {
+        "apportionment.csv": lambda: apportionment_csv(result),
+        "apportionment.json": lambda: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+    })

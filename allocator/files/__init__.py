@@ -6,6 +6,6 @@ steps can point at the exact row of a spreadsheet.
 """
 
 from allocator.files.documents import Document, read_document
-from allocator.files.tables import Table, TableRow, read_table
+from allocator.files.tables import Table, TableRow, read_table, read_table_file
 
-__all__ = ["Document", "read_document", "Table", "TableRow", "read_table"]
+__all__ = ["Document", "read_document", "Table", "TableRow", "read_table", "read_table_file"]

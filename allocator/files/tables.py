@@ -178,6 +178,22 @@ def _read_table_file(document: Document, key: str, reference: str) -> Table:
     return table
 
 
+def read_table_file(path: Path) -> Table:
+    """Read a standalone CSV or XLSX table (``file.xlsx#Sheet`` names a sheet)."""
+    name, _, sheet = str(path).partition("#")
+    file = Path(name)
+    suffix = file.suffix.lower()
+    if suffix not in {".csv", ".xlsx", ".txt", ".tsv"}:
+        raise InputError("the table is not a .csv or .xlsx file", where=Location(file),
+                         fix="save the table as CSV or XLSX")
+    if not file.is_file():
+        raise InputError("the file does not exist", where=Location(file), fix="check the path")
+    raw = _read_bytes(file, MAX_TABLE_BYTES)
+    table = _parse_xlsx(file, raw, sheet or None) if suffix == ".xlsx" else _parse_csv(file, raw)
+    table.files[file] = raw
+    return table
+
+
 def _decode(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")

@@ -1,0 +1,143 @@
+"""The classical apportionment methods: real published results seat for seat, and their defining properties."""
+
+from __future__ import annotations
+
+import csv
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from allocator.apportion import DIVISOR_METHODS, METHODS, apportion, claim, method_named
+from allocator.cli import main
+from allocator.errors import InfeasibleError, InputError
+
+from tests.conftest import DATA
+
+CASES = yaml.safe_load((DATA / "apportionment" / "cases.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_reproduces_published_apportionment(case: dict, tmp_path: Path) -> None:
+    """`allocator apportion` gives every area exactly its published seats."""
+    table = DATA / "apportionment" / case["table"]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["apportion", str(table), "--total", str(case["total"]), "--method",
+                                       case["method"], "--weight-column", case["weights"], "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with table.open(encoding="utf-8") as stream:
+        published = {row["area"]: int(row[case["published"]]) for row in csv.DictReader(stream)}
+    with (out / "apportionment.csv").open(encoding="utf-8") as stream:
+        written = {row["area"]: int(row["posts"]) for row in csv.DictReader(stream)}
+    assert written == published
+    assert sum(published.values()) == case["total"]
+    document = json.loads((out / "apportionment.json").read_text(encoding="utf-8"))
+    assert document["ties"] == []
+    assert len(document["next"]) == 10
+
+
+def test_methods_differ_on_the_1790_census() -> None:
+    """The 1790 figures separate the methods: Jefferson's 105 seats give Virginia 19, Webster's 18."""
+    with (DATA / "apportionment" / "us-house-1790.csv").open(encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    areas, weights = [r["area"] for r in rows], [int(r["population"]) for r in rows]
+    jefferson = apportion(areas, weights, 105, "dhondt").as_dict()
+    webster = apportion(areas, weights, 105, "webster").as_dict()
+    assert (jefferson["Virginia"], webster["Virginia"]) == (19, 18)
+    assert (jefferson["Delaware"], webster["Delaware"]) == (1, 2)
+
+
+def test_alabama_paradox_is_reported() -> None:
+    """Hamilton: 10 seats give C two, 11 give it one; the priority list says so instead of naming C."""
+    result = apportion(["A", "B", "C"], [6, 6, 2], 10, "hamilton")
+    assert result.as_dict() == {"A": 4, "B": 4, "C": 2}
+    assert result.next[0] is None
+    assert result.paradoxes[0] == {"total": 11, "gained": {"A": 1, "B": 1}, "lost": {"C": 1}}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_ties_are_reported_not_hidden(method: str, tmp_path: Path) -> None:
+    """Three equal areas and 4 seats: the fourth seat is a tie, broken by area id and reported."""
+    result = apportion(["c", "b", "a"], [5, 5, 5], 4, method)
+    assert result.as_dict() == {"a": 2, "b": 1, "c": 1}
+    deciding = [tie for tie in result.ties if tie.decides_total]
+    assert len(deciding) == 1 and deciding[0].areas == ["a", "b", "c"] and deciding[0].awarded == ["a"]
+    table = tmp_path / "t.csv"
+    table.write_text("area,population\nc,5\nb,5\na,5\n", encoding="utf-8")
+    run = CliRunner().invoke(main, ["apportion", str(table), "-n", "4", "-M", method, "-o", str(tmp_path / "o")])
+    assert run.exit_code == 0
+    assert "tie: a, b, c have exactly equal claims" in run.output
+
+
+def test_bounds_are_honoured_and_located_errors(tmp_path: Path) -> None:
+    """min and max columns bind; bad cells name the file, line and column; impossible bounds exit 3."""
+    table = tmp_path / "bounded.csv"
+    table.write_text("area,population,floor,cap\nbig,900,,5\nmid,90,,\nsmall,10,2,\n", encoding="utf-8")
+    out = tmp_path / "o"
+    run = CliRunner().invoke(main, ["apportion", str(table), "-n", "10", "-M", "jefferson", "--min-column", "floor",
+                                    "--max-column", "cap", "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    assert (out / "apportionment.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "big,5,9.000000", "mid,3,0.900000", "small,2,0.100000"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("area,population,min,max\nx,10,3,1\n", encoding="utf-8")
+    run = CliRunner().invoke(main, ["apportion", str(bad), "-n", "2", "-o", str(tmp_path / "b")])
+    assert run.exit_code == 2 and "bad.csv, line 2, field 'min'" in run.output
+    bad.write_text("area,population\nx,ten\n", encoding="utf-8")
+    run = CliRunner().invoke(main, ["apportion", str(bad), "-n", "2", "-o", str(tmp_path / "b")])
+    assert run.exit_code == 2 and "line 2, field 'population'" in run.output
+    bad.write_text("area,population,max\nx,10,1\ny,10,1\n", encoding="utf-8")
+    run = CliRunner().invoke(main, ["apportion", str(bad), "-n", "3", "-o", str(tmp_path / "b")])
+    assert run.exit_code == 3 and not (tmp_path / "b").exists()
+    with pytest.raises(InputError, match="unknown apportionment method"):
+        method_named("borda")
+    with pytest.raises(InfeasibleError):
+        apportion(["x"], [1], 3, "webster", hi=[2])
+
+
+weights_st = st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=8)
+
+
+@given(weights=weights_st, total=st.integers(min_value=0, max_value=60), method=st.sampled_from(DIVISOR_METHODS))
+def test_priority_list_is_what_more_seats_add(weights: list[int], total: int, method: str) -> None:
+    """For a divisor method, total+k seats are exactly the total's seats plus the first k areas of ``next``."""
+    areas = [f"a{i}" for i in range(len(weights))]
+    base = apportion(areas, weights, total, method)
+    for k, area in enumerate(base.next, start=1):
+        grown = apportion(areas, weights, total + k, method).as_dict()
+        expected = base.as_dict()
+        for added in base.next[:k]:
+            expected[added] += 1
+        if not any(tie.seats[0] <= total + k <= tie.seats[-1] for tie in base.ties):
+            assert grown == expected, (k, area)
+
+
+@given(weights=weights_st, total=st.integers(min_value=0, max_value=60), method=st.sampled_from(DIVISOR_METHODS),
+       data=st.data())
+def test_bounded_divisor_max_min_inequality(weights: list[int], total: int, method: str, data: st.DataObject) -> None:
+    """Within bounds, no area's claim on one more seat beats another's claim on its last seat above its min."""
+    n = len(weights)
+    lo = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    hi = data.draw(st.lists(st.one_of(st.none(), st.integers(3, 20)), min_size=n, max_size=n))
+    assume(sum(lo) <= total and (any(h is None for h in hi) or total <= sum(h for h in hi if h is not None)))
+    result = apportion([f"a{i}" for i in range(n)], weights, total, method, lo, hi)
+    posts = result.posts
+    assert sum(posts) == total
+    assert all(low <= p and (high is None or p <= high) for p, low, high in zip(posts, lo, hi))
+    could_grow = [claim(method, Fraction(w), p) for w, p, high in zip(weights, posts, hi) if high is None or p < high]
+    could_give = [claim(method, Fraction(w), p - 1) for w, p, low in zip(weights, posts, lo) if p > low]
+    if could_grow and could_give:
+        assert max(could_grow) <= min(could_give)
+
+
+@given(weights=weights_st, total=st.integers(min_value=0, max_value=200))
+def test_hamilton_stays_within_quota(weights: list[int], total: int) -> None:
+    """Without bounds Hamilton gives every area its quota rounded down or up."""
+    result = apportion([f"a{i}" for i in range(len(weights))], weights, total, "hamilton")
+    for posts, quota in zip(result.posts, result.quotas):
+        assert quota - 1 < posts < quota + 1
