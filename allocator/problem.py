@@ -8,12 +8,15 @@ separable convex cost. Nothing here reads a file or prints.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
+from allocator.apportion import signposts
+from allocator.errors import InputError
 from allocator.need import NeedBreakdown, cell_arrays, need_breakdown, target_array
 from allocator.schemas import Instance, Model
 
@@ -57,7 +60,7 @@ class ProblemData:
     leaves: list[str]
     specialties: list[str]
     unit: float
-    objective: Literal["absolute", "squared"]
+    objective: Literal["absolute", "squared", "apportionment"]
     target: np.ndarray
     previous: np.ndarray
     penalty: np.ndarray
@@ -75,6 +78,8 @@ class ProblemData:
     cap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: The model's stability limit in posts (None: no limit).
     max_change: float | None = None
+    #: The classical method of ``objective == "apportionment"``.
+    method: str | None = None
     #: Facts derived once from the groups (e.g. their nesting), for backends to share.
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
@@ -101,6 +106,8 @@ class ProblemData:
         over = np.maximum(0.0, x - t)
         if self.objective == "absolute":
             cost = p * short + over
+        elif self.objective == "apportionment":
+            cost = apportionment_cost(self.method or "", np.asarray(n, dtype=np.int64), t, self.unit)
         else:
             # A zero target only occurs with zero need; divide by 1 there so the cost stays defined.
             cost = (p * short**2 + over**2) / np.where(t > 0, t, 1.0)
@@ -117,6 +124,29 @@ class ProblemData:
     def total_of(self, specialty_index: int) -> Group:
         """The total group of one specialty."""
         return self.groups[specialty_index]
+
+
+@functools.lru_cache(maxsize=16)
+def _signpost_sums(method: str, size: int) -> np.ndarray:
+    """S(0..size-1) with S(n) = s(0) + ... + s(n-1), the cumulative signposts of a divisor method."""
+    return np.concatenate([[0.0], np.cumsum(signposts(method, size - 1))])
+
+
+def apportionment_cost(method: str, n: np.ndarray, target: np.ndarray, unit: float) -> np.ndarray:
+    """The separable convex cost whose greedy minimisation is ``method``, for n units against ``target`` posts.
+
+    A divisor method gives the next unit to the largest w / s(n); as a cost
+    that is S(n) / w with w = target / unit, whose marginal cost s(n) / w the
+    greedy takes smallest first. Hamilton is (x - t)^2 (its marginal cost
+    picks the largest remainder). Cells with a zero target cost 0 (they are
+    checked to hold no units).
+    """
+    if method == "hamilton":
+        return (n * unit - target) ** 2
+    size = 1 << max(int(n.max(initial=0)) + 2, 64).bit_length()
+    sums = _signpost_sums(method, size)[n]
+    weight = target / unit
+    return np.where(weight > 0, sums / np.where(weight > 0, weight, 1.0), 0.0)
 
 
 def _ceil_units(values: np.ndarray, unit: float) -> np.ndarray:
@@ -201,8 +231,16 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
     for key in sorted(instance.bound_at, key=lambda k: (k[0], k[1] or "")):
         area, specialty = key
         bound_cells[key] = under(area) if specialty is None else under_for(area, spec_index[specialty])
+    if model.objective == "apportionment" and model.method != "hamilton":
+        starved = np.flatnonzero((target <= 0) & (hi > 0))
+        if len(starved):
+            leaf, specialty = cells[int(starved[0])]
+            raise InputError(f"leaf area '{leaf}' has no need for '{specialty}' (target 0), and the "
+                             f"{model.method} method divides by the target",
+                             where=instance.area_by_id[leaf].where(model.base),
+                             fix="give the area a population, or close the cell with a bound 'max: 0'")
     return ProblemData(
-        leaves=leaves, specialties=specialties, unit=unit, objective=model.objective,
+        leaves=leaves, specialties=specialties, unit=unit, objective=model.objective, method=model.method,
         target=target, previous=previous, penalty=penalty,
         stability_weight=float(model.stability.weight), lo=lo, hi=hi,
         groups=_groups(instance, specialties, cell_specialty, total_units, bound_cells, hi, set(leaf_index)),

@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SkipValidation, ValidationInfo
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SkipValidation, ValidationInfo,
+                      field_validator, model_validator)
 
 from allocator.errors import Location, RowsOrigin
 from allocator.files.cells import CellError, parse_flag, parse_number
@@ -323,9 +324,35 @@ class Model(BaseModel):
     description: str = ""
     base: Identifier = "population"
     criteria: list[Criterion] = Field(default_factory=list)
-    objective: Literal["absolute", "squared"] = "absolute"
+    objective: Literal["absolute", "squared", "apportionment"] = "absolute"
+    #: The classical method behind ``objective: apportionment`` (see allocator.apportion).
+    method: str | None = None
     underserved_weight: Annotated[Number, Field(ge=1)] = 1.0
     stability: Stability = Field(default_factory=Stability)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _known_method(cls, value: Any) -> Any:
+        from allocator.apportion import METHOD_NAMES
+
+        if value is None:
+            return None
+        key = str(value).strip().lower().replace("_", "-").replace("'", "").replace("ë", "e")
+        if key not in METHOD_NAMES:
+            raise ValueError(f"unknown method '{value}'; use one of {', '.join(METHOD_NAMES)}")
+        return METHOD_NAMES[key]
+
+    @model_validator(mode="after")
+    def _method_fits_objective(self) -> "Model":
+        if self.objective == "apportionment":
+            if self.method is None:
+                raise ValueError("objective 'apportionment' needs a method, e.g. 'method: webster'")
+            if self.underserved_weight != 1:
+                raise ValueError("underserved_weight has no meaning under objective 'apportionment' (the "
+                                 "method rounds shares of need); drop it, or raise need through criteria")
+        elif self.method is not None:
+            raise ValueError(f"'method' is used only with 'objective: apportionment', not '{self.objective}'")
+        return self
 
 
 #: The policy used when none is named: posts follow population.

@@ -25,17 +25,37 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= _ABS + _REL * max(abs(a), abs(b))
 
 
+def _divisor_cost(method: str, x: np.ndarray, t: np.ndarray, unit: float) -> np.ndarray:
+    """sum_{k < n} s(k) / w for n = x / unit units and weight w = t / unit (docs/mathematics.md)."""
+    n = np.rint(x / unit).astype(np.int64)
+    if method == "jefferson":
+        total = n * (n + 1) / 2.0
+    elif method == "webster":
+        total = n * n / 2.0
+    elif method == "adams":
+        total = n * (n - 1) / 2.0
+    else:
+        k = np.arange(int(n.max(initial=0)), dtype=float)
+        steps = np.sqrt(k * (k + 1)) if method == "huntington-hill" else k * (k + 1) / (k + 0.5)
+        total = np.r_[0.0, np.cumsum(steps)][n]
+    w = t / unit
+    return np.where(w > 0, total / np.where(w > 0, w, 1.0), 0.0)
+
+
 def cost_of(x: np.ndarray, t: np.ndarray, p: np.ndarray, prev: np.ndarray, objective: str,
-            stability_weight: float) -> np.ndarray:
+            stability_weight: float, method: str | None = None, unit: float = 1.0) -> np.ndarray:
     """BRIEF.md's cost of x posts against target t, cell by cell, written out as in the docs.
 
     ``p`` is the shortfall weight (the under-served weight or 1); ``prev`` is
-    last year's posts, NaN where unknown (no stability cost).
+    last year's posts, NaN where unknown (no stability cost). ``method`` and
+    ``unit`` are used by the apportionment objective only.
     """
     short = np.maximum(0.0, t - x)
     over = np.maximum(0.0, x - t)
     if objective == "absolute":
         cost = p * short + over
+    elif objective == "apportionment":
+        cost = (x - t) ** 2 if method == "hamilton" else _divisor_cost(method or "", x, t, unit)
     else:
         cost = (p * short * short + over * over) / np.where(t > 0, t, 1.0)
     return cost + np.where(np.isnan(prev), 0.0, stability_weight * np.abs(x - np.nan_to_num(prev)))
@@ -153,7 +173,8 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
         problems.append(f"{keys[k]}: target {given_target[k]} differs from the recomputed {target[k]}")
     underserved = {area.id for area in instance.areas if area.underserved}
     weight = np.array([model.underserved_weight if area in underserved else 1.0 for area in column["area"]])
-    costs = cost_of(posts, target, weight, previous, model.objective, model.stability.weight)
+    costs = cost_of(posts, target, weight, previous, model.objective, model.stability.weight, model.method,
+                    float(instance.unit))
     objective = math.fsum(costs.tolist())
     if not (abs(objective - plan.objective) <= 1e-7 + 1e-9 * abs(objective)):
         problems.append(f"objective {plan.objective!r} differs from the recomputed {objective!r}")

@@ -63,12 +63,15 @@ def instances(draw: st.DrawFn, *, max_leaves: int = 3, max_specialties: int = 2,
 
 
 @st.composite
-def models(draw: st.DrawFn, *, stability: bool = True) -> Model:
-    """A model: either objective, optional criterion, under-served weight and stability rule."""
-    fields: dict[str, Any] = {
-        "objective": draw(st.sampled_from(["absolute", "squared"])),
-        "underserved_weight": draw(st.sampled_from([1, 1.5, 3])),
-    }
+def models(draw: st.DrawFn, *, stability: bool = True, apportionment: bool = False) -> Model:
+    """A model: any objective (apportionment only when asked), optional criterion, under-served weight, stability."""
+    objectives = ["absolute", "squared", "apportionment"] if apportionment else ["absolute", "squared"]
+    fields: dict[str, Any] = {"objective": draw(st.sampled_from(objectives))}
+    if fields["objective"] == "apportionment":
+        fields["method"] = draw(st.sampled_from(["hamilton", "jefferson", "webster", "huntington-hill", "adams",
+                                                 "dean"]))
+    else:
+        fields["underserved_weight"] = draw(st.sampled_from([1, 1.5, 3]))
     if draw(st.booleans()):
         fields["criteria"] = [{"indicator": "per_gp", "weight": 1,
                                "direction": draw(st.sampled_from(["higher_is_worse", "higher_is_better"]))}]

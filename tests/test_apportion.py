@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from allocator.apportion import DIVISOR_METHODS, METHODS, apportion, claim, method_named
@@ -141,3 +141,65 @@ def test_hamilton_stays_within_quota(weights: list[int], total: int) -> None:
     result = apportion([f"a{i}" for i in range(len(weights))], weights, total, "hamilton")
     for posts, quota in zip(result.posts, result.quotas):
         assert quota - 1 < posts < quota + 1
+
+
+def _flat_instance(weights: list[int], total: int, lo: list[int] | None = None, hi: list[int | None] | None = None):
+    from tests.conftest import make_instance
+
+    areas = [{"id": f"a{i:02d}", "population": w} for i, w in enumerate(weights)]
+    bounds = [{"area": f"a{i:02d}", "specialty": "s", **({"min": low} if low else {}),
+               **({"max": high} if high is not None else {})}
+              for i, (low, high) in enumerate(zip(lo or [0] * len(weights), hi or [None] * len(weights)))
+              if low or high is not None]
+    return make_instance(specialties=[{"id": "s", "total": total}], areas=areas, bounds=bounds)
+
+
+def _clear_margin(result, method: str) -> bool:
+    """True when the last seat given and the first withheld differ by more than float noise (not a near-tie)."""
+    weights = [Fraction(w) for w in result.weights]
+    if method == "hamilton":
+        remainders = sorted((q - int(q) for q in result.quotas), reverse=True)
+        left = result.total - sum(int(q) for q in result.quotas)
+        return not (0 < left < len(remainders)) or remainders[left - 1] - remainders[left] > Fraction(1, 10**6)
+    grow = [claim(method, w, p) for w, p, h in zip(weights, result.posts, result.hi) if h is None or p < h]
+    give = [claim(method, w, p - 1) for w, p, low in zip(weights, result.posts, result.lo) if p > low]
+    if not grow or not give:
+        return True
+    top, bottom = max(grow), min(give)
+    return top[0] == 0 and bottom[0] == 0 and bottom[1] - top[1] > Fraction(1, 10**6) * bottom[1] or top[0] < bottom[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(weights=st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=8),
+       total=st.integers(min_value=0, max_value=80))
+def test_squared_objective_without_criteria_or_bounds_is_webster(weights: list[int], total: int) -> None:
+    """min sum (x - t)^2 / t over whole posts adding up to T is Sainte-Laguë: the objective's classical twin."""
+    from allocator.schemas import Model
+    from allocator.solve import solve
+
+    expected = apportion([f"a{i:02d}" for i in range(len(weights))], weights, total, "webster")
+    assume(not expected.ties and _clear_margin(expected, "webster"))
+    plan = solve(_flat_instance(weights, total), Model(name="squared", objective="squared"))
+    assert {row.area: int(row.posts) for row in plan.rows} == expected.as_dict()
+
+
+@settings(max_examples=80, deadline=None)
+@given(weights=st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=7),
+       total=st.integers(min_value=0, max_value=60), method=st.sampled_from(METHODS), data=st.data())
+def test_apportionment_objective_is_the_method(weights: list[int], total: int, method: str,
+                                               data: st.DataObject) -> None:
+    """The model objective 'apportionment' solved as a convex integer program gives the classical result."""
+    from allocator.schemas import Model
+    from allocator.solve import solve
+
+    n = len(weights)
+    lo = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    hi = data.draw(st.lists(st.one_of(st.none(), st.integers(2, 15)), min_size=n, max_size=n))
+    if method == "hamilton":  # the model's Hamilton is (x - t)^2: the same as the table method without bounds
+        lo, hi = [0] * n, [None] * n
+    assume(sum(lo) <= total and (any(h is None for h in hi) or total <= sum(h for h in hi if h is not None)))
+    expected = apportion([f"a{i:02d}" for i in range(n)], weights, total, method, lo, hi)
+    assume(not expected.ties and _clear_margin(expected, method))
+    model = Model(name=method, objective="apportionment", method=method)
+    plan = solve(_flat_instance(weights, total, lo, hi), model)
+    assert {row.area: int(row.posts) for row in plan.rows} == expected.as_dict()

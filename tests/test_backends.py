@@ -71,13 +71,13 @@ def assert_all_agree(instance: Instance, model: Model) -> None:
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instance=instances(max_leaves=4, max_specialties=2, max_total=8), model=models())
+@given(instance=instances(max_leaves=4, max_specialties=2, max_total=8), model=models(apportionment=True))
 def test_all_backends_agree(instance: Instance, model: Model) -> None:
     assert_all_agree(instance, model)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instance=instances(max_leaves=10, max_specialties=3, max_total=40), model=models())
+@given(instance=instances(max_leaves=10, max_specialties=3, max_total=40), model=models(apportionment=True))
 def test_all_backends_agree_on_larger_trees(instance: Instance, model: Model) -> None:
     assert_all_agree(instance, model)
 
@@ -124,7 +124,7 @@ def test_every_backend_writes_the_same_plan_files(tmp_path: Path, path: Path) ->
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instance=instances(max_leaves=4, max_specialties=2, max_total=8), model=models())
+@given(instance=instances(max_leaves=4, max_specialties=2, max_total=8), model=models(apportionment=True))
 def test_every_backend_gives_the_same_plan_among_tied_optima(instance: Instance, model: Model) -> None:
     plans = {}
     for name in NAMES:
