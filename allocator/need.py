@@ -3,7 +3,8 @@
 For criterion k with weight w_k, m_k is the population-weighted mean of the
 indicator over the leaves. The ratio is r_lk = v_lk / m_k when higher is worse
 and m_k / v_lk when higher is better. index_l = sum_k w_k r_lk / sum_k w_k (1
-without criteria), need_l = base_l * index_l, and the target of leaf l for
+without criteria), need_l = base_l * index_l (times 1 + underserved_addition in
+designated areas), and the target of leaf l for
 specialty s is T_s * need_l / (sum of need over the leaves eligible for s).
 """
 
@@ -49,21 +50,55 @@ def indicator_value(instance: Instance, leaf: str, indicator: str) -> float | No
     return None
 
 
-def base_value(instance: Instance, model: Model, leaf: str) -> float:
-    """The base of ``leaf``: the population, or the indicator the model names."""
-    if model.base == "population":
+def leaf_capacity(instance: Instance, leaf: str) -> float:
+    """The most posts the bounds let ``leaf`` take over all specialties (inf when nothing caps it).
+
+    The smaller of the sum of its cells' caps and a max on the leaf summed over specialties.
+    """
+    boxes = cell_boxes(instance)
+    summed = math.fsum(boxes[(leaf, s)][1] for s in instance.specialty_ids if (leaf, s) in boxes)
+    own = instance.bound_at.get((leaf, None))
+    return min(summed, own.max) if own is not None and own.max is not None else summed
+
+
+def base_value(instance: Instance, model: Model, leaf: str, base: str | None = None) -> float:
+    """The base of ``leaf``: its population, an indicator, or its ``capacity`` (``base`` overrides the model's)."""
+    name = base if base is not None else model.base
+    assert isinstance(name, str), "a list of bases is resolved by need_breakdown"
+    if name == "population":
         population = instance.area_by_id[leaf].population
         assert population is not None  # check_instance guarantees it on leaves
         return population
-    value = indicator_value(instance, leaf, model.base)
+    if name == "capacity":
+        value = leaf_capacity(instance, leaf)
+        if not math.isfinite(value):
+            raise InputError(f"the model's base 'capacity' needs a max on every leaf; '{leaf}' has none",
+                             where=instance.area_by_id[leaf].where(), fix=f"add a bound row with a max for {leaf}")
+        return value
+    value = indicator_value(instance, leaf, name)
     if value is None:
-        raise InputError(f"the model's base '{model.base}' is not given for leaf area '{leaf}'",
-                         where=instance.area_by_id[leaf].where(model.base),
-                         fix=f"add the indicator '{model.base}' to the area or an ancestor")
+        raise InputError(f"the model's base '{name}' is not given for leaf area '{leaf}'",
+                         where=instance.area_by_id[leaf].where(name),
+                         fix=f"add the indicator '{name}' to the area or an ancestor")
     if value < 0:
-        raise InputError(f"the base '{model.base}' is negative ({value:g})",
-                         where=instance.area_by_id[leaf].where(model.base), fix="use a value >= 0")
+        raise InputError(f"the base '{name}' is negative ({value:g})",
+                         where=instance.area_by_id[leaf].where(name), fix="use a value >= 0")
     return value
+
+
+def bases(instance: Instance, model: Model) -> dict[str, float]:
+    """base_l of every leaf; for a list of bases, the first base's total times the largest of the leaf's shares."""
+    leaves = instance.leaves
+    if isinstance(model.base, str):
+        return {leaf: base_value(instance, model, leaf) for leaf in leaves}
+    columns = [[base_value(instance, model, leaf, name) for leaf in leaves] for name in model.base]
+    sums = [math.fsum(column) for column in columns]
+    for name, total in zip(model.base, sums):
+        if total <= 0:
+            raise InputError(f"the base '{name}' is 0 in every leaf area, so it has no shares",
+                             where=Location(None, None, name), fix="drop it from the model's base list")
+    return {leaf: sums[0] * max(column[i] / total for column, total in zip(columns, sums))
+            for i, leaf in enumerate(leaves)}
 
 
 def need_breakdown(instance: Instance, model: Model) -> dict[str, NeedBreakdown]:
@@ -77,7 +112,7 @@ def need_breakdown(instance: Instance, model: Model) -> dict[str, NeedBreakdown]
     leaves = instance.leaves
     population = {leaf: instance.area_by_id[leaf].population or 0.0 for leaf in leaves}
     total_population = sum(population[leaf] for leaf in leaves)
-    bases = {leaf: base_value(instance, model, leaf) for leaf in leaves}
+    base_of = bases(instance, model)
     ratios: dict[str, dict[str, float]] = {leaf: {} for leaf in leaves}
     for criterion in model.criteria:
         values: dict[str, float] = {}
@@ -112,7 +147,8 @@ def need_breakdown(instance: Instance, model: Model) -> dict[str, NeedBreakdown]
     for leaf in leaves:
         index = (sum(c.weight * ratios[leaf][c.indicator] for c in model.criteria) / weight_sum
                  if model.criteria else 1.0)
-        result[leaf] = NeedBreakdown(bases[leaf], ratios[leaf], index, bases[leaf] * index)
+        addition = 1.0 + model.underserved_addition if instance.area_by_id[leaf].underserved else 1.0
+        result[leaf] = NeedBreakdown(base_of[leaf], ratios[leaf], index, base_of[leaf] * index * addition)
     return result
 
 

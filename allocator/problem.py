@@ -237,7 +237,7 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
             leaf, specialty = cells[int(starved[0])]
             raise InputError(f"leaf area '{leaf}' has no need for '{specialty}' (target 0), and the "
                              f"{model.method} method divides by the target",
-                             where=instance.area_by_id[leaf].where(model.base),
+                             where=instance.area_by_id[leaf].where("population"),
                              fix="give the area a population, or close the cell with a bound 'max: 0'")
     return ProblemData(
         leaves=leaves, specialties=specialties, unit=unit, objective=model.objective, method=model.method,

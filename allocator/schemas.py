@@ -322,7 +322,11 @@ class Model(BaseModel):
 
     name: Identifier
     description: str = ""
-    base: Identifier = "population"
+    #: What need is proportional to: ``population``, an indicator, ``capacity`` (the posts a leaf's
+    #: bounds allow), or a list of these, meaning the largest of their shares (Japan's residency caps).
+    base: Identifier | list[Identifier] = "population"
+    #: Designated under-served leaves get this fraction more need (0.1: 10% more).
+    underserved_addition: Annotated[Number, Field(ge=0)] = 0.0
     criteria: list[Criterion] = Field(default_factory=list)
     objective: Literal["absolute", "squared", "apportionment"] = "absolute"
     #: The classical method behind ``objective: apportionment`` (see allocator.apportion).
