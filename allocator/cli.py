@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import click
 
-from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError
+from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location
 from allocator.loading import Loaded, load_instance, load_model
 from allocator.plan import Plan
 from allocator.schemas import DEFAULT_MODEL, Instance
@@ -212,6 +212,41 @@ def validate(instance: Path, model_path: Path | None) -> None:
         model = load_model(model_path).value
         targets(value, model)
         click.echo(f"{model_path}: ok — model '{model.name}' with {len(model.criteria)} criteria")
+
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option("--model", "-m", "model_paths", type=click.Path(path_type=Path), multiple=True, required=True,
+              help="A policy model file; give two or more. The first is the reference for deltas and costs.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the comparison.")
+@click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow.")
+@click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@_guarded
+def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, solver: str, force: bool) -> None:
+    """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md."""
+    from allocator.compare import compare as line_up
+    from allocator.errors import InputError
+    from allocator.writers import write_comparison
+
+    loaded = load_instance(instance)
+    models = [load_model(path).value for path in model_paths]
+    if len(models) < 2:
+        raise InputError("compare needs at least two models", fix="add another --model (e.g. models/population.yaml)")
+    names = [model.name for model in models]
+    for path, name in zip(model_paths, names):
+        if names.count(name) > 1:
+            raise InputError(f"two models are named '{name}'", where=Location(path, None, "name"),
+                             fix="give each model its own name")
+    check_output_dir(out, force)
+    comparison = line_up(loaded.value, models, solver=solver)
+    with _output_dir(out, force):
+        written = write_comparison(out, comparison)
+    per_leaf = [comparison.leaf_posts(c) for c in comparison.models]
+    width = max(len(leaf) for leaf in loaded.value.leaves[:40])
+    click.echo(f"  {'area':<{width}} " + " ".join(f"{name[:14]:>14}" for name in names))
+    for leaf in loaded.value.leaves[:40]:
+        click.echo(f"  {leaf:<{width}} " + " ".join(f"{format_number(posts[leaf]):>14}" for posts in per_leaf))
+    click.echo("Wrote " + ", ".join(str(path) for path in written))
 
 
 @main.command()
