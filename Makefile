@@ -7,8 +7,15 @@ STAMP := $(VENV)/.installed-stamp
 
 DK_INSTANCE := instances/dk-2020-almen-medicin/instance.yaml
 DEFAULT_MODEL := models/population.yaml
+OUT ?= out
 
-.PHONY: run test bench setup clean
+INSTANCES := $(sort $(patsubst instances/%/instance.yaml,%,$(wildcard instances/*/instance.yaml)))
+MODELS := $(sort $(patsubst models/%.yaml,%,$(wildcard models/*.yaml)))
+PLANS := $(foreach i,$(INSTANCES),$(foreach m,$(MODELS),$(OUT)/$(i)/$(m)/plan.csv))
+# population first: the reference every delta and the common cost are taken against.
+COMPARE_MODELS := models/population.yaml $(filter-out models/population.yaml,$(sort $(wildcard models/*.yaml)))
+
+.PHONY: run test bench setup clean all compare
 
 setup: $(STAMP)
 
@@ -18,9 +25,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-## run: solve the bundled Danish instance with the default (population) model into out/
+## run: solve the bundled Danish instance with the default (population) model into out/dk-2020-almen-medicin/population/
 run: $(STAMP)
-	$(BIN)/allocator solve $(DK_INSTANCE) --model $(DEFAULT_MODEL) --out out/dk-2020-almen-medicin --force
+	$(BIN)/allocator solve $(DK_INSTANCE) --model $(DEFAULT_MODEL) --out $(OUT)/dk-2020-almen-medicin/population --force
 
 ## test: run the whole test suite
 test: $(STAMP)
@@ -29,6 +36,25 @@ test: $(STAMP)
 ## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+## all: every instance under every model into out/<instance>/<model>/, and out/index.md; reruns only what changed
+all: $(OUT)/index.md
+
+# One rule per (instance, model): a plan depends on every file of its instance and on its model file.
+define plan_rule
+$(OUT)/$(1)/$(2)/plan.csv: $(wildcard instances/$(1)/*) models/$(2).yaml | $(STAMP)
+	$(BIN)/allocator solve instances/$(1)/instance.yaml --model models/$(2).yaml --out $(OUT)/$(1)/$(2) --force --quiet
+endef
+$(foreach i,$(INSTANCES),$(foreach m,$(MODELS),$(eval $(call plan_rule,$(i),$(m)))))
+
+$(OUT)/index.md: $(PLANS) $(wildcard $(OUT)/*/comparison/comparison.md) | $(STAMP)
+	$(BIN)/allocator index $(OUT)
+
+## compare: every model side by side on the Danish instance into out/dk-2020-almen-medicin/comparison/
+compare: $(OUT)/dk-2020-almen-medicin/comparison/comparison.md
+
+$(OUT)/dk-2020-almen-medicin/comparison/comparison.md: $(wildcard instances/dk-2020-almen-medicin/*) $(COMPARE_MODELS) | $(STAMP)
+	$(BIN)/allocator compare $(DK_INSTANCE) $(addprefix --model ,$(COMPARE_MODELS)) --out $(@D) --force
 
 clean:
 	rm -rf out .pytest_cache .hypothesis benchmarks/.instances

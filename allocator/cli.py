@@ -250,6 +250,19 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, solver: st
 
 
 @main.command()
+@click.argument("root", type=click.Path(path_type=Path))
+@_guarded
+def index(root: Path) -> None:
+    """Write ROOT/index.md linking every plan (ROOT/<instance>/<model>/) and comparison of a batch run."""
+    from allocator.batch import index_markdown
+    from allocator.writers import write_atomic
+
+    text = index_markdown(root)
+    write_atomic(root / "index.md", text)
+    click.echo(f"Wrote {root / 'index.md'}")
+
+
+@main.command()
 @click.argument("table", type=click.Path(path_type=Path))
 @click.option("--total", "-n", type=click.IntRange(min=0), required=True, help="Seats (posts) to share out.")
 @click.option("--method", "-M", default="webster", show_default=True,
