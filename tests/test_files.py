@@ -41,7 +41,7 @@ def test_danish_instance_reads_danish_spreadsheet() -> None:
     instance = load_instance(DK_INSTANCE).value
     hovedstaden = instance.area_by_id["Hovedstaden"]
     assert hovedstaden.population == 1835562
-    assert hovedstaden.indicators == {"gps": 1033, "inhabitants_per_gp": 1776.9}
+    assert hovedstaden.indicators == {"gps": 1033, "inhabitants_per_gp": 1776.9, "closed_practice_share": 77.0}
     assert instance.area_by_id["Sjælland"].underserved is True
     assert instance.area_by_id["Øst"].population is None
     assert sum(instance.area_by_id[leaf].population for leaf in instance.leaves) == 5806081
