@@ -56,6 +56,8 @@ def _fix_for(error: dict[str, Any], model: type[BaseModel], field_name: str | No
         return f"use one of {error['ctx'].get('expected')}"
     if kind == "string_too_short":
         return f"fill in '{field_name}'"
+    if field_name is None:  # a rule across fields (e.g. objective and method): the message says which
+        return "change the model's keys as the message says"
     return f"correct '{field_name}'"
 
 

@@ -337,14 +337,15 @@ class Model(BaseModel):
     @field_validator("method", mode="before")
     @classmethod
     def _known_method(cls, value: Any) -> Any:
-        from allocator.apportion import METHOD_NAMES
+        from allocator.apportion import METHOD_NAMES, method_named
+        from allocator.errors import InputError
 
         if value is None:
             return None
-        key = str(value).strip().lower().replace("_", "-").replace("'", "").replace("ë", "e")
-        if key not in METHOD_NAMES:
-            raise ValueError(f"unknown method '{value}'; use one of {', '.join(METHOD_NAMES)}")
-        return METHOD_NAMES[key]
+        try:
+            return method_named(str(value))
+        except InputError:
+            raise ValueError(f"unknown method '{value}'; use one of {', '.join(METHOD_NAMES)}") from None
 
     @model_validator(mode="after")
     def _method_fits_objective(self) -> "Model":
