@@ -181,21 +181,31 @@ def _posts(value: float) -> str:
     return f"{value:g}"
 
 
-def _describe_need(instance: Instance, compared: Compared, reference: Compared, leaf: str) -> str:
-    """Why ``leaf``'s need differs between two models, in a few words."""
+def _base_shares(instance: Instance, model: Model) -> dict[str, dict[str, float]]:
+    """For a model with a list of bases: each base's share of every leaf (empty for a single base)."""
     from allocator.need import base_value
 
+    if isinstance(model.base, str):
+        return {}
+    shares = {}
+    for name in model.base:
+        values = {leaf: base_value(instance, model, leaf, name) for leaf in instance.leaves}
+        total = math.fsum(values.values())
+        shares[name] = {leaf: value / total for leaf, value in values.items()}
+    return shares
+
+
+def _describe_need(compared: Compared, reference: Compared, leaf: str,
+                   base_shares: dict[str, dict[str, float]]) -> str:
+    """Why ``leaf``'s need differs between two models, in a few words (``base_shares`` from :func:`_base_shares`)."""
     mine, theirs = compared.needs[leaf], reference.needs[leaf]
     reasons = []
     if abs(mine.index - theirs.index) > 1e-9:
         strongest = sorted(mine.ratios.items(), key=lambda item: -abs(item[1] - 1))[:2]
         detail = ", ".join(f"{name.replace('_', ' ')} {ratio:.2f}× the mean" for name, ratio in strongest)
         reasons.append(f"need index {mine.index:.2f} against {theirs.index:.2f}" + (f" ({detail})" if detail else ""))
-    if not isinstance(compared.model.base, str):
-        shares = {}
-        for name in compared.model.base:
-            values = {other: base_value(instance, compared.model, other, name) for other in instance.leaves}
-            shares[name] = values[leaf] / math.fsum(values.values())
+    if base_shares:
+        shares = {name: of_leaf[leaf] for name, of_leaf in base_shares.items()}
         largest = max(shares, key=lambda name: shares[name])
         others = ", ".join(f"its {name} share {share * 100:.2f}%" for name, share in shares.items() if name != largest)
         reasons.append(f"its {largest} share {shares[largest] * 100:.2f}% is the largest of its shares ({others})")
@@ -207,12 +217,18 @@ def _describe_need(instance: Instance, compared: Compared, reference: Compared, 
     return "; ".join(reasons)
 
 
-def _holds(instance: Instance, compared: Compared, leaf: str) -> list[str]:
-    """The bounds and limits that hold ``leaf`` in the plan of ``compared``, as words."""
-    out = []
+def _held(instance: Instance, compared: Compared) -> dict[str, list[str]]:
+    """For every leaf, the bounds and limits that hold it in the plan of ``compared``, as words."""
+    rows_of: dict[str, list[Any]] = {leaf: [] for leaf in instance.leaves}
     for row in compared.plan.rows:
-        if row.area != leaf:
-            continue
+        rows_of[row.area].append(row)
+    return {leaf: _holds(instance, compared, leaf, rows) for leaf, rows in rows_of.items()}
+
+
+def _holds(instance: Instance, compared: Compared, leaf: str, rows: list[Any]) -> list[str]:
+    """The bounds and limits that hold ``leaf`` (whose plan rows are ``rows``), as words."""
+    out = []
+    for row in rows:
         for label in row.binding:
             kind, _, rest = label.partition(" ")
             if label == "max_change":
@@ -243,8 +259,9 @@ def explain(comparison: Comparison, compared: Compared) -> list[str]:
     shifted = math.fsum(max(0.0, mine[leaf] - theirs[leaf]) for leaf in moved)
     lines = [f"**{compared.model.name}** moves {_posts(shifted)} post{'s' if shifted != 1 else ''} compared with "
              f"**{reference.model.name}** ({compared.model.description.strip() or 'no description'})"]
-    held_by = {leaf: _holds(instance, compared, leaf) for leaf in instance.leaves}
-    newly_held = [leaf for leaf in instance.leaves if held_by[leaf] and not _holds(instance, reference, leaf)]
+    held_by, held_before = _held(instance, compared), _held(instance, reference)
+    newly_held = [leaf for leaf in instance.leaves if held_by[leaf] and not held_before[leaf]]
+    base_shares = _base_shares(instance, compared.model)
     heavier = compared.model.underserved_weight != reference.model.underserved_weight
     order = sorted(moved, key=lambda leaf: (-(mine[leaf] - theirs[leaf]), leaf))
     for leaf in order:
@@ -252,7 +269,7 @@ def explain(comparison: Comparison, compared: Compared) -> list[str]:
         area = instance.area_by_id[leaf]
         why = []
         if abs(my_targets[leaf] - their_targets[leaf]) >= 0.05:
-            need = _describe_need(instance, compared, reference, leaf)
+            need = _describe_need(compared, reference, leaf, base_shares)
             if not need:
                 need = ("the other areas' need grew, so its share of the fixed total fell"
                         if my_targets[leaf] < their_targets[leaf] else
@@ -268,7 +285,7 @@ def explain(comparison: Comparison, compared: Compared) -> list[str]:
         if area.underserved and heavier:
             why.append(f"a post short here weighs {compared.model.underserved_weight:g}× (designated under-served), "
                        f"against {reference.model.underserved_weight:g}× under {reference.model.name}")
-        held_mine, held_theirs = held_by[leaf], _holds(instance, reference, leaf)
+        held_mine, held_theirs = held_by[leaf], held_before[leaf]
         if held_mine:
             why.append(f"here it is held by {', '.join(held_mine)}")
         if held_theirs:
