@@ -18,6 +18,7 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
+from allocator.columnar_text import csv_fields, csv_lines, encode_numbers, encode_repeated, encode_rows, encode_runs
 from allocator.errors import InputError, Location
 from allocator.plan import Plan, PlanRow
 from allocator.schemas import Instance
@@ -52,6 +53,13 @@ def format_number(value: float | None) -> str:
 
 def _numbers(values: Sequence[float | None]) -> list[str]:
     """:func:`format_number` over a whole column."""
+    try:
+        if all(map(float.is_integer, values)):  # whole posts, the usual case: one C-level pass
+            # Few distinct counts, and equal whole floats (0.0, -0.0) print alike: format each once.
+            text = {value: "%d" % value for value in set(values)}
+            return [text[value] for value in values]
+    except TypeError:  # a None among them
+        pass
     return ["" if v is None else str(int(v)) if v.is_integer() else repr(round(v, 9)) for v in values]
 
 
@@ -63,15 +71,14 @@ def plan_csv(plan: Plan) -> str:
         area = name = region = specialty = posts = target = previous = low = high = binding = underserved = index = ()
     change = [None if prev is None else value - prev for value, prev in zip(posts, previous)]
     cells = [
-        area, name, region, specialty, _numbers(posts), [f"{t:.4f}" for t in target], _numbers(previous),
-        _numbers(change), _numbers(low), _numbers(high), ["; ".join(labels) for labels in binding],
-        ["yes" if flag else "no" for flag in underserved], [f"{x:.6f}" for x in index],
+        csv_fields(area), csv_fields(name), csv_fields(region), csv_fields(specialty), _numbers(posts),
+        [f"{t:.4f}" for t in target], _numbers(previous), _numbers(change), _numbers(low), _numbers(high),
+        csv_fields(["; ".join(labels) for labels in binding]), ["yes" if flag else "no" for flag in underserved],
+        encode_runs(index, "{:.6f}".format),
     ]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(PLAN_COLUMNS)
-    writer.writerows(zip(*cells))
-    return buffer.getvalue()
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(PLAN_COLUMNS)
+    return header.getvalue() + csv_lines(cells)
 
 
 def _row_records(plan: Plan) -> list[dict[str, Any]]:
@@ -90,11 +97,15 @@ def plan_json(plan: Plan) -> str:
     head = json.dumps(document, indent=2, ensure_ascii=False)
     if not plan.rows:
         return head + "\n"
-    # One row per line, encoded in one call to json's C encoder (indent= forces the slow Python
-    # one). Every row starts with '{"area": '; inside a string '"' is escaped, so the separator
-    # '}, {"area": ' occurs only between rows.
-    text = json.JSONEncoder(ensure_ascii=False).encode(_row_records(plan))
-    rows = text[1:-1].replace('}, {"area": ', '},\n    {"area": ')
+    # One row per line. indent= would force json's slow Python encoder; the rows are encoded
+    # column by column instead, to the same text (see allocator.columnar_text).
+    area, name, region, specialty, posts, target, previous, low, high, binding, underserved, index = zip(*plan.rows)
+    change = [None if prev is None else value - prev for value, prev in zip(posts, previous)]
+    columns = [encode_repeated(area), encode_repeated(name), encode_repeated(region), encode_repeated(specialty),
+               encode_numbers(posts), encode_numbers(target), encode_numbers(previous), encode_numbers(change),
+               encode_numbers(low), encode_numbers(high), encode_repeated(binding), encode_repeated(underserved),
+               encode_runs(index)]  # one need index per leaf, shared by its cells
+    rows = encode_rows(PLAN_COLUMNS, columns, separator=",\n    ")
     return head.removesuffix("[]\n}") + "[\n    " + rows + "\n  ]\n}\n"
 
 
