@@ -32,6 +32,17 @@ from allocator.writers import (
 )
 
 
+#: Set to a list by :func:`allocator.__main__.run`, which ends the process with ``os._exit``:
+#: what a command built is then kept here instead of being freed one object at a time
+#: (0.1 s for a 50,000-cell instance and plan, measured). Left None when the CLI runs in-process.
+kept_until_exit: list[Any] | None = None
+
+
+def _keep_until_exit(*built: Any) -> None:
+    if kept_until_exit is not None:
+        kept_until_exit.extend(built)
+
+
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into one-line messages and documented exit codes."""
 
@@ -52,6 +63,12 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted: no plan was written. Run the command again to finish.", err=True)
             sys.exit(EXIT_SOLVER)
+        except BrokenPipeError:
+            # The reader of our output went away (`allocator solve … | head`): not a bug. Send the
+            # rest of stdout nowhere, as Python's docs advise, so that flushing at exit cannot
+            # fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception as exc:  # a bug: say so in one line, keep the traceback for debugging
             if os.environ.get("ALLOCATOR_DEBUG"):
                 raise
@@ -136,6 +153,7 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
                 written = write_diagnosis(out, loaded.value.name, exc.diagnosis)
             click.echo("Wrote " + ", ".join(str(path) for path in written), err=True)
         raise
+    _keep_until_exit(loaded, plan)
     plan.metadata["model_description"] = model.value.description
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
     report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet) if with_sensitivity else None
@@ -189,6 +207,7 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     model = _load_model(model_path)
     check_output_dir(out, force)
     plan = solve_plan(loaded.value, model.value, inputs={**loaded.hashes, **model.hashes})
+    _keep_until_exit(loaded, plan)
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
     with _output_dir(out, force):
         written = write_sensitivity(out, report, float(loaded.value.unit))
@@ -239,6 +258,7 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, solver: st
                              fix="give each model its own name")
     check_output_dir(out, force)
     comparison = line_up(loaded.value, models, solver=solver)
+    _keep_until_exit(loaded, comparison)
     with _output_dir(out, force):
         written = write_comparison(out, comparison)
     per_leaf = [comparison.leaf_posts(c) for c in comparison.models]

@@ -177,3 +177,37 @@ def test_plan_does_not_depend_on_the_order_of_rows(tmp_path: Path, solver: str) 
         document = json.loads((out / "plan.json").read_text(encoding="utf-8"))
         outputs.append(((out / "plan.csv").read_bytes(), document["rows"], document["objective"]))
     assert outputs[0] == outputs[1]
+
+
+def console(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """``python -m allocator``: the console entry point, which ends the process with ``os._exit``."""
+    return subprocess.run([sys.executable, "-m", "allocator", *map(str, args)], capture_output=True, text=True,
+                          **kwargs)  # type: ignore[call-overload]
+
+
+def test_console_entry_flushes_everything_and_keeps_the_exit_codes(tmp_path: Path) -> None:
+    """Ending with os._exit must not lose buffered output or change an exit code."""
+    solved = console("solve", DK_INSTANCE, "-o", tmp_path / "plan")
+    assert solved.returncode == 0, solved.stderr
+    assert "Hovedstaden" in solved.stdout and solved.stdout.rstrip().endswith("summary.md, " + str(
+        tmp_path / "plan" / "plan.xlsx"))
+    assert {p.name for p in (tmp_path / "plan").iterdir()} == PLAN_FILES
+    refused = console("solve", DK_INSTANCE, "-o", tmp_path / "plan")  # not empty, no --force
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert console("solve").returncode == 2  # click's usage error
+    assert console("solve", tmp_path / "missing.yaml", "-o", tmp_path / "x").returncode == 2
+    assert console("--version").returncode == 0
+
+
+def test_a_closed_output_pipe_is_not_reported_as_a_bug(tmp_path: Path) -> None:
+    """`allocator solve … | head`: the reader goes away; the plan is still written, and no 'internal error'."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout now fails with EPIPE
+    try:
+        result = subprocess.run([sys.executable, "-m", "allocator", "solve", str(DK_INSTANCE), "-o",
+                                 str(tmp_path / "plan")], stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert {p.name for p in (tmp_path / "plan").iterdir()} == PLAN_FILES
