@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+import numpy as np
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allocator.backends import BACKENDS, Capability, choose_backend, get_backend
+from allocator.backends.flow import laminar_parents, nesting_order
 from allocator.cli import main
 from allocator.errors import InfeasibleError
 from allocator.plan import build_plan
-from allocator.problem import build_problem
+from allocator.problem import Group, build_problem
 from allocator.schemas import Instance, Model
 from allocator.solve import solve
 from allocator.verify import check_plan
@@ -133,3 +136,41 @@ def test_every_backend_gives_the_same_plan_among_tied_optima(instance: Instance,
         except InfeasibleError:
             plans[name] = None
     assert len({repr(sorted(p.items())) if p is not None else None for p in plans.values()}) == 1, plans
+
+
+def _laminar_parents_one_group_at_a_time(groups: list[Group], n_cells: int) -> list[int] | None:
+    """The definition, group by group: each group's cells must all sit in the same innermost group so far."""
+    innermost = [-1] * n_cells
+    parents = [-1] * len(groups)
+    for g in nesting_order(groups):
+        seen = {innermost[c] for c in groups[g].cells.tolist()}
+        if len(seen) > 1:
+            return None
+        parents[g] = seen.pop() if seen else -1
+        for c in groups[g].cells.tolist():
+            innermost[c] = g
+    return parents
+
+
+@st.composite
+def families(draw: st.DrawFn) -> tuple[list[Group], int]:
+    """Cell sets cut from a random tree (laminar), sometimes with a crossing set or an empty one added."""
+    n_cells = draw(st.integers(1, 12))
+    sets: list[list[int]] = [list(range(n_cells))]
+    for _ in range(draw(st.integers(0, 8))):
+        parent = draw(st.sampled_from(sets))
+        if parent:
+            start = draw(st.integers(0, len(parent) - 1))
+            sets.append(parent[start:draw(st.integers(start + 1, len(parent)))])
+    if draw(st.booleans()):
+        sets.append(sorted(draw(st.sets(st.integers(0, n_cells - 1), max_size=n_cells))))
+    groups = [Group(f"g{i:02d}", draw(st.sampled_from(["total", "bound"])), np.array(cells, dtype=np.int64), 0, None)
+              for i, cells in enumerate(sets)]
+    return draw(st.permutations(groups)), n_cells
+
+
+@settings(max_examples=300, deadline=None)
+@given(families())
+def test_laminar_parents_match_the_group_by_group_definition(family: tuple[list[Group], int]) -> None:
+    groups, n_cells = family
+    assert laminar_parents(groups) == _laminar_parents_one_group_at_a_time(groups, n_cells)
