@@ -15,7 +15,6 @@ import numpy as np
 from allocator import __version__
 from allocator.backends import BackendResult, choose_backend
 from allocator.backends.flow import FlowBackend, structure
-from allocator.diagnose import diagnose
 from allocator.errors import InfeasibleError, InputError, Location, SolverError
 from allocator.plan import Plan, build_plan
 from allocator.problem import ProblemData, build_problem
@@ -83,6 +82,8 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
     else:
         result = backend.solve(problem, time_limit=time_limit)
     if result.status == "infeasible":
+        from allocator.diagnose import diagnose  # only here: it loads OR-Tools' linear solver (13 ms)
+
         diagnosis = diagnose(instance, model)
         raise InfeasibleError(diagnosis.explanation, [rule.name for rule in diagnosis.conflicting], diagnosis)
     if result.status == "time_limit":
