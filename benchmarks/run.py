@@ -214,10 +214,17 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
                          f"| {data.get('status', '')} |")
         cli = jobs.get("cli")
         if cli:
+            walls = cli.get("wall", [])
+            target = ""
+            if scale.solve_target is not None and walls:
+                verdict = "every run under it" if max(walls) < scale.solve_target else \
+                    f"{sum(w >= scale.solve_target for w in walls)} of {len(walls)} runs MISS it"
+                target = f" Target: under {scale.solve_target:g} s; {verdict}."
             lines += ["", f"Whole `allocator solve` (process start to files written, XLSX "
                       f"{'written' if 'plan.xlsx' in cli.get('files', []) else 'skipped: over 20,000 rows'}): "
-                      f"median {_fmt(_median(cli.get('wall', [])), 2)} s over {len(cli.get('wall', []))} runs, "
-                      f"peak {_fmt(cli.get('peak_mb'), 0)} MB ({cli.get('status')})."]
+                      f"median {_fmt(_median(walls), 2)} s over {len(walls)} runs "
+                      f"({', '.join(_fmt(w, 2) for w in walls)}), "
+                      f"peak {_fmt(cli.get('peak_mb'), 0)} MB ({cli.get('status')}).{target}"]
         report = jobs.get("sensitivity")
         if report:
             lines += ["", f"Whole `allocator sensitivity` (default settings: k = 5, 200 Monte Carlo draws): median "

@@ -21,6 +21,8 @@ class Scale:
     description: str
     bundled: Path | None = None
     options: GeneratorOptions | None = None
+    #: Issue 3's limit on the whole `allocator solve`, in seconds of wall time, where it sets one.
+    solve_target: float | None = None
 
     def instance(self) -> Path:
         """The instance file, generated on first use."""
@@ -53,11 +55,12 @@ SCALES = {
     "municipal": Scale("municipal", "98 municipalities under 5 regions under 3 training regions, 40 specialties, "
                        "previous and stability",
                        options=GeneratorOptions(tree=(3, 5, 98), specialties=40, posts=2000, seed=1,
-                                                name="municipal")),
+                                                name="municipal"), solve_target=2.0),
     "national-large": Scale("national-large", "5,000 sites under 100 districts, 50 specialties (10 offered per "
                             "site: 50,000 cells), 40,000 posts, shared site capacities",
                             options=GeneratorOptions(tree=(100, 5000), specialties=50, posts=40000, seed=2,
-                                                     offered=10, cell_caps=False, name="national-large")),
+                                                     offered=10, cell_caps=False, name="national-large"),
+                            solve_target=3.0),
     "huge": Scale("huge", "2,500 sites under 50 districts, 100 specialties, every site offers every specialty "
                   "(250,000 cells), 100,000 posts, shared site capacities",
                   options=GeneratorOptions(tree=(50, 2500), specialties=100, posts=100000, seed=3,
