@@ -347,12 +347,14 @@ def _range_end(instance: Instance, model: Model, weight: str, value: float, limi
 def weight_ranges(instance: Instance, model: Model, base: Posts) -> list[WeightRange]:
     """For each criterion weight, the under-served weight and the stability weight, the range that keeps the plan.
 
-    Each end is found by bisection to :data:`TOLERANCE` of the weight, within
+    Under ``objective: apportionment`` the under-served weight is left out: it
+    must be 1 there, and the method's cost does not use it. Each end is found by bisection to :data:`TOLERANCE` of the weight, within
     [weight / SPAN, weight × SPAN] (the under-served weight stays >= 1, the
     stability weight may go down to 0).
     """
     weights = [(f"criterion:{c.indicator}", c.weight, c.weight / SPAN) for c in model.criteria]
-    weights.append(("underserved_weight", model.underserved_weight, 1.0))
+    if model.objective != "apportionment":  # there the weight is fixed at 1 and the cost ignores it
+        weights.append(("underserved_weight", model.underserved_weight, 1.0))
     if instance.previous:
         weights.append(("stability.weight", model.stability.weight, 0.0))
     result = []

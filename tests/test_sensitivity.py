@@ -153,6 +153,16 @@ def test_each_end_of_each_weight_range_is_checked_just_inside_and_just_outside()
     assert finite >= 2, "the generated instance should have weights whose ranges end"
 
 
+def test_apportionment_models_get_no_underserved_weight_range() -> None:
+    """Regression: the weight must be 1 under objective apportionment, so ranging it reported a non-question."""
+    from allocator.sensitivity import weight_ranges
+
+    instance = load_instance(DK_INSTANCE).value
+    model = load_model(MODELS / "webster.yaml").value
+    names = {r.weight for r in weight_ranges(instance, model, resolve(instance, model).posts)}
+    assert "underserved_weight" not in names
+
+
 def test_tied_optima_are_found_and_each_exchange_costs_the_same() -> None:
     from allocator.plan import build_plan
     from allocator.sensitivity import alternative_optima
