@@ -54,7 +54,7 @@ $(OUT)/index.md: $(PLANS) $(wildcard $(OUT)/*/comparison/comparison.md) | $(STAM
 compare: $(OUT)/dk-2020-almen-medicin/comparison/comparison.md
 
 $(OUT)/dk-2020-almen-medicin/comparison/comparison.md: $(wildcard instances/dk-2020-almen-medicin/*) $(COMPARE_MODELS) | $(STAMP)
-	$(BIN)/allocator compare $(DK_INSTANCE) $(addprefix --model ,$(COMPARE_MODELS)) --out $(@D) --force
+	$(BIN)/allocator compare $(DK_INSTANCE) $(addprefix --model ,$(COMPARE_MODELS)) --need-model models/need-weighted.yaml --out $(@D) --force
 
 clean:
 	rm -rf out .pytest_cache .hypothesis benchmarks/.instances

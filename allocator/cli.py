@@ -238,10 +238,13 @@ def validate(instance: Path, model_path: Path | None) -> None:
 @click.option("--model", "-m", "model_paths", type=click.Path(path_type=Path), multiple=True, required=True,
               help="A policy model file; give two or more. The first is the reference for deltas and costs.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the comparison.")
+@click.option("--need-model", "need_model_path", type=click.Path(path_type=Path), default=None,
+              help="The model whose need measures posts per need for every plan. Default: the first --model.")
 @click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @_guarded
-def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, solver: str, force: bool) -> None:
+def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model_path: Path | None, solver: str,
+            force: bool) -> None:
     """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md."""
     from allocator.compare import compare as line_up
     from allocator.errors import InputError
@@ -256,8 +259,9 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, solver: st
         if names.count(name) > 1:
             raise InputError(f"two models are named '{name}'", where=Location(path, None, "name"),
                              fix="give each model its own name")
+    need_model = load_model(need_model_path).value if need_model_path is not None else None
     check_output_dir(out, force)
-    comparison = line_up(loaded.value, models, solver=solver)
+    comparison = line_up(loaded.value, models, solver=solver, need_model=need_model)
     _keep_until_exit(loaded, comparison)
     with _output_dir(out, force):
         written = write_comparison(out, comparison)

@@ -3,7 +3,7 @@
 Each model is solved and verified as usual. The comparison lines the plans up
 cell by cell, takes the deltas against the first model (the reference) and
 against last year, and computes the equity metrics defined in
-docs/comparison.md. It also explains in words who gains and who loses, and
+docs/formats.md (Equity metrics). It also explains in words who gains and who loses, and
 why: a different target (need index, base, addition), a bound or stability
 limit that holds the area, or only a different rounding rule.
 """
@@ -24,7 +24,7 @@ from allocator.schemas import Instance, Model
 
 @dataclass(frozen=True)
 class Metrics:
-    """The equity metrics of one plan (definitions in docs/comparison.md)."""
+    """The equity metrics of one plan (definitions in docs/formats.md, Equity metrics)."""
 
     per_100k_max_min: float | None
     per_100k_gini: float
@@ -70,6 +70,8 @@ class Comparison:
     cells: list[tuple[str, str]]
     previous: np.ndarray
     models: list[Compared]
+    #: The model whose need measures posts per need, for every plan alike.
+    need_yardstick: str
 
     @property
     def reference(self) -> Compared:
@@ -137,8 +139,16 @@ def _metrics(instance: Instance, cells: list[tuple[str, str]], posts: np.ndarray
 
 
 def compare(instance: Instance, models: list[Model], *, solver: str = "auto",
-            time_limit: float | None = None) -> Comparison:
+            time_limit: float | None = None, need_model: Model | None = None) -> Comparison:
     """Solve ``instance`` under every model (each plan verified) and line the plans up.
+
+    Parameters
+    ----------
+    need_model
+        The model whose need is the yardstick of posts per need; the first
+        model by default. With a population-only first model, posts per need
+        would be posts per inhabitant again, so a need-based yardstick such as
+        ``models/need-weighted.yaml`` says more.
 
     Raises
     ------
@@ -159,7 +169,8 @@ def compare(instance: Instance, models: list[Model], *, solver: str = "auto",
     cells = instance.cells
     unit = float(instance.unit)
     reference_problem = build_problem(instance, models[0])
-    reference_needs = reference_problem.needs
+    yardstick = need_model if need_model is not None else models[0]
+    reference_needs = reference_problem.needs if need_model is None else need_breakdown(instance, need_model)
     previous_known = instance.previous_posts
     previous = np.array([previous_known.get(cell, np.nan) for cell in cells], dtype=float)
     results: list[Compared] = []
@@ -174,7 +185,7 @@ def compare(instance: Instance, models: list[Model], *, solver: str = "auto",
         metrics = _metrics(instance, cells, posts, targets, reference_needs, plan.objective,
                            reference_problem.total_cost(units))
         results.append(Compared(model, plan, posts, targets, need_breakdown(instance, model), metrics))
-    return Comparison(instance, cells, previous, results)
+    return Comparison(instance, cells, previous, results, yardstick.name)
 
 
 def _posts(value: float) -> str:

@@ -575,12 +575,13 @@ def comparison_csv(comparison: Comparison) -> str:
 
 
 def comparison_json(comparison: Comparison) -> str:
-    """comparison.json (see docs/comparison.md)."""
+    """comparison.json (see docs/formats.md)."""
     from allocator.compare import same_plans
 
     document = {
         "instance": comparison.instance.name,
         "reference": comparison.reference.model.name,
+        "need_yardstick": comparison.need_yardstick,
         "models": [{"name": c.model.name, "description": c.model.description.strip(),
                     "solver": c.plan.metadata.get("solver"), "metrics": c.metrics.as_json()}
                    for c in comparison.models],
@@ -607,11 +608,13 @@ def comparison_markdown(comparison: Comparison) -> str:
     names = [c.model.name for c in comparison.models]
     out = [f"# {instance.name}: {len(names)} policies side by side", ""]
     out.append(f"Every plan below is exact and verified against the instance. Deltas and the common cost are taken "
-               f"against the first model, **{reference}**. Metrics are defined in docs/comparison.md.")
+               f"against the first model, **{reference}**. Posts per need are measured with the need of "
+               f"**{comparison.need_yardstick}** for every plan. The metrics are defined in docs/formats.md "
+               "(Equity metrics).")
     out += ["", "## The policies", ""]
     out += [f"- **{c.model.name}**: {c.model.description.strip() or '(no description)'}" for c in comparison.models]
     out += ["", "## Equity metrics", "",
-            "| model | posts per 100k, max/min | Gini of posts per 100k | posts per need, max/min "
+            f"| model | posts per 100k, max/min | Gini of posts per 100k | posts per need ({comparison.need_yardstick}), max/min "
             f"| share to under-served | largest deviation from target | own objective | objective under {reference} |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c in comparison.models:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from allocator.cli import main
 from allocator.compare import compare, gini, max_min_ratio
 from allocator.loading import load_instance, load_model
+from allocator.need import need_breakdown
 from tests.conftest import DK_INSTANCE, MODELS, SYNTHETIC_INSTANCE, make_model
 
 #: The library, population first: the reference every delta is taken against (as in `make compare`).
@@ -76,6 +77,30 @@ def test_metrics_follow_their_definitions() -> None:
     share = sum(r.posts for r in other.plan.rows if r.area in designated) / sum(r.posts for r in other.plan.rows)
     assert other.metrics.underserved_share == pytest.approx(share)
     assert other.metrics.largest_deviation == pytest.approx(max(abs(r.posts - r.target) for r in other.plan.rows))
+
+
+def test_posts_per_need_use_the_chosen_yardstick(tmp_path: Path) -> None:
+    """With population first, posts per need is posts per inhabitant again; --need-model measures against real need."""
+    instance = load_instance(DK_INSTANCE).value
+    population, weighted = (load_model(MODELS / name).value for name in ("population.yaml", "need-weighted.yaml"))
+    default = compare(instance, [population, weighted])
+    assert default.need_yardstick == "population"
+    for compared in default.models:  # the same ratio: need under population is population
+        assert compared.metrics.per_need_max_min == pytest.approx(compared.metrics.per_100k_max_min)
+    measured = compare(instance, [population, weighted], need_model=weighted)
+    assert measured.need_yardstick == "need-weighted"
+    need = {leaf: breakdown.need for leaf, breakdown in need_breakdown(instance, weighted).items()}
+    for compared in measured.models:
+        per_need = [posts / need[leaf] for leaf, posts in measured.leaf_posts(compared).items()]
+        assert compared.metrics.per_need_max_min == pytest.approx(max(per_need) / min(per_need))
+    assert measured.models[0].metrics.per_need_max_min != pytest.approx(default.models[0].metrics.per_need_max_min)
+    result = CliRunner().invoke(main, ["compare", str(DK_INSTANCE), "-m", str(MODELS / "population.yaml"),
+                                       "-m", str(MODELS / "webster.yaml"), "--need-model",
+                                       str(MODELS / "need-weighted.yaml"), "-o", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
+    assert document["need_yardstick"] == "need-weighted"
+    assert "posts per need (need-weighted)" in (tmp_path / "c" / "comparison.md").read_text(encoding="utf-8")
 
 
 def test_compare_refuses_one_model_and_twin_names(tmp_path: Path) -> None:
