@@ -3,10 +3,12 @@
 A 50,000-row plan as a list of dicts costs ``json``'s C encoder 0.25 s, and
 ``csv.writer`` 0.1 s: both look at every key, float and string of every row
 on its own. Here each column is encoded once, a repeated string once per
-distinct value, and the rows are then joined in one pass. The text is the
-same, byte for byte, as ``json.dumps(rows, ensure_ascii=False)`` and
-``csv.writer(…, lineterminator="\\n").writerows(rows)`` of the same rows
-(``tests/test_columnar_text.py`` checks both on generated tables).
+distinct value, and the rows are then joined in one pass. The JSON is the
+same, byte for byte, as ``json.dumps(rows, ensure_ascii=False)``; the CSV is
+the same as ``csv.writer(…, lineterminator="\\n").writerows(rows)`` with one
+deliberate exception: a field holding a carriage return is quoted. Python
+3.11's csv leaves it bare with ``\\n`` line ends, and a reader then splits the
+row in two. ``tests/test_columnar_text.py`` checks both on generated tables.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import json
 import math
 import re
 from itertools import chain, groupby, repeat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 _LITERALS = {None: "null", True: "true", False: "false"}
@@ -95,25 +97,40 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[str]], separator
     return "".join(chain.from_iterable(zip(*pieces)))[:-len(separator)]
 
 
-#: A field holding none of these is written bare by csv's minimal quoting (with "\n" line ends).
+#: A field holding none of these is written bare by csv's minimal quoting.
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 
 
 def csv_fields(values: Sequence[str]) -> list[str]:
-    """Each string of a column with few distinct values as a CSV field, quoted as :mod:`csv` quotes it."""
+    """Each string of a column with few distinct values as a CSV field, quoted as :mod:`csv` quotes it.
+
+    A field with a carriage return is quoted as well (see the module's note).
+    """
     distinct = set(values)
     if not _NEEDS_QUOTES.search("".join(distinct)):
         return list(values)
     text: dict[str, str] = {}
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # csv quotes a field holding any character of the line terminator: "\r\n" makes it quote a
+    # lone "\r" too. The terminator itself is cut off below.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     for value in distinct:
         buffer.seek(0)
         buffer.truncate()
         # Beside a second field, so that an empty string is not quoted as a lone field would be.
         writer.writerow([value, ""])
-        text[value] = buffer.getvalue()[:-2]
+        text[value] = buffer.getvalue()[:-3]
     return [text[value] for value in values]
+
+
+def csv_table(rows: Iterable[Sequence[object]]) -> str:
+    """CSV text of whole rows (header included), as :func:`csv_fields` and :func:`csv_lines` write them.
+
+    None becomes an empty field and other values their ``str``, as in :mod:`csv`.
+    """
+    columns = list(zip(*rows))
+    return csv_lines([csv_fields(["" if v is None else v if isinstance(v, str) else str(v) for v in column])
+                      for column in columns])
 
 
 def csv_lines(columns: Sequence[Sequence[str]]) -> str:

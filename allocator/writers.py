@@ -6,7 +6,6 @@ into place, so a crash or Ctrl-C never leaves a half-written plan.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import json
@@ -18,7 +17,15 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
-from allocator.columnar_text import csv_fields, csv_lines, encode_numbers, encode_repeated, encode_rows, encode_runs
+from allocator.columnar_text import (
+    csv_fields,
+    csv_lines,
+    csv_table,
+    encode_numbers,
+    encode_repeated,
+    encode_rows,
+    encode_runs,
+)
 from allocator.errors import InputError, Location
 from allocator.plan import Plan, PlanRow
 from allocator.schemas import Instance
@@ -76,9 +83,7 @@ def plan_csv(plan: Plan) -> str:
         csv_fields(["; ".join(labels) for labels in binding]), ["yes" if flag else "no" for flag in underserved],
         encode_runs(index, "{:.6f}".format),
     ]
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(PLAN_COLUMNS)
-    return header.getvalue() + csv_lines(cells)
+    return csv_table([PLAN_COLUMNS]) + csv_lines(cells)
 
 
 def _row_records(plan: Plan) -> list[dict[str, Any]]:
@@ -531,12 +536,9 @@ def write_plan(instance: Instance, plan: Plan, out: Path, *, xlsx: bool = True) 
 
 def apportionment_csv(result: Apportionment) -> str:
     """apportionment.csv: ``area,posts,quota``, one row per area in table order (quota to 6 decimals)."""
-    stream = io.StringIO()
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(["area", "posts", "quota"])
-    for area, posts, quota in zip(result.areas, result.posts, result.quotas):
-        writer.writerow([area, posts, f"{float(quota):.6f}"])
-    return stream.getvalue()
+    return csv_table([("area", "posts", "quota"),
+                      *((area, posts, f"{float(quota):.6f}")
+                        for area, posts, quota in zip(result.areas, result.posts, result.quotas))])
 
 
 def write_apportionment(out: Path, result: Apportionment, inputs: dict[str, str]) -> list[Path]:
@@ -557,9 +559,7 @@ def comparison_csv(comparison: Comparison) -> str:
         header += [f"{name}", f"{name}_target"]
         header += [f"{name}_vs_{reference}"] if compared is not comparison.reference else []
         header += [f"{name}_vs_previous"]
-    stream = io.StringIO()
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(header)
+    rows = [header]
     first = comparison.reference.posts
     for c, (leaf, specialty) in enumerate(comparison.cells):
         previous = comparison.previous[c]
@@ -570,8 +570,8 @@ def comparison_csv(comparison: Comparison) -> str:
             row += [format_number(posts), f"{compared.targets[c]:.4f}"]
             row += [format_number(posts - float(first[c]))] if compared is not comparison.reference else []
             row += [format_number(posts - previous if known else None)]
-        writer.writerow(row)
-    return stream.getvalue()
+        rows.append(row)
+    return csv_table(rows)
 
 
 def comparison_json(comparison: Comparison) -> str:
