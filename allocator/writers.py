@@ -70,13 +70,19 @@ def _numbers(values: Sequence[float | None]) -> list[str]:
     return ["" if v is None else str(int(v)) if v.is_integer() else repr(round(v, 9)) for v in values]
 
 
+def _plan_columns(plan: Plan) -> list[Sequence[Any]]:
+    """The plan's rows as columns in PLAN_COLUMNS order, ``change`` included."""
+    if not plan.rows:
+        return [()] * len(PLAN_COLUMNS)
+    area, name, region, specialty, posts, target, previous, low, high, binding, underserved, index = zip(*plan.rows)
+    change = [None if prev is None else value - prev for value, prev in zip(posts, previous)]
+    return [area, name, region, specialty, posts, target, previous, change, low, high, binding, underserved, index]
+
+
 def plan_csv(plan: Plan) -> str:
     """The plan table as CSV text, one row per cell (leaf area and specialty), byte-stable."""
-    if plan.rows:
-        area, name, region, specialty, posts, target, previous, low, high, binding, underserved, index = zip(*plan.rows)
-    else:
-        area = name = region = specialty = posts = target = previous = low = high = binding = underserved = index = ()
-    change = [None if prev is None else value - prev for value, prev in zip(posts, previous)]
+    area, name, region, specialty, posts, target, previous, change, low, high, binding, underserved, index = \
+        _plan_columns(plan)
     cells = [
         csv_fields(area), csv_fields(name), csv_fields(region), csv_fields(specialty), _numbers(posts),
         [f"{t:.4f}" for t in target], _numbers(previous), _numbers(change), _numbers(low), _numbers(high),
@@ -104,8 +110,8 @@ def plan_json(plan: Plan) -> str:
         return head + "\n"
     # One row per line. indent= would force json's slow Python encoder; the rows are encoded
     # column by column instead, to the same text (see allocator.columnar_text).
-    area, name, region, specialty, posts, target, previous, low, high, binding, underserved, index = zip(*plan.rows)
-    change = [None if prev is None else value - prev for value, prev in zip(posts, previous)]
+    area, name, region, specialty, posts, target, previous, change, low, high, binding, underserved, index = \
+        _plan_columns(plan)
     columns = [encode_repeated(area), encode_repeated(name), encode_repeated(region), encode_repeated(specialty),
                encode_numbers(posts), encode_numbers(target), encode_numbers(previous), encode_numbers(change),
                encode_numbers(low), encode_numbers(high), encode_repeated(binding), encode_repeated(underserved),
