@@ -348,7 +348,8 @@ def weight_ranges(instance: Instance, model: Model, base: Posts) -> list[WeightR
     """For each criterion weight, the under-served weight and the stability weight, the range that keeps the plan.
 
     Under ``objective: apportionment`` the under-served weight is left out: it
-    must be 1 there, and the method's cost does not use it. Each end is found by bisection to :data:`TOLERANCE` of the weight, within
+    must be 1 there, and the method's cost does not use it. Each end is found
+    by bisection to :data:`TOLERANCE` of the weight, within
     [weight / SPAN, weight × SPAN] (the under-served weight stays >= 1, the
     stability weight may go down to 0).
     """
