@@ -1,9 +1,13 @@
 # Every target sets itself up from a fresh clone: the venv is created and the
-# project installed on first use, and again whenever pyproject.toml changes.
+# project installed from the lock file on first use, and again whenever the lock changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements.lock
+# The one platform the lock is made for (CI and every developer machine).
+LOCK_TARGET := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
+LATEST := .venv-latest
 
 DK_INSTANCE := instances/dk-2020-almen-medicin/instance.yaml
 DEFAULT_MODEL := models/population.yaml
@@ -15,15 +19,32 @@ PLANS := $(foreach i,$(INSTANCES),$(foreach m,$(MODELS),$(OUT)/$(i)/$(m)/plan.cs
 # population first: the reference every delta and the common cost are taken against.
 COMPARE_MODELS := models/population.yaml $(filter-out models/population.yaml,$(sort $(wildcard models/*.yaml)))
 
-.PHONY: run test bench setup clean all compare
+.PHONY: run test test-latest lock bench setup clean all compare
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exact versions and hashes from the lock, nothing resolved on the day; then the project
+# itself, built by the locked setuptools (no build isolation, so nothing unpinned is fetched).
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+## lock: re-resolve requirements.lock from pyproject.toml (newest allowed versions, with hashes)
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --all-extras --generate-hashes --no-annotate $(LOCK_TARGET) \
+		--upgrade --output-file $(LOCK)
+
+## test-latest: the suite against the newest versions pyproject.toml allows, in .venv-latest (not the lock)
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[test]'
+	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/versions.txt
+	@echo "testing against:"; cat $(LATEST)/versions.txt
+	$(LATEST)/bin/python -m pytest -q --deselect tests/test_lock.py::test_the_installed_versions_are_the_locked_ones
 
 ## run: solve the bundled Danish instance with the default (population) model into out/dk-2020-almen-medicin/population/
 run: $(STAMP)
@@ -57,4 +78,4 @@ $(OUT)/dk-2020-almen-medicin/comparison/comparison.md: $(wildcard instances/dk-2
 	$(BIN)/allocator compare $(DK_INSTANCE) $(addprefix --model ,$(COMPARE_MODELS)) --need-model models/need-weighted.yaml --out $(@D) --force
 
 clean:
-	rm -rf out .pytest_cache .hypothesis benchmarks/.instances
+	rm -rf out .pytest_cache .hypothesis benchmarks/.instances $(LATEST)

@@ -142,3 +142,18 @@ def test_json_syntax_error_is_located(tmp_path: Path) -> None:
     path.write_text('{"name": "j",\n "specialties": [}\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"instance.json, line 2, column \d+: not valid JSON"):
         load_instance(path)
+
+
+def test_deep_block_nesting_is_refused_in_our_words(tmp_path: Path) -> None:
+    """Regression: PyYAML 6.0.4's libyaml refuses deep documents with its own message; ours must win."""
+    path = tmp_path / "deep_block.yaml"
+    path.write_text("\n".join(" " * depth + f"k{depth}:" for depth in range(1200)) + " 1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="nested more than 200 levels"):
+        load_instance(path)
+
+
+def test_quoted_brackets_do_not_count_as_nesting(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.yaml"
+    path.write_text("name: '" + "[" * 500 + "'\nspecialties: [}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_instance(path)

@@ -138,6 +138,8 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int]]:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
+        if _nesting_exceeds_limit(text):  # our limit, in our words, whatever the YAML library says
+            raise _too_deep(path) from None
         mark = exc.problem_mark
         row = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         raise InputError(
@@ -163,6 +165,45 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int]]:
     finally:
         loader.dispose()
     return data, lines
+
+
+def _nesting_exceeds_limit(text: str) -> bool:
+    """Whether the document nests deeper than MAX_NESTING, by our own count.
+
+    Asked only when the YAML library has refused the document: libyaml has a
+    nesting limit of its own, with a message that differs from release to
+    release, and its scanner stops before any token can be counted. The count
+    is block indentation levels plus open flow brackets outside quotes, which
+    never exceeds the real depth by more than the brackets of quoted text.
+    """
+    indents: list[int] = []
+    flow = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if flow == 0:
+            indent = len(line) - len(stripped)
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+        quote = ""
+        for char in stripped:
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "'\"":
+                quote = char
+            elif char == "#":
+                break
+            elif char in "[{":
+                flow += 1
+                if len(indents) + flow > MAX_NESTING:
+                    return True
+            elif char in "]}":
+                flow = max(0, flow - 1)
+        if len(indents) + flow > MAX_NESTING:
+            return True
+    return False
 
 
 def _too_deep(path: Path) -> InputError:
