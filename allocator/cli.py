@@ -18,18 +18,14 @@ from typing import Any, Callable
 import click
 
 from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location
-from allocator.loading import Loaded, load_instance, load_model
-from allocator.plan import Plan
-from allocator.schemas import DEFAULT_MODEL, Instance
-from allocator.writers import (
-    XLSX_AUTO_ROWS,
-    check_output_dir,
-    format_number,
-    prepare_output_dir,
-    write_diagnosis,
-    write_plan,
-    write_sensitivity,
-)
+from allocator.io.loading import Loaded, load_instance, load_model
+from allocator.results.plan import Plan
+from allocator.io.schemas import DEFAULT_MODEL, Instance
+from allocator.writers.diagnosis import write_diagnosis
+from allocator.writers.output import check_output_dir, prepare_output_dir
+from allocator.writers.plan import XLSX_AUTO_ROWS, write_plan
+from allocator.writers.sensitivity import write_sensitivity
+from allocator.writers.text import format_number
 
 
 #: Set to a list by :func:`allocator.__main__.run`, which ends the process with ``os._exit``:
@@ -139,7 +135,7 @@ def main() -> None:
 def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
           force: bool, xlsx: bool | None, quiet: bool, with_sensitivity: bool) -> None:
     """Solve INSTANCE under a model and write plan.csv, plan.xlsx, plan.json and summary.md."""
-    from allocator.solve import solve as solve_plan
+    from allocator.results.solve import solve as solve_plan
 
     loaded = load_instance(instance)
     model = _load_model(model_path)
@@ -170,7 +166,7 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
 
 def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quiet: bool, draws: int = 200,
                         noise: float = 0.05, seed: int = 0) -> Any:
-    from allocator.sensitivity import sensitivity as analyse
+    from allocator.reports.sensitivity import sensitivity as analyse
 
     def say(step: str) -> None:
         if not quiet and step != "robustness":
@@ -201,7 +197,7 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
 def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draws: int, noise: float, seed: int,
                 force: bool, quiet: bool) -> None:
     """How firm the plan of INSTANCE is: write sensitivity.json and sensitivity.md into OUT."""
-    from allocator.solve import solve as solve_plan
+    from allocator.results.solve import solve as solve_plan
 
     loaded = load_instance(instance)
     model = _load_model(model_path)
@@ -221,7 +217,7 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
 @_guarded
 def validate(instance: Path, model_path: Path | None) -> None:
     """Check INSTANCE (and a model) without solving; exit 2 at the first problem."""
-    from allocator.need import targets
+    from allocator.core.need import targets
 
     loaded = load_instance(instance)
     value = loaded.value
@@ -246,9 +242,9 @@ def validate(instance: Path, model_path: Path | None) -> None:
 def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model_path: Path | None, solver: str,
             force: bool) -> None:
     """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md."""
-    from allocator.compare import compare as line_up
+    from allocator.reports.compare import compare as line_up
     from allocator.errors import InputError
-    from allocator.writers import write_comparison
+    from allocator.writers.comparison import write_comparison
 
     loaded = load_instance(instance)
     models = [load_model(path).value for path in model_paths]
@@ -279,7 +275,7 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
 def index(root: Path) -> None:
     """Write ROOT/index.md linking every plan (ROOT/<instance>/<model>/) and comparison of a batch run."""
     from allocator.batch import index_markdown
-    from allocator.writers import write_atomic
+    from allocator.writers.output import write_atomic
 
     text = index_markdown(root)
     write_atomic(root / "index.md", text)
@@ -306,8 +302,8 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
     adds the priority list ("next": who gets total+1 … total+10) and every tie.
     """
     from allocator.apportion import apportion as share_out
-    from allocator.loading import load_apportionment_table
-    from allocator.writers import write_apportionment
+    from allocator.io.loading import load_apportionment_table
+    from allocator.writers.apportionment import write_apportionment
 
     rows = load_apportionment_table(table, min_column, max_column, weight_column)
     check_output_dir(out, force)

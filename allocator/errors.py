@@ -94,7 +94,7 @@ class InfeasibleError(AllocatorError):
     conflicts
         Names of the constraint groups that conflict, when known.
     diagnosis
-        The full :class:`allocator.diagnose.Diagnosis` (conflicting rules and
+        The full :class:`allocator.solvers.diagnose.Diagnosis` (conflicting rules and
         the smallest relaxation), for writing diagnosis.json and diagnosis.md.
     """
 

@@ -1,7 +1,7 @@
 """The two PuLP + CBC baselines of the benchmark, on the same numeric problem as the backends.
 
 - ``well-formulated``: the exact segment formulation over each cell's whole
-  box, with no windows and no fast path (``allocator.backends.cbc`` solves the
+  box, with no windows and no fast path (``allocator.solvers.cbc`` solves the
   same model in windows). Its LP relaxation is integral, so CBC finishes at
   the root node.
 - ``plain``: the model a first-time PuLP user writes: an integer variable per
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from allocator.backends.cbc import build_pulp_model
-from allocator.problem import ProblemData
+from allocator.solvers.cbc import build_pulp_model
+from allocator.core.problem import ProblemData
 
 
 @dataclass

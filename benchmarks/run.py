@@ -47,9 +47,9 @@ def _peak_mb() -> float:
 
 def _child(scale_name: str, job: str, repeats: int, time_limit: float) -> dict[str, Any]:
     """Run one job in this process and return its measurements."""
-    from allocator.backends import choose_backend, get_backend
-    from allocator.loading import load_instance, load_model
-    from allocator.problem import build_problem
+    from allocator.solvers import choose_backend, get_backend
+    from allocator.io.loading import load_instance, load_model
+    from allocator.core.problem import build_problem
 
     scale = SCALES[scale_name]
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def _child(scale_name: str, job: str, repeats: int, time_limit: float) -> dict[s
 
 def _bare_flow(problem: Any, result: Any, repeats: int) -> dict[str, Any]:
     """Time SimpleMinCostFlow.solve() alone on the network of the window the flow backend ended on."""
-    from allocator.backends.flow import flow_network
+    from allocator.solvers.flow import flow_network
 
     if result.extra.get("path") != "flow" or "window" not in result.extra:
         return {"status": f"not a flow instance ({result.extra.get('path')})", "solve": [], "build": []}

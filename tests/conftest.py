@@ -16,8 +16,8 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-from allocator.loading import check_instance
-from allocator.schemas import Instance, Model
+from allocator.io.loading import check_instance
+from allocator.io.schemas import Instance, Model
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

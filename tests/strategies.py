@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from allocator.schemas import Instance, Model
+from allocator.io.schemas import Instance, Model
 from tests.conftest import make_instance, make_model
 
 

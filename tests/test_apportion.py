@@ -174,8 +174,8 @@ def _clear_margin(result, method: str) -> bool:
        total=st.integers(min_value=0, max_value=80))
 def test_squared_objective_without_criteria_or_bounds_is_webster(weights: list[int], total: int) -> None:
     """min sum (x - t)^2 / t over whole posts adding up to T is Sainte-Laguë: the objective's classical twin."""
-    from allocator.schemas import Model
-    from allocator.solve import solve
+    from allocator.io.schemas import Model
+    from allocator.results.solve import solve
 
     expected = apportion([f"a{i:02d}" for i in range(len(weights))], weights, total, "webster")
     assume(not expected.ties and _clear_margin(expected, "webster"))
@@ -189,8 +189,8 @@ def test_squared_objective_without_criteria_or_bounds_is_webster(weights: list[i
 def test_apportionment_objective_is_the_method(weights: list[int], total: int, method: str,
                                                data: st.DataObject) -> None:
     """The model objective 'apportionment' solved as a convex integer program gives the classical result."""
-    from allocator.schemas import Model
-    from allocator.solve import solve
+    from allocator.io.schemas import Model
+    from allocator.results.solve import solve
 
     n = len(weights)
     lo = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))

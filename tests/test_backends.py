@@ -14,15 +14,15 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocator.backends import BACKENDS, Capability, choose_backend, get_backend
-from allocator.backends.flow import laminar_parents, nesting_order
+from allocator.solvers import BACKENDS, Capability, choose_backend, get_backend
+from allocator.solvers.flow import laminar_parents, nesting_order
 from allocator.cli import main
 from allocator.errors import InfeasibleError
-from allocator.plan import build_plan
-from allocator.problem import Group, build_problem
-from allocator.schemas import Instance, Model
-from allocator.solve import solve
-from allocator.verify import check_plan
+from allocator.results.plan import build_plan
+from allocator.core.problem import Group, build_problem
+from allocator.io.schemas import Instance, Model
+from allocator.results.solve import solve
+from allocator.results.verify import check_plan
 from tests.conftest import (
     DK_INSTANCE,
     MODELS,

@@ -19,8 +19,9 @@ from allocator.columnar_text import (
     encode_rows,
     encode_runs,
 )
-from allocator.plan import Plan, PlanRow
-from allocator.writers import PLAN_COLUMNS, format_number, plan_csv, plan_json
+from allocator.results.plan import Plan, PlanRow
+from allocator.writers.plan import PLAN_COLUMNS, plan_csv, plan_json
+from allocator.writers.text import format_number
 
 #: Strings that csv must quote, or that json must escape, among plain ones.
 awkward_text = st.one_of(

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.compare import compare, gini, max_min_ratio
-from allocator.loading import load_instance, load_model
-from allocator.need import need_breakdown
+from allocator.reports.compare import compare, gini, max_min_ratio
+from allocator.io.loading import load_instance, load_model
+from allocator.core.need import need_breakdown
 from tests.conftest import DK_INSTANCE, MODELS, SYNTHETIC_INSTANCE, make_model
 
 #: The library, population first: the reference every delta is taken against (as in `make compare`).

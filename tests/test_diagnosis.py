@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator.cli import main
-from allocator.diagnose import apply_relaxation, diagnose
+from allocator.solvers.diagnose import apply_relaxation, diagnose
 from allocator.errors import InfeasibleError
-from allocator.schemas import Instance, Model
-from allocator.solve import solve
+from allocator.io.schemas import Instance, Model
+from allocator.results.solve import solve
 from tests.conftest import DATA, make_instance, make_model
 
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.loading import load_instance, load_model
+from allocator.io.loading import load_instance, load_model
 from tests.conftest import DK_INSTANCE, MODELS, SYNTHETIC_INSTANCE
 
 PLAN_FILES = {"plan.csv", "plan.xlsx", "plan.json", "summary.md"}

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator.errors import InfeasibleError
-from allocator.need import targets
-from allocator.schemas import Instance, Model
-from allocator.solve import solve
+from allocator.core.need import targets
+from allocator.io.schemas import Instance, Model
+from allocator.results.solve import solve
 from tests.strategies import instances, models
 
 

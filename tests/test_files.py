@@ -8,10 +8,10 @@ import openpyxl
 import pytest
 
 from allocator.errors import InputError
-from allocator.files.cells import CellError, parse_flag, parse_number
-from allocator.loading import load_instance
-from allocator.solve import solve
-from allocator.schemas import DEFAULT_MODEL
+from allocator.io.cells import CellError, parse_flag, parse_number
+from allocator.io.loading import load_instance
+from allocator.results.solve import solve
+from allocator.io.schemas import DEFAULT_MODEL
 from tests.conftest import DK_INSTANCE
 
 

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator.errors import InfeasibleError, InputError
-from allocator.loading import load_instance, load_model
-from allocator.need import targets
-from allocator.schemas import DEFAULT_MODEL
-from allocator.solve import solve
+from allocator.io.loading import load_instance, load_model
+from allocator.core.need import targets
+from allocator.io.schemas import DEFAULT_MODEL
+from allocator.results.solve import solve
 from tests.conftest import DK_INSTANCE, MODELS, SYNTHETIC_INSTANCE
 
 pytestmark = pytest.mark.fuzz
@@ -189,7 +189,7 @@ def test_very_deep_tree_is_refused_clearly(tmp_path: Path) -> None:
 
 
 def test_table_over_the_row_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("allocator.files.tables.MAX_TABLE_ROWS", 1000)
+    monkeypatch.setattr("allocator.io.tables.MAX_TABLE_ROWS", 1000)
     lines = ["area,specialty,posts"] + [f"a,gp,{i}" for i in range(1001)]
     (tmp_path / "previous.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "instance.yaml").write_text(

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from allocator import writers
-from allocator.backends.base import BackendResult
-from allocator.backends.flow import FlowBackend
+from allocator.writers import plan as plan_writers
+from allocator.solvers.base import BackendResult
+from allocator.solvers.flow import FlowBackend
 from allocator.cli import main
 from tests.conftest import DK_INSTANCE, SYNTHETIC_INSTANCE
 
@@ -41,7 +41,7 @@ def test_ctrl_c_while_solving_exits_4_and_writes_nothing(tmp_path: Path, monkeyp
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("allocator.solve.build_problem", interrupted)
+    monkeypatch.setattr("allocator.results.solve.build_problem", interrupted)
     result = _solve(tmp_path / "out")
     assert result.exit_code == 4
     assert "interrupted: no plan was written" in result.output
@@ -52,7 +52,7 @@ def test_ctrl_c_while_writing_leaves_no_files(tmp_path: Path, monkeypatch: pytes
     def interrupted(*args: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(writers, "plan_json", interrupted)
+    monkeypatch.setattr(plan_writers, "plan_json", interrupted)
     result = _solve(tmp_path / "out")
     assert result.exit_code == 4
     assert not (tmp_path / "out").exists(), "the folder this run created is removed again"
@@ -66,7 +66,7 @@ def test_ctrl_c_keeps_a_folder_that_held_other_runs(tmp_path: Path, monkeypatch:
     def interrupted(*args: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(writers, "plan_csv", interrupted)
+    monkeypatch.setattr(plan_writers, "plan_csv", interrupted)
     result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "--out", str(out), "-q", "--force"])
     assert result.exit_code == 4
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before, "old files untouched, no temps"

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator.errors import InputError
-from allocator.files import read_document, read_table
-from allocator.files.tables import Table
-from allocator.loading import validate_row
-from allocator.records import area_values, validate_areas, validate_one, validate_records
-from allocator.schemas import Area, AreaFields, Bound, Offer, Previous, record_from
+from allocator.io import read_document, read_table
+from allocator.io.tables import Table
+from allocator.io.loading import validate_row
+from allocator.io.records import area_values, validate_areas, validate_one, validate_records
+from allocator.io.schemas import Area, AreaFields, Bound, Offer, Previous, record_from
 
 #: Cells a hand-edited spreadsheet holds: plain and Danish numbers, blanks, padding, text, signs.
 CELLS = st.sampled_from(["", "0", "3", "12", "12.5", "1.835", "1,5", " 7 ", "-2", "x", "1e3", "nan", "007",

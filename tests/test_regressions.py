@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from allocator.schemas import DEFAULT_MODEL
-from allocator.solve import solve
+from allocator.io.schemas import DEFAULT_MODEL
+from allocator.results.solve import solve
 from tests.conftest import make_instance
 
 

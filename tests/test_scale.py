@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from allocator import writers
-from allocator.backends import choose_backend
-from allocator.backends.flow import flow_network
+from allocator.writers import output, plan as plan_writers
+from allocator.solvers import choose_backend
+from allocator.solvers.flow import flow_network
 from allocator.cli import main
 from allocator.errors import InfeasibleError, InputError
 from allocator.generate import GeneratorOptions, generate
-from allocator.loading import load_instance
-from allocator.plan import Plan
-from allocator.problem import build_problem
-from allocator.schemas import DEFAULT_MODEL
-from allocator.solve import solve
-from allocator.verify import check_plan
+from allocator.io.loading import load_instance
+from allocator.results.plan import Plan
+from allocator.core.problem import build_problem
+from allocator.io.schemas import DEFAULT_MODEL
+from allocator.results.solve import solve
+from allocator.results.verify import check_plan
 from tests.conftest import ROOT, make_instance, make_model
 
 
@@ -99,7 +99,7 @@ def test_bare_flow_network_gives_the_backends_optimum(tmp_path: Path) -> None:
 def test_xlsx_is_skipped_above_the_row_threshold_unless_asked(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     instance = ROOT / "instances" / "synthetic-20-leaves" / "instance.yaml"
-    monkeypatch.setattr(writers, "XLSX_AUTO_ROWS", 10)
+    monkeypatch.setattr(plan_writers, "XLSX_AUTO_ROWS", 10)
     monkeypatch.setattr("allocator.cli.XLSX_AUTO_ROWS", 10)
     result = CliRunner().invoke(main, ["solve", str(instance), "-o", str(tmp_path / "auto"), "-q"])
     assert result.exit_code == 0 and "add --xlsx" in result.output
@@ -110,7 +110,7 @@ def test_xlsx_is_skipped_above_the_row_threshold_unless_asked(tmp_path: Path,
 
 def test_command_line_start_up_does_not_import_unused_solvers() -> None:
     """CP-SAT pulls in pandas and PuLP is large: a default solve must not pay for either at start-up."""
-    code = ("import sys, allocator.cli, allocator.solve; "
+    code = ("import sys, allocator.cli, allocator.results.solve; "
             "print(sorted(m for m in ('pandas', 'pulp', 'ortools.sat.python.cp_model') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -135,9 +135,9 @@ def test_rendering_in_a_forked_process_writes_the_same_files(tmp_path: Path, mon
     plan = solve(instance, DEFAULT_MODEL)
     (tmp_path / "here").mkdir()
     (tmp_path / "forked").mkdir()
-    writers.write_plan(instance, plan, tmp_path / "here", xlsx=False)
-    monkeypatch.setattr(writers, "BACKGROUND_ROWS", 0)
-    writers.write_plan(instance, plan, tmp_path / "forked", xlsx=False)
+    plan_writers.write_plan(instance, plan, tmp_path / "here", xlsx=False)
+    monkeypatch.setattr(plan_writers, "BACKGROUND_ROWS", 0)
+    plan_writers.write_plan(instance, plan, tmp_path / "forked", xlsx=False)
     for name in ("plan.csv", "plan.json", "summary.md"):
         assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "forked" / name).read_bytes()
 
@@ -147,5 +147,5 @@ def test_a_failing_background_renderer_leaves_no_files(tmp_path: Path) -> None:
         raise RuntimeError("renderer bug")
 
     with pytest.raises(RuntimeError, match="renderer bug"):
-        writers.write_files(tmp_path, {"a.csv": lambda: "a\n", "b.json": broken}, frozenset({"b.json"}))
+        output.write_files(tmp_path, {"a.csv": lambda: "a\n", "b.json": broken}, frozenset({"b.json"}))
     assert list(tmp_path.iterdir()) == []

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.loading import load_instance, load_model
-from allocator.problem import build_problem, with_totals
-from allocator.sensitivity import _with_total, resolve, sensitivity
-from allocator.solve import solve
+from allocator.io.loading import load_instance, load_model
+from allocator.core.problem import build_problem, with_totals
+from allocator.reports.sensitivity import _with_total, resolve, sensitivity
+from allocator.results.solve import solve
 from tests.conftest import DK_INSTANCE, MODELS, SYNTHETIC_INSTANCE
 
 
@@ -110,7 +110,7 @@ def test_every_area_is_explained_in_words() -> None:
 
 
 def test_monte_carlo_is_reproducible_for_a_seed() -> None:
-    from allocator.sensitivity import robustness
+    from allocator.reports.sensitivity import robustness
 
     instance = load_instance(DK_INSTANCE).value
     model = load_model(MODELS / "need-weighted.yaml").value
@@ -127,7 +127,7 @@ def test_monte_carlo_is_reproducible_for_a_seed() -> None:
 
 
 def test_each_end_of_each_weight_range_is_checked_just_inside_and_just_outside() -> None:
-    from allocator.sensitivity import TOLERANCE, _with_weight, weight_ranges
+    from allocator.reports.sensitivity import TOLERANCE, _with_weight, weight_ranges
     from tests.conftest import make_model
 
     instance = load_instance(SYNTHETIC_INSTANCE).value
@@ -155,7 +155,7 @@ def test_each_end_of_each_weight_range_is_checked_just_inside_and_just_outside()
 
 def test_apportionment_models_get_no_underserved_weight_range() -> None:
     """Regression: the weight must be 1 under objective apportionment, so ranging it reported a non-question."""
-    from allocator.sensitivity import weight_ranges
+    from allocator.reports.sensitivity import weight_ranges
 
     instance = load_instance(DK_INSTANCE).value
     model = load_model(MODELS / "webster.yaml").value
@@ -164,9 +164,9 @@ def test_apportionment_models_get_no_underserved_weight_range() -> None:
 
 
 def test_tied_optima_are_found_and_each_exchange_costs_the_same() -> None:
-    from allocator.plan import build_plan
-    from allocator.sensitivity import alternative_optima
-    from allocator.verify import check_plan
+    from allocator.results.plan import build_plan
+    from allocator.reports.sensitivity import alternative_optima
+    from allocator.results.verify import check_plan
     from tests.conftest import make_instance, make_model
 
     instance = make_instance(specialties=[{"id": "gp", "total": 3}],
@@ -187,7 +187,7 @@ def test_tied_optima_are_found_and_each_exchange_costs_the_same() -> None:
 
 
 def test_a_plan_without_ties_is_called_unique() -> None:
-    from allocator.sensitivity import alternative_optima
+    from allocator.reports.sensitivity import alternative_optima
 
     instance = load_instance(DK_INSTANCE).value
     assert alternative_optima(resolve(instance, load_model(MODELS / "need-weighted.yaml").value)).unique

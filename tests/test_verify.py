@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 
 from allocator.errors import VerificationError
-from allocator.plan import Plan
-from allocator.schemas import Instance
-from allocator.solve import solve
-from allocator.verify import check_plan, verify
+from allocator.results.plan import Plan
+from allocator.io.schemas import Instance
+from allocator.results.solve import solve
+from allocator.results.verify import check_plan, verify
 from tests.conftest import make_instance, make_model
 
 MODEL = make_model(objective="squared", underserved_weight=2, criteria=[{"indicator": "per_gp", "weight": 1}],

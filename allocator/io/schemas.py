@@ -1,0 +1,364 @@
+"""Step 2 of the pipeline: the validated shapes of an instance and a model.
+
+An *instance* holds the facts of one allocation round; a *model* holds one
+policy. Both are pydantic models. Rows remember where they were read from, so
+that every later check can name the file, the row and the field.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Literal, NamedTuple
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SkipValidation, ValidationInfo,
+                      field_validator, model_validator)
+
+from allocator.errors import Location, RowsOrigin
+from allocator.io.cells import CellError, parse_flag, parse_number
+
+
+def _number(value: Any, info: ValidationInfo) -> Any:
+    decimal_comma = (info.context or {}).get("decimal_comma")
+    try:
+        return parse_number(value, decimal_comma=decimal_comma)
+    except CellError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _flag(value: Any) -> bool:
+    try:
+        return parse_flag(value)
+    except CellError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _identifier(value: Any) -> Any:
+    # Spreadsheets turn ids like 101 into numbers; ids are always text to us.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Identifier = Annotated[str, BeforeValidator(_identifier), Field(min_length=1)]
+OptionalIdentifier = Annotated[str | None, BeforeValidator(lambda v: None if v in ("", None) else _identifier(v))]
+
+
+class Row(BaseModel):
+    """A table row that remembers where it was read from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    _origin: Location = PrivateAttr(default_factory=Location)
+
+    def where(self, field_name: str | None = None) -> Location:
+        """The file and row this came from, narrowed to ``field_name``."""
+        return Location(self._origin.file, self._origin.row, field_name)
+
+    def placed(self, origin: Location) -> "Row":
+        """Record where this row came from and return it."""
+        self._origin = origin
+        return self
+
+
+class Specialty(Row):
+    """A specialty and its fixed national total of posts for the year."""
+
+    id: Identifier
+    name: str | None = None
+    total: Annotated[Number, Field(ge=0)]
+
+
+class AreaFields(Row):
+    """The fields of one area row, validated one by one (see :class:`Area`)."""
+
+    id: Identifier
+    name: str | None = None
+    parent: OptionalIdentifier = None
+    population: Annotated[Number, Field(ge=0)] | None = None
+    underserved: Flag = False
+    indicators: dict[str, Annotated[Number, Field()]] = Field(default_factory=dict)
+
+
+class BoundFields(Row):
+    """The fields of one bound row, validated one by one (see :class:`Bound`)."""
+
+    area: Identifier
+    specialty: OptionalIdentifier = None
+    min: Annotated[Number, Field(ge=0)] | None = None
+    max: Annotated[Number, Field(ge=0)] | None = None
+
+
+class PreviousFields(Row):
+    """The fields of one row of last year's posts (see :class:`Previous`)."""
+
+    area: Identifier
+    specialty: Identifier
+    posts: Annotated[Number, Field(ge=0)]
+
+
+class OfferFields(Row):
+    """The fields of one offer row (see :class:`Offer`)."""
+
+    area: Identifier
+    specialty: Identifier
+
+
+def _where(record: Any, field_name: str | None = None) -> Location:
+    """The file and row a record came from, narrowed to ``field_name`` (the ``where`` of every record)."""
+    origin = record.origin
+    return origin.at(record.index, field_name) if origin is not None else Location(None, None, field_name)
+
+
+# Cell-level tables can hold hundreds of thousands of rows, so their rows are
+# light named tuples: a pydantic object costs ~15 µs to build even without
+# validation. Each names the pydantic model that validates it (``schema``) and
+# the column kinds the bulk validator may accept without it (``fast``).
+
+
+class Area(NamedTuple):
+    """A node of the area tree; only leaves (areas nobody names as parent) receive posts."""
+
+    id: str
+    name: str | None = None
+    parent: str | None = None
+    population: float | None = None
+    underserved: bool = False
+    indicators: dict[str, float] = {}  # noqa: RUF012 - a record is never mutated
+    origin: RowsOrigin | None = None
+    index: int = 0
+
+    schema = AreaFields
+
+    @property
+    def label(self) -> str:
+        """The name to show people (the name, or the id when there is none)."""
+        return self.name or self.id
+
+    where = _where
+
+
+class Bound(NamedTuple):
+    """min <= posts under ``area`` (for ``specialty``, or summed over all when None) <= max."""
+
+    area: str
+    specialty: str | None = None
+    min: float | None = None
+    max: float | None = None
+    origin: RowsOrigin | None = None
+    index: int = 0
+
+    schema = BoundFields
+    fast = {"area": "id", "specialty": "id?", "min": "number?", "max": "number?"}
+
+    where = _where
+
+
+class Previous(NamedTuple):
+    """Last year's posts of one specialty in one leaf area."""
+
+    area: str
+    specialty: str
+    posts: float
+    origin: RowsOrigin | None = None
+    index: int = 0
+
+    schema = PreviousFields
+    fast = {"area": "id", "specialty": "id", "posts": "number"}
+
+    where = _where
+
+
+class Offer(NamedTuple):
+    """``area`` (a leaf, or every leaf under it) trains ``specialty``.
+
+    When an instance lists offers, only offered (leaf, specialty) cells can
+    receive posts; the others are not part of the plan at all.
+    """
+
+    area: str
+    specialty: str
+    origin: RowsOrigin | None = None
+    index: int = 0
+
+    schema = OfferFields
+    fast = {"area": "id", "specialty": "id"}
+
+    where = _where
+
+
+def record_from(record_type: type[Any], row: Row, origin: RowsOrigin | None = None, index: int = 0) -> Any:
+    """The light record of a validated pydantic row, read from row ``index`` of ``origin``."""
+    values = [getattr(row, name) for name in record_type._fields[:-2]]
+    return record_type(*values, origin, index)
+
+
+def _records_of(record_type: type[Any]) -> Any:
+    def convert(items: Any) -> Any:
+        if not isinstance(items, list) or set(map(type, items)) <= {record_type}:
+            return items  # already records (the loaders build them in bulk)
+        return [item if isinstance(item, record_type)
+                else record_from(record_type, record_type.schema.model_validate(item)) for item in items]
+    return BeforeValidator(convert)
+
+
+class Instance(BaseModel):
+    """The facts of one allocation round."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Identifier
+    year: int | None = None
+    unit: Literal[1, 0.5] = 1
+    specialties: list[Specialty]
+    areas: Annotated[list[SkipValidation[Area]], _records_of(Area)]
+    bounds: Annotated[list[SkipValidation[Bound]], _records_of(Bound)] = Field(default_factory=list)
+    previous: Annotated[list[SkipValidation[Previous]], _records_of(Previous)] = Field(default_factory=list)
+    offers: Annotated[list[SkipValidation[Offer]], _records_of(Offer)] = Field(default_factory=list)
+    sources: Any = None
+
+    @cached_property
+    def area_by_id(self) -> dict[str, Area]:
+        """Areas keyed by id."""
+        return {area.id: area for area in self.areas}
+
+    @cached_property
+    def children(self) -> dict[str, list[str]]:
+        """Child ids of every area, sorted by id."""
+        result: dict[str, list[str]] = {area.id: [] for area in self.areas}
+        for area in sorted(self.areas, key=lambda a: a.id):  # one sort, so every list comes out sorted
+            if area.parent is not None and area.parent in result:
+                result[area.parent].append(area.id)
+        return result
+
+    @cached_property
+    def leaves(self) -> list[str]:
+        """Leaf area ids, sorted; the only areas that receive posts."""
+        return sorted(area_id for area_id, kids in self.children.items() if not kids)
+
+    @cached_property
+    def specialty_ids(self) -> list[str]:
+        """Specialty ids, sorted."""
+        return sorted(s.id for s in self.specialties)
+
+    @cached_property
+    def cells(self) -> list[tuple[str, str]]:
+        """The (leaf, specialty) pairs a plan covers, sorted by leaf then specialty.
+
+        Every pair when the instance lists no offers; otherwise only the pairs
+        whose leaf, or an area above it, offers the specialty.
+        """
+        if not self.offers:
+            return [(leaf, s) for leaf in self.leaves for s in self.specialty_ids]
+        under = self.leaves_under
+        # Offers files usually come sorted, and sorting sorted input is linear; dict.fromkeys drops repeats.
+        return list(dict.fromkeys(sorted([(leaf, offer.specialty) for offer in self.offers
+                                          for leaf in under[offer.area]])))
+
+    @cached_property
+    def leaves_under(self) -> dict[str, list[str]]:
+        """For every area, the sorted leaf ids in its subtree (itself, for a leaf)."""
+        result: dict[str, list[str]] = {}
+
+        def collect(area_id: str) -> list[str]:
+            if area_id not in result:
+                kids = self.children[area_id]
+                result[area_id] = sorted(leaf for kid in kids for leaf in collect(kid)) if kids else [area_id]
+            return result[area_id]
+
+        for area in self.areas:
+            collect(area.id)
+        return result
+
+    def ancestors(self, area_id: str) -> list[str]:
+        """The chain from ``area_id`` up to its root, itself first."""
+        chain = self._chains.get(area_id)
+        if chain is None:
+            parent = self.area_by_id[area_id].parent
+            chain = [area_id] + (self.ancestors(parent) if parent is not None else [])
+            self._chains[area_id] = chain
+        return chain
+
+    @cached_property
+    def _chains(self) -> dict[str, list[str]]:
+        return {}
+
+    @cached_property
+    def bound_at(self) -> dict[tuple[str, str | None], Bound]:
+        """Bound rows keyed by (area, specialty or None for summed over specialties)."""
+        return {(bound.area, bound.specialty): bound for bound in self.bounds}
+
+    @cached_property
+    def previous_posts(self) -> dict[tuple[str, str], float]:
+        """Last year's posts keyed by (leaf, specialty)."""
+        return {(row.area, row.specialty): row.posts for row in self.previous}
+
+
+class Criterion(Row):
+    """One indicator in the need index, with its weight and direction."""
+
+    indicator: Identifier
+    weight: Annotated[Number, Field(gt=0)]
+    direction: Literal["higher_is_worse", "higher_is_better"] = "higher_is_worse"
+
+
+class Stability(Row):
+    """Limits and costs on the change against last year's posts."""
+
+    max_change: Annotated[Number, Field(ge=0)] | None = None
+    weight: Annotated[Number, Field(ge=0)] = 0.0
+
+
+class Model(BaseModel):
+    """One allocation policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Identifier
+    description: str = ""
+    #: What need is proportional to: ``population``, an indicator, ``capacity`` (the posts a leaf's
+    #: bounds allow), or a list of these, meaning the largest of their shares (Japan's residency caps).
+    base: Identifier | list[Identifier] = "population"
+    #: Designated under-served leaves get this fraction more need (0.1: 10% more).
+    underserved_addition: Annotated[Number, Field(ge=0)] = 0.0
+    criteria: list[Criterion] = Field(default_factory=list)
+    objective: Literal["absolute", "squared", "apportionment"] = "absolute"
+    #: The classical method behind ``objective: apportionment`` (see allocator.apportion).
+    method: str | None = None
+    underserved_weight: Annotated[Number, Field(ge=1)] = 1.0
+    stability: Stability = Field(default_factory=Stability)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _known_method(cls, value: Any) -> Any:
+        from allocator.apportion import METHOD_NAMES, method_named
+        from allocator.errors import InputError
+
+        if value is None:
+            return None
+        try:
+            return method_named(str(value))
+        except InputError:
+            raise ValueError(f"unknown method '{value}'; use one of {', '.join(METHOD_NAMES)}") from None
+
+    @model_validator(mode="after")
+    def _method_fits_objective(self) -> "Model":
+        if self.objective == "apportionment":
+            if self.method is None:
+                raise ValueError("objective 'apportionment' needs a method, e.g. 'method: webster'")
+            if self.underserved_weight != 1:
+                raise ValueError("underserved_weight has no meaning under objective 'apportionment' (the "
+                                 "method rounds shares of need); drop it, or raise need through criteria")
+        elif self.method is not None:
+            raise ValueError(f"'method' is used only with 'objective: apportionment', not '{self.objective}'")
+        return self
+
+
+#: The policy used when none is named: posts follow population.
+DEFAULT_MODEL = Model(name="population", description="Posts follow population; no criteria.")

@@ -1,0 +1,1 @@
+"""Step 7: reports made from plans: sensitivity and the comparison of models."""

@@ -1,0 +1,314 @@
+"""Step 7c: hold several models side by side on one instance.
+
+Each model is solved and verified as usual. The comparison lines the plans up
+cell by cell, takes the deltas against the first model (the reference) and
+against last year, and computes the equity metrics defined in
+docs/formats.md (Equity metrics). It also explains in words who gains and who loses, and
+why: a different target (need index, base, addition), a bound or stability
+limit that holds the area, or only a different rounding rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from allocator.core.need import NeedBreakdown, need_breakdown
+from allocator.results.plan import Plan
+from allocator.core.problem import build_problem
+from allocator.io.schemas import Instance, Model
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The equity metrics of one plan (definitions in docs/formats.md, Equity metrics)."""
+
+    per_100k_max_min: float | None
+    per_100k_gini: float
+    per_need_max_min: float | None
+    underserved_share: float
+    largest_deviation: float
+    largest_deviation_cell: tuple[str, str]
+    objective_own: float
+    objective_reference: float
+
+    def as_json(self) -> dict[str, Any]:
+        """The metrics as a JSON object."""
+        return {
+            "posts_per_100k_max_min_ratio": self.per_100k_max_min,
+            "posts_per_100k_gini": self.per_100k_gini,
+            "posts_per_need_max_min_ratio": self.per_need_max_min,
+            "underserved_share": self.underserved_share,
+            "largest_deviation_from_target": self.largest_deviation,
+            "largest_deviation_cell": {"area": self.largest_deviation_cell[0],
+                                       "specialty": self.largest_deviation_cell[1]},
+            "objective_own": self.objective_own,
+            "objective_under_reference": self.objective_reference,
+        }
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One model's plan and what was derived from it."""
+
+    model: Model
+    plan: Plan
+    posts: np.ndarray
+    targets: np.ndarray
+    needs: dict[str, NeedBreakdown]
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Plans of several models on one instance, cell by cell (``instance.cells`` order)."""
+
+    instance: Instance
+    cells: list[tuple[str, str]]
+    previous: np.ndarray
+    models: list[Compared]
+    #: The model whose need measures posts per need, for every plan alike.
+    need_yardstick: str
+
+    @property
+    def reference(self) -> Compared:
+        """The first model: every delta and the common cost are taken against it."""
+        return self.models[0]
+
+    def leaf_posts(self, compared: Compared) -> dict[str, float]:
+        """Posts per leaf, summed over specialties."""
+        return _by_leaf(self.cells, compared.posts)
+
+    def leaf_targets(self, compared: Compared) -> dict[str, float]:
+        """Targets per leaf, summed over specialties."""
+        return _by_leaf(self.cells, compared.targets)
+
+
+def _by_leaf(cells: list[tuple[str, str]], values: np.ndarray) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for (leaf, _), value in zip(cells, values.tolist()):
+        result[leaf] = result.get(leaf, 0.0) + value
+    return result
+
+
+def max_min_ratio(values: list[float]) -> float | None:
+    """max / min of ``values``; None when the smallest is 0 (the ratio is unbounded) or there are none."""
+    if not values or min(values) <= 0:
+        return None
+    return max(values) / min(values)
+
+
+def gini(values: list[float], weights: list[float]) -> float:
+    """The weighted Gini coefficient: sum_ij w_i w_j |v_i - v_j| / (2 W^2 mean); 0 means all equal."""
+    total_weight = math.fsum(weights)
+    if total_weight <= 0:
+        return 0.0
+    mean = math.fsum(w * v for w, v in zip(weights, values)) / total_weight
+    if mean <= 0:
+        return 0.0
+    spread = math.fsum(wi * wj * abs(vi - vj) for wi, vi in zip(weights, values) for wj, vj in zip(weights, values))
+    return spread / (2 * total_weight**2 * mean)
+
+
+def _metrics(instance: Instance, cells: list[tuple[str, str]], posts: np.ndarray, targets: np.ndarray,
+             reference_needs: dict[str, NeedBreakdown], objective_own: float, objective_reference: float) -> Metrics:
+    leaves = instance.leaves
+    per_leaf = _by_leaf(cells, posts)
+    population = {leaf: instance.area_by_id[leaf].population or 0.0 for leaf in leaves}
+    peopled = [leaf for leaf in leaves if population[leaf] > 0]
+    per_100k = [per_leaf.get(leaf, 0.0) / population[leaf] * 100_000 for leaf in peopled]
+    needy = [leaf for leaf in leaves if reference_needs[leaf].need > 0]
+    per_need = [per_leaf.get(leaf, 0.0) / reference_needs[leaf].need for leaf in needy]
+    total = math.fsum(posts.tolist())
+    designated = math.fsum(per_leaf.get(leaf, 0.0) for leaf in leaves if instance.area_by_id[leaf].underserved)
+    deviation = np.abs(posts - targets)
+    worst = int(np.argmax(deviation)) if len(deviation) else 0
+    return Metrics(
+        per_100k_max_min=max_min_ratio(per_100k),
+        per_100k_gini=gini(per_100k, [population[leaf] for leaf in peopled]),
+        per_need_max_min=max_min_ratio(per_need),
+        underserved_share=designated / total if total > 0 else 0.0,
+        largest_deviation=float(deviation[worst]) if len(deviation) else 0.0,
+        largest_deviation_cell=cells[worst] if cells else ("", ""),
+        objective_own=objective_own,
+        objective_reference=objective_reference,
+    )
+
+
+def compare(instance: Instance, models: list[Model], *, solver: str = "auto",
+            time_limit: float | None = None, need_model: Model | None = None) -> Comparison:
+    """Solve ``instance`` under every model (each plan verified) and line the plans up.
+
+    Parameters
+    ----------
+    need_model
+        The model whose need is the yardstick of posts per need; the first
+        model by default. With a population-only first model, posts per need
+        would be posts per inhabitant again, so a need-based yardstick such as
+        ``models/need-weighted.yaml`` says more.
+
+    Raises
+    ------
+    ValueError
+        When fewer than two models are given or two share a name.
+    InfeasibleError
+        When a model has no plan (the message names the model).
+    """
+    from allocator.errors import InfeasibleError
+    from allocator.results.solve import solve
+
+    names = [model.name for model in models]
+    if len(models) < 2:
+        raise ValueError("a comparison needs at least two models")
+    if len(set(names)) < len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(f"two models are named {twice[0]!r}; give each model its own name")
+    cells = instance.cells
+    unit = float(instance.unit)
+    reference_problem = build_problem(instance, models[0])
+    yardstick = need_model if need_model is not None else models[0]
+    reference_needs = reference_problem.needs if need_model is None else need_breakdown(instance, need_model)
+    previous_known = instance.previous_posts
+    previous = np.array([previous_known.get(cell, np.nan) for cell in cells], dtype=float)
+    results: list[Compared] = []
+    for model in models:
+        try:
+            plan = solve(instance, model, solver=solver, time_limit=time_limit)
+        except InfeasibleError as exc:
+            raise InfeasibleError(f"model '{model.name}': {exc}", exc.conflicts, exc.diagnosis) from None
+        posts = np.array([row.posts for row in plan.rows], dtype=float)
+        targets = np.array([row.target for row in plan.rows], dtype=float)
+        units = np.rint(posts / unit).astype(np.int64)
+        metrics = _metrics(instance, cells, posts, targets, reference_needs, plan.objective,
+                           reference_problem.total_cost(units))
+        results.append(Compared(model, plan, posts, targets, need_breakdown(instance, model), metrics))
+    return Comparison(instance, cells, previous, results, yardstick.name)
+
+
+def _posts(value: float) -> str:
+    return f"{value:g}"
+
+
+def _base_shares(instance: Instance, model: Model) -> dict[str, dict[str, float]]:
+    """For a model with a list of bases: each base's share of every leaf (empty for a single base)."""
+    from allocator.core.need import base_value
+
+    if isinstance(model.base, str):
+        return {}
+    shares = {}
+    for name in model.base:
+        values = {leaf: base_value(instance, model, leaf, name) for leaf in instance.leaves}
+        total = math.fsum(values.values())
+        shares[name] = {leaf: value / total for leaf, value in values.items()}
+    return shares
+
+
+def _describe_need(compared: Compared, reference: Compared, leaf: str,
+                   base_shares: dict[str, dict[str, float]]) -> str:
+    """Why ``leaf``'s need differs between two models, in a few words (``base_shares`` from :func:`_base_shares`)."""
+    mine, theirs = compared.needs[leaf], reference.needs[leaf]
+    reasons = []
+    if abs(mine.index - theirs.index) > 1e-9:
+        strongest = sorted(mine.ratios.items(), key=lambda item: -abs(item[1] - 1))[:2]
+        detail = ", ".join(f"{name.replace('_', ' ')} {ratio:.2f}× the mean" for name, ratio in strongest)
+        reasons.append(f"need index {mine.index:.2f} against {theirs.index:.2f}" + (f" ({detail})" if detail else ""))
+    if base_shares:
+        shares = {name: of_leaf[leaf] for name, of_leaf in base_shares.items()}
+        largest = max(shares, key=lambda name: shares[name])
+        others = ", ".join(f"its {name} share {share * 100:.2f}%" for name, share in shares.items() if name != largest)
+        reasons.append(f"its {largest} share {shares[largest] * 100:.2f}% is the largest of its shares ({others})")
+    elif compared.model.base != reference.model.base:
+        reasons.append(f"its base is {compared.model.base}, not {reference.model.base}")
+    addition = mine.need / (mine.base * mine.index) if mine.base * mine.index else 1.0
+    if addition > 1 + 1e-9:
+        reasons.append(f"{(addition - 1) * 100:g}% more need as a designated under-served area")
+    return "; ".join(reasons)
+
+
+def _held(instance: Instance, compared: Compared) -> dict[str, list[str]]:
+    """For every leaf, the bounds and limits that hold it in the plan of ``compared``, as words."""
+    rows_of: dict[str, list[Any]] = {leaf: [] for leaf in instance.leaves}
+    for row in compared.plan.rows:
+        rows_of[row.area].append(row)
+    return {leaf: _holds(instance, compared, leaf, rows) for leaf, rows in rows_of.items()}
+
+
+def _holds(instance: Instance, compared: Compared, leaf: str, rows: list[Any]) -> list[str]:
+    """The bounds and limits that hold ``leaf`` (whose plan rows are ``rows``), as words."""
+    out = []
+    for row in rows:
+        for label in row.binding:
+            kind, _, rest = label.partition(" ")
+            if label == "max_change":
+                out.append(f"the stability limit of ±{_posts(compared.model.stability.max_change or 0)} "
+                           f"on last year's {_posts(row.previous or 0)}")
+            elif not rest:
+                value = row.min if kind == "min" else row.max
+                out.append(f"its {kind} of {_posts(value or 0)}")
+            else:
+                summed = "(all specialties)" in rest
+                area = rest.replace("(all specialties)", "").strip() or leaf
+                bound = instance.bound_at.get((area, None if summed else row.specialty))
+                value = None if bound is None else bound.min if kind == "min" else bound.max
+                where = f" on {instance.area_by_id[area].label}" if area != leaf else ""
+                out.append(f"the {kind} of {_posts(value or 0)}{where}" + (" (all specialties)" if summed else ""))
+    return list(dict.fromkeys(out))
+
+
+def explain(comparison: Comparison, compared: Compared) -> list[str]:
+    """Sentences on who gains and who loses under ``compared`` against the reference model, and why."""
+    reference = comparison.reference
+    mine, theirs = comparison.leaf_posts(compared), comparison.leaf_posts(reference)
+    my_targets, their_targets = comparison.leaf_targets(compared), comparison.leaf_targets(reference)
+    instance = comparison.instance
+    moved = [leaf for leaf in instance.leaves if abs(mine[leaf] - theirs[leaf]) > 1e-9]
+    if not moved:
+        return [f"**{compared.model.name}** gives exactly the plan of **{reference.model.name}**."]
+    shifted = math.fsum(max(0.0, mine[leaf] - theirs[leaf]) for leaf in moved)
+    lines = [f"**{compared.model.name}** moves {_posts(shifted)} post{'s' if shifted != 1 else ''} compared with "
+             f"**{reference.model.name}** ({compared.model.description.strip() or 'no description'})"]
+    held_by, held_before = _held(instance, compared), _held(instance, reference)
+    newly_held = [leaf for leaf in instance.leaves if held_by[leaf] and not held_before[leaf]]
+    base_shares = _base_shares(instance, compared.model)
+    heavier = compared.model.underserved_weight != reference.model.underserved_weight
+    order = sorted(moved, key=lambda leaf: (-(mine[leaf] - theirs[leaf]), leaf))
+    for leaf in order:
+        delta = mine[leaf] - theirs[leaf]
+        area = instance.area_by_id[leaf]
+        why = []
+        if abs(my_targets[leaf] - their_targets[leaf]) >= 0.05:
+            need = _describe_need(compared, reference, leaf, base_shares)
+            if not need:
+                need = ("the other areas' need grew, so its share of the fixed total fell"
+                        if my_targets[leaf] < their_targets[leaf] else
+                        "the other areas' need fell, so its share of the fixed total grew")
+            why.append(f"its target is {my_targets[leaf]:.1f} against {their_targets[leaf]:.1f}: {need}")
+        else:
+            why.append(f"its target is the same ({my_targets[leaf]:.1f})")
+            others = [instance.area_by_id[other].label for other in newly_held if other != leaf]
+            if delta > 0 and others:
+                why.append(f"it takes posts that {', '.join(others)} cannot take here")
+            elif not (area.underserved and heavier) and not held_by[leaf]:
+                why.append("the models round or weigh deviations differently")
+        if area.underserved and heavier:
+            why.append(f"a post short here weighs {compared.model.underserved_weight:g}× (designated under-served), "
+                       f"against {reference.model.underserved_weight:g}× under {reference.model.name}")
+        held_mine, held_theirs = held_by[leaf], held_before[leaf]
+        if held_mine:
+            why.append(f"here it is held by {', '.join(held_mine)}")
+        if held_theirs:
+            why.append(f"under {reference.model.name} it was held by {', '.join(held_theirs)}")
+        lines.append(f"- {area.label} {delta:+g} ({_posts(theirs[leaf])} → {_posts(mine[leaf])}): "
+                     + "; ".join(why) + ".")
+    return lines
+
+
+def same_plans(comparison: Comparison) -> list[list[str]]:
+    """Groups of two or more models whose plans are identical, in model order."""
+    groups: dict[bytes, list[str]] = {}
+    for compared in comparison.models:
+        groups.setdefault(compared.posts.tobytes(), []).append(compared.model.name)
+    return [names for names in groups.values() if len(names) > 1]

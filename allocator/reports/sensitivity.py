@@ -1,0 +1,604 @@
+"""Step 7: how firm a plan is, and why each area got what it got.
+
+Every number here comes from re-solving exactly (the fast path of
+:mod:`allocator.solvers`) a variant of the instance or the model held in
+memory: a bound moved by one unit, a total moved by k units, a weight moved,
+indicators drawn with noise. Variants share the facts that do not change
+(the tree, the cells, the bound boxes), so a re-solve costs one build of the
+numeric problem and one min-cost flow.
+
+Nothing here reads or writes files (see :mod:`allocator.writers`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+
+from allocator.solvers import choose_backend
+from allocator.solvers.diagnose import Rule, rules_of
+from allocator.errors import SolverError
+from allocator.results.plan import Plan
+from allocator.core.problem import Group, ProblemData, build_problem, with_totals
+from allocator.io.schemas import Instance, Model, Specialty
+
+#: Instance facts that depend only on the tree, the bounds and the offers; a variant that changes
+#: none of those (totals, populations, indicators) inherits them instead of recomputing.
+_SHARED_FACTS = ("children", "leaves", "specialty_ids", "leaves_under", "cells", "bound_at", "previous_posts",
+                 "_chains", "_cell_boxes", "_cell_arrays")
+
+Posts = dict[tuple[str, str], float]
+
+
+def variant(instance: Instance, *, specialties: list[Specialty] | None = None,
+            areas: list[Any] | None = None, bounds: list[Any] | None = None) -> Instance:
+    """A copy of ``instance`` with some tables replaced; unchanged derived facts are shared."""
+    fields = {name: getattr(instance, name) for name in Instance.model_fields}
+    if specialties is not None:
+        fields["specialties"] = specialties
+    if areas is not None:
+        fields["areas"] = areas
+    if bounds is not None:
+        fields["bounds"] = bounds
+    copy = Instance(**fields)
+    if bounds is None:
+        for name in _SHARED_FACTS:
+            if name in instance.__dict__:
+                copy.__dict__[name] = instance.__dict__[name]
+    return copy
+
+
+@dataclass
+class Outcome:
+    """One exact re-solve: posts per cell and the objective, or infeasible (``posts`` None)."""
+
+    posts: Posts | None
+    objective: float | None
+    problem: ProblemData | None = None
+    units: np.ndarray | None = None
+
+
+def solve_problem(problem: ProblemData, cells: list[tuple[str, str]]) -> Outcome:
+    """Solve a numeric problem exactly with the fast path (what ``allocator solve`` would write)."""
+    if (problem.lo > problem.hi).any():
+        return Outcome(None, None, problem)
+    backend, _ = choose_backend("auto", problem)
+    result = backend.solve(problem)
+    if result.status == "infeasible":
+        return Outcome(None, None, problem)
+    if result.status != "optimal" or result.units is None:
+        raise SolverError(f"a re-solve failed ({result.status}) {result.detail}".strip())
+    posts = dict(zip(cells, (result.units.astype(float) * problem.unit).tolist()))
+    return Outcome(posts, problem.total_cost(result.units), problem, result.units)
+
+
+def resolve(instance: Instance, model: Model) -> Outcome:
+    """Build and solve ``instance`` under ``model`` from scratch (in memory)."""
+    return solve_problem(build_problem(instance, model), instance.cells)
+
+
+def _with_total(instance: Instance, specialty_id: str, total: float) -> Instance:
+    specialties = [s.model_copy(update={"total": total}) if s.id == specialty_id else s for s in instance.specialties]
+    return variant(instance, specialties=specialties)
+
+
+# --- 1. binding bounds -------------------------------------------------------------------------
+
+
+@dataclass
+class BindingBound:
+    """A rule that holds with equality at the optimum, and what moving it by one unit costs.
+
+    ``relax`` and ``tighten`` are the exact change in objective (None when
+    the variant is infeasible). For a total, relax means one more post and
+    tighten one fewer; for stability, a ``max_change`` one unit larger or
+    smaller (the model has one limit for every cell).
+    """
+
+    rule: str
+    kind: str
+    text: str
+    side: str
+    relax: float | None
+    tighten: float | None
+    lp_dual: float | None
+
+
+def _moved_bound(problem: ProblemData, instance: Instance, rule: Rule, side: str, step: int) -> ProblemData:
+    """``problem`` with a bound row's ``side`` limit moved by ``step`` units (+ looser, - tighter)."""
+    key = (str(rule.area), rule.specialty)
+    members = problem.bound_cells[key]
+    bound = instance.bound_at[key]
+    is_box = not instance.children[str(rule.area)] and rule.specialty is not None
+    if is_box:
+        lo, hi, cap = problem.lo.copy(), problem.hi.copy(), problem.cap.copy()
+        c = int(members[0])
+        if side == "max":
+            # The cell's limit without this row: the row sits at the cell's current cap, so a looser row
+            # lets the cap rise by one only if nothing else holds it (other rows, stability, the total).
+            others = _cap_without(problem, instance, c, key)
+            cap[c] = min(others, cap[c] + 1) if step > 0 else cap[c] - 1
+            hi[c] = min(cap[c], problem.groups[int(problem.cell_specialty[c])].lo)
+        else:
+            floor_without = _floor_without(problem, instance, c)
+            lo[c] = max(floor_without, lo[c] - 1) if step > 0 else lo[c] + 1
+        return replace(problem, lo=lo, hi=hi, cap=cap, derived=dict(problem.derived))
+    groups = [g for g in problem.groups if g.name != f"bound[{rule.area}|{rule.specialty or '*'}]"]
+    unit = float(instance.unit)
+    g_lo = math.ceil(bound.min / unit - 1e-9) if bound.min is not None else 0
+    g_hi = math.floor(bound.max / unit + 1e-9) if bound.max is not None else None
+    if side == "max":
+        g_hi = (g_hi or 0) + step
+    else:
+        g_lo = max(0, g_lo - step)
+    groups.append(Group(f"bound[{rule.area}|{rule.specialty or '*'}]", "bound", members, g_lo, g_hi,
+                        rule.area, rule.specialty))
+    # The flow network nests groups afresh, so the order of the list does not matter.
+    return replace(problem, groups=groups, derived={})
+
+
+def _cap_without(problem: ProblemData, instance: Instance, c: int, own: tuple[str, str | None]) -> int:
+    """Cell ``c``'s cap from every bound row but ``own``, and from stability (not from the total)."""
+    unit = float(instance.unit)
+    leaf = problem.leaves[int(problem.cell_leaf[c])]
+    specialty = problem.specialties[int(problem.cell_specialty[c])]
+    cap = math.inf
+    for area in instance.ancestors(leaf):
+        for key in ((area, specialty), (area, None)):
+            bound = instance.bound_at.get(key)
+            if key != own and bound is not None and bound.max is not None:
+                cap = min(cap, math.floor(bound.max / unit + 1e-9))
+    previous = problem.previous[c]
+    if not np.isnan(previous) and problem.max_change is not None:
+        cap = min(cap, math.floor((previous + problem.max_change) / unit + 1e-9))
+    return int(min(cap, np.iinfo(np.int64).max // 4))
+
+
+def _floor_without(problem: ProblemData, instance: Instance, c: int) -> int:
+    """Cell ``c``'s floor without its own bound row: only stability can set one."""
+    previous = problem.previous[c]
+    if not np.isnan(previous) and problem.max_change is not None:
+        return max(0, math.ceil((previous - problem.max_change) / float(instance.unit) - 1e-9))
+    return 0
+
+
+def binding_bounds(instance: Instance, model: Model, base: Outcome) -> list[BindingBound]:
+    """Every total, bound row and the stability limit that is tight at the optimum, moved one unit each way."""
+    from allocator.solvers.highs import group_duals  # only this section needs an LP
+
+    assert base.posts is not None and base.problem is not None and base.units is not None
+    problem = base.problem
+    unit = float(instance.unit)
+    units_of = {cell: int(round(value / unit)) for cell, value in base.posts.items()}
+    duals = group_duals(problem, base.units) or {}
+    result = []
+    stability_cells = 0
+    for rule in rules_of(instance, model):
+        total = sum(units_of.get(cell, 0) for cell in rule.cells)
+        if rule.kind == "stability":
+            stability_cells += (total == rule.hi) or (total == rule.lo and rule.lo > 0)
+            continue
+        if rule.kind == "total":
+            side = "total"
+        elif rule.hi is not None and total == rule.hi:
+            side = "max"
+        elif rule.lo > 0 and total == rule.lo:
+            side = "min"
+        else:
+            continue
+        changes = []
+        for step in (+1, -1):
+            if rule.kind == "total":
+                spec_total = next(s.total for s in instance.specialties if s.id == rule.specialty)
+                moved = with_totals(problem, _with_total(instance, str(rule.specialty), spec_total + step * unit),
+                                    model)
+            else:
+                moved = _moved_bound(problem, instance, rule, side, step)
+            outcome = solve_problem(moved, instance.cells)
+            changes.append(None if outcome.objective is None else outcome.objective - (base.objective or 0.0))
+        result.append(BindingBound(rule.name, rule.kind, rule.text, side, changes[0], changes[1],
+                                   duals.get(rule.name)))
+    if stability_cells and model.stability.max_change is not None:
+        changes = []
+        for step in (+1, -1):
+            limit = model.stability.max_change + step * unit
+            if limit < 0:
+                changes.append(None)
+                continue
+            moved_model = model.model_copy(update={"stability": model.stability.model_copy(
+                update={"max_change": limit})})
+            outcome = resolve(instance, moved_model)
+            changes.append(None if outcome.objective is None else outcome.objective - (base.objective or 0.0))
+        result.append(BindingBound("stability[max_change]", "stability",
+                                   f"a cell may change by at most {model.stability.max_change:g} posts from last "
+                                   f"year ({stability_cells} cells are at that limit)", "max_change",
+                                   changes[0], changes[1], None))
+    return result
+
+
+# --- 2. total ranging ---------------------------------------------------------------------------
+
+
+@dataclass
+class TotalStep:
+    """The plan of one specialty at its total plus ``delta`` units (posts None: infeasible)."""
+
+    delta: int
+    posts: dict[str, float] | None
+    objective: float | None
+
+
+def total_ranging(instance: Instance, model: Model, k: int = 5,
+                  base_problem: ProblemData | None = None) -> dict[str, list[TotalStep]]:
+    """For each specialty and delta in -k..k (0 excluded), the exact plan at total + delta units."""
+    unit = float(instance.unit)
+    base_problem = base_problem if base_problem is not None else build_problem(instance, model)
+    result: dict[str, list[TotalStep]] = {}
+    for specialty in sorted(instance.specialties, key=lambda s: s.id):
+        steps = []
+        for delta in [d for d in range(-k, k + 1) if d != 0]:
+            total = specialty.total + delta * unit
+            if total < 0:
+                steps.append(TotalStep(delta, None, None))
+                continue
+            outcome = solve_problem(with_totals(base_problem, _with_total(instance, specialty.id, total), model),
+                                    instance.cells)
+            posts = None if outcome.posts is None else {
+                leaf: value for (leaf, s), value in outcome.posts.items() if s == specialty.id}
+            steps.append(TotalStep(delta, posts, outcome.objective))
+        result[specialty.id] = steps
+    return result
+
+
+def priority_lists(base: Posts, ranging: dict[str, list[TotalStep]]) -> dict[str, dict[str, list[list[str]]]]:
+    """Per specialty, who gets each next post (delta 1, 2, …) and who loses each last one (-1, -2, …).
+
+    Each entry lists the areas whose posts grow between consecutive totals
+    (usually one area; more when units also move between areas).
+    """
+    result: dict[str, dict[str, list[list[str]]]] = {}
+    for specialty, steps in ranging.items():
+        at: dict[int, dict[str, float]] = {0: {leaf: v for (leaf, s), v in base.items() if s == specialty}}
+        at.update({step.delta: step.posts for step in steps if step.posts is not None})
+        gains, losses = [], []
+        for delta in range(1, max((abs(step.delta) for step in steps), default=0) + 1):
+            if delta in at and delta - 1 in at:
+                gains.append(sorted(a for a in at[delta] if at[delta][a] > at[delta - 1].get(a, 0.0)))
+            if -delta in at and -delta + 1 in at:
+                losses.append(sorted(a for a in at[-delta + 1] if at[-delta + 1][a] > at[-delta].get(a, 0.0)))
+        result[specialty] = {"next": gains, "last": losses}
+    return result
+
+
+# --- 3. weight ranges ---------------------------------------------------------------------------
+
+#: How far the weight-range search looks: from the weight divided by SPAN to the weight times SPAN.
+SPAN = 1000.0
+#: Bisection stops when an end is known to within this share of the weight (or of 1, if larger).
+TOLERANCE = 1e-3
+
+
+@dataclass
+class RangeEnd:
+    """One end of a weight's range: the last value tested with the same plan, the first without.
+
+    ``outside`` is None when the plan stays the same to the end of the
+    searched span (``inside`` is then that end of the span).
+    """
+
+    inside: float
+    outside: float | None
+    gains: list[dict[str, Any]]
+    losses: list[dict[str, Any]]
+
+
+@dataclass
+class WeightRange:
+    """The values of one weight (others held) for which the plan stays the same."""
+
+    weight: str
+    value: float
+    low: RangeEnd
+    high: RangeEnd
+
+
+def _with_weight(model: Model, weight: str, value: float) -> Model:
+    if weight == "underserved_weight":
+        return model.model_copy(update={"underserved_weight": value})
+    if weight == "stability.weight":
+        return model.model_copy(update={"stability": model.stability.model_copy(update={"weight": value})})
+    indicator = weight.removeprefix("criterion:")
+    return model.model_copy(update={"criteria": [c.model_copy(update={"weight": value}) if c.indicator == indicator
+                                                 else c for c in model.criteria]})
+
+
+def _difference(base: Posts, other: Posts | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if other is None:
+        return [], []
+    gains = [{"area": a, "specialty": s, "change": other[(a, s)] - v} for (a, s), v in base.items() if other[(a, s)] > v]
+    losses = [{"area": a, "specialty": s, "change": other[(a, s)] - v} for (a, s), v in base.items()
+              if other[(a, s)] < v]
+    return gains, losses
+
+
+def _range_end(instance: Instance, model: Model, weight: str, value: float, limit: float, base: Posts) -> RangeEnd:
+    def plan_at(w: float) -> Posts | None:
+        return resolve(instance, _with_weight(model, weight, w)).posts
+
+    far = plan_at(limit)
+    if far == base:
+        return RangeEnd(limit, None, [], [])
+    same, other, other_posts = value, limit, far
+    tolerance = TOLERANCE * max(abs(value), 1.0)
+    while abs(other - same) > tolerance:
+        middle = (same + other) / 2
+        posts = plan_at(middle)
+        if posts == base:
+            same = middle
+        else:
+            other, other_posts = middle, posts
+    gains, losses = _difference(base, other_posts)
+    return RangeEnd(same, other, gains, losses)
+
+
+def weight_ranges(instance: Instance, model: Model, base: Posts) -> list[WeightRange]:
+    """For each criterion weight, the under-served weight and the stability weight, the range that keeps the plan.
+
+    Under ``objective: apportionment`` the under-served weight is left out: it
+    must be 1 there, and the method's cost does not use it. Each end is found
+    by bisection to :data:`TOLERANCE` of the weight, within
+    [weight / SPAN, weight × SPAN] (the under-served weight stays >= 1, the
+    stability weight may go down to 0).
+    """
+    weights = [(f"criterion:{c.indicator}", c.weight, c.weight / SPAN) for c in model.criteria]
+    if model.objective != "apportionment":  # there the weight is fixed at 1 and the cost ignores it
+        weights.append(("underserved_weight", model.underserved_weight, 1.0))
+    if instance.previous:
+        weights.append(("stability.weight", model.stability.weight, 0.0))
+    result = []
+    for name, value, floor in weights:
+        ceiling = max(value, 1.0) * SPAN
+        low = _range_end(instance, model, name, value, floor, base) if value > floor else RangeEnd(value, None, [], [])
+        result.append(WeightRange(name, value, low, _range_end(instance, model, name, value, ceiling, base)))
+    return result
+
+
+# --- 4. robustness ------------------------------------------------------------------------------
+
+
+@dataclass
+class Robustness:
+    """Posts per cell over noisy draws of the base and the indicators.
+
+    Attributes
+    ----------
+    draws, noise, seed
+        The settings: each leaf's population and every indicator value are
+        multiplied by (1 + e), e ~ Normal(0, noise), clipped at 0; the same
+        seed gives the same draws.
+    cells
+        Per cell of the plan: minimum, median and maximum posts over the
+        feasible draws, and the share of all draws that keep the plan's count.
+    infeasible
+        Draws that had no plan.
+    """
+
+    draws: int
+    noise: float
+    seed: int
+    cells: list[dict[str, Any]]
+    infeasible: int
+
+
+def _noisy_areas(instance: Instance, rng: np.random.Generator, noise: float) -> list[Any]:
+    areas = []
+    for area in instance.areas:
+        population = area.population
+        if population is not None:
+            population = max(0.0, population * (1.0 + noise * rng.standard_normal()))
+        indicators = {name: max(0.0, value * (1.0 + noise * rng.standard_normal()))
+                      for name, value in sorted(area.indicators.items())}
+        areas.append(area._replace(population=population, indicators=indicators))
+    return areas
+
+
+def robustness(instance: Instance, model: Model, plan: Plan, *, draws: int = 200, noise: float = 0.05,
+               seed: int = 0, on_draw: Callable[[], None] | None = None) -> Robustness:
+    """Monte Carlo over the base and the indicators (see :class:`Robustness`)."""
+    rng = np.random.default_rng(seed)
+    cells = instance.cells
+    posts = np.full((draws, len(cells)), np.nan)
+    infeasible = 0
+    for d in range(draws):
+        noisy = variant(instance, areas=_noisy_areas(instance, rng, noise))
+        outcome = resolve(noisy, model)
+        if outcome.posts is None:
+            infeasible += 1
+        else:
+            posts[d] = [outcome.posts[cell] for cell in cells]
+        if on_draw is not None:
+            on_draw()
+    planned = plan.posts()
+    rows = []
+    for c, (leaf, specialty) in enumerate(cells):
+        column = posts[:, c]
+        seen = column[~np.isnan(column)]
+        rows.append({"area": leaf, "specialty": specialty, "posts": planned[(leaf, specialty)],
+                     "min": float(seen.min()) if len(seen) else None,
+                     "median": float(np.median(seen)) if len(seen) else None,
+                     "max": float(seen.max()) if len(seen) else None,
+                     "keep_share": float(np.sum(column == planned[(leaf, specialty)]) / draws)})
+    return Robustness(draws, noise, seed, rows, infeasible)
+
+
+# --- 5. alternative optima ----------------------------------------------------------------------
+
+TIE_RULE = ("every backend proves the optimum; the plan written is the one the exact fast path returns for the "
+            "cells in sorted order (area id, then specialty id): greedy gives each next unit to the cheapest "
+            "cell, ties to the first in that order; min-cost flow is run on the network built in that order "
+            "(docs/mathematics.md, 'The tie rule')")
+
+
+@dataclass
+class AlternativeOptima:
+    """Whether other plans have exactly the same cost, found by single exchanges within a specialty.
+
+    ``exchanges`` lists moves of one unit from one area to another that keep
+    every rule and leave the objective unchanged (at most ``shown``; ``count``
+    is the total). A move through two specialties at once is not searched.
+    """
+
+    unique: bool
+    count: int
+    exchanges: list[dict[str, Any]]
+    tie_rule: str
+
+
+def alternative_optima(base: Outcome, shown: int = 50) -> AlternativeOptima:
+    """Tied single exchanges at the optimum ``base`` (see :class:`AlternativeOptima`)."""
+    problem, units = base.problem, base.units
+    assert problem is not None and units is not None and base.objective is not None
+    n = units.astype(np.int64)
+    cells = np.arange(problem.n_cells)
+    removable = n > problem.lo
+    addable = n < problem.hi
+    down = np.full(problem.n_cells, np.inf)
+    up = np.full(problem.n_cells, np.inf)
+    down[removable] = problem.cell_cost(n[removable] - 1, cells[removable]) - problem.cell_cost(n[removable],
+                                                                                                 cells[removable])
+    up[addable] = problem.cell_cost(n[addable] + 1, cells[addable]) - problem.cell_cost(n[addable], cells[addable])
+    sums = {g.name: int(n[g.cells].sum()) for g in problem.groups}
+    member: dict[int, set[int]] = {}
+    for index, group in enumerate(problem.groups):
+        if group.kind != "total":
+            for c in group.cells.tolist():
+                member.setdefault(c, set()).add(index)
+    scale = max(1.0, abs(base.objective))
+    found = []
+    for si in range(len(problem.specialties)):
+        mine = np.flatnonzero(problem.cell_specialty == si)
+        givers = [c for c in mine.tolist() if removable[c]]
+        takers = [c for c in mine.tolist() if addable[c]]
+        for i in givers:
+            for j in takers:
+                if i == j or abs(down[i] + up[j]) > 1e-12 * scale:
+                    continue
+                gi, gj = member.get(i, set()), member.get(j, set())
+                if any(sums[problem.groups[g].name] - 1 < problem.groups[g].lo for g in gi - gj):
+                    continue
+                if any(problem.groups[g].hi is not None and sums[problem.groups[g].name] + 1 > problem.groups[g].hi
+                       for g in gj - gi):
+                    continue
+                found.append({"specialty": problem.specialties[si],
+                              "from": problem.leaves[int(problem.cell_leaf[i])],
+                              "to": problem.leaves[int(problem.cell_leaf[j])]})
+    return AlternativeOptima(not found, len(found), found[:shown], TIE_RULE)
+
+
+# --- 6. per-area explanation --------------------------------------------------------------------
+
+
+@dataclass
+class AreaExplanation:
+    """Why one area got its posts in one specialty, with the figures and one sentence."""
+
+    area: str
+    specialty: str
+    need_index: float
+    ratios: dict[str, float]
+    target: float
+    minimum: float | None
+    maximum: float | None
+    posts: float
+    reason: str
+    sentence: str
+
+
+def explain_areas(instance: Instance, model: Model, plan: Plan, needs: dict[str, Any]) -> list[AreaExplanation]:
+    """One explanation per cell of the plan, in words a council member understands."""
+    unit = float(instance.unit)
+    names = {s.id: s.name or s.id for s in instance.specialties}
+    totals = {s.id: s.total for s in instance.specialties}
+    result = []
+    for row in plan.rows:
+        rounded = round(row.target / unit) * unit
+        figures = (f"{row.area_name} gets {row.posts:g} posts of {names[row.specialty]} against a target of "
+                   f"{row.target:.2f}")
+        if row.posts == rounded:
+            reason, sentence = "target rounded", f"{figures}: its target, rounded."
+        elif row.binding:
+            reason = "bound"
+            sentence = f"{figures}, because a limit holds it there ({', '.join(row.binding)})."
+        elif row.previous is not None and model.stability.weight and \
+                abs(row.posts - row.previous) < abs(rounded - row.previous):
+            reason = "stability"
+            sentence = (f"{figures}: closer to last year's {row.previous:g}, because the model charges "
+                        f"{model.stability.weight:g} for each post changed.")
+        elif row.underserved and model.underserved_weight > 1 and row.posts > rounded:
+            reason = "under-served weight"
+            sentence = (f"{figures}: above its rounded target, because a shortfall in an under-served area "
+                        f"costs {model.underserved_weight:g} times as much.")
+        else:
+            reason = "rounding against a neighbour"
+            direction = "fewer" if row.posts < rounded else "more"
+            sentence = (f"{figures}: {abs(row.posts - rounded):g} {direction} than its rounded target, because the "
+                        f"{totals[row.specialty]:g} posts of {names[row.specialty]} must add up exactly and other "
+                        "areas' claims to the last posts weighed more.")
+        breakdown = needs[row.area]
+        result.append(AreaExplanation(row.area, row.specialty, breakdown.index, dict(breakdown.ratios),
+                                      row.target, row.min, row.max, row.posts, reason, sentence))
+    return result
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SensitivityReport:
+    """Everything :func:`sensitivity` finds, ready for the writers."""
+
+    instance: str
+    model: str
+    objective: float
+    binding: list[BindingBound]
+    ranging: dict[str, list[TotalStep]]
+    priority: dict[str, dict[str, list[list[str]]]]
+    areas: list[AreaExplanation]
+    weights: list[WeightRange] = field(default_factory=list)
+    robustness: Robustness | None = None
+    alternatives: AlternativeOptima | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, draws: int = 200,
+                noise: float = 0.05, seed: int = 0, progress: Callable[[str], None] | None = None,
+                on_draw: Callable[[], None] | None = None) -> SensitivityReport:
+    """The sensitivity report of ``plan`` (the verified optimum of ``instance`` under ``model``).
+
+    ``draws=0`` skips the Monte Carlo section.
+    """
+    say = progress or (lambda _: None)
+    base = resolve(instance, model)
+    if base.posts is None or base.objective is None or base.problem is None:
+        raise SolverError("the instance has no plan; run allocator solve for the diagnosis")
+    if base.posts != plan.posts():
+        raise SolverError("the re-solve did not reproduce the plan; report this")
+    say("binding bounds")
+    binding = binding_bounds(instance, model, base)
+    say("total ranging")
+    ranging = total_ranging(instance, model, k, base.problem)
+    say("alternative optima")
+    alternatives = alternative_optima(base)
+    say("weight ranges")
+    weights = weight_ranges(instance, model, base.posts)
+    say("robustness")
+    noisy = robustness(instance, model, plan, draws=draws, noise=noise, seed=seed, on_draw=on_draw) \
+        if draws else None
+    return SensitivityReport(instance.name, model.name, base.objective, binding, ranging,
+                             priority_lists(base.posts, ranging),
+                             explain_areas(instance, model, plan, base.problem.needs), weights, noisy,
+                             alternatives,
+                             {"k": k, "draws": draws, "noise": noise, "seed": seed})
