@@ -338,12 +338,24 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
 @click.option("--previous/--no-previous", default=True, show_default=True, help="Last year's posts.")
 @click.option("--offered", type=click.IntRange(min=1), default=None,
               help="Each leaf offers only this many specialties (an offers table); default: all.")
+@click.option("--closed-share", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Share of (leaf, specialty) cells closed by a bound row 'max: 0', with no offers table; "
+                   "with --cell-caps every cell then has a bound row.")
+@click.option("--bounds-on-every-level/--no-bounds-on-every-level", default=False, show_default=True,
+              help="Bound rows on every area above the leaves: per specialty (max, and min with --floors) "
+                   "and summed over specialties (max).")
 @click.option("--force", is_flag=True, help="Write into a non-empty folder.")
 @_guarded
 def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit: str, name: str | None,
              shared_caps: bool, cell_caps: bool, floors: bool, previous: bool, offered: int | None,
-             force: bool) -> None:
-    """Write a synthetic instance (instance.yaml and CSV tables) into OUT."""
+             closed_share: float, bounds_on_every_level: bool, force: bool) -> None:
+    """Write a synthetic instance (instance.yaml and CSV tables) into OUT.
+
+    E.g. a national spreadsheet grid, a bound row on every cell and 80 % of
+    the cells closed by 'max: 0': --tree 100,5000 --specialties 50 --posts
+    40000 --closed-share 0.8. A tree six levels deep with bounds on every
+    level: --tree 2,5,20,100,400,2000 --bounds-on-every-level.
+    """
     from allocator.errors import InputError
     from allocator.generate import GeneratorOptions
     from allocator.generate import generate as write_instance
@@ -356,10 +368,12 @@ def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit
     try:
         options = GeneratorOptions(tree=counts, specialties=specialties, posts=posts, seed=seed, unit=float(unit),
                                    shared_caps=shared_caps, cell_caps=cell_caps, floors=floors,
-                                   previous=previous, offered=offered, name=name)
+                                   previous=previous, offered=offered, name=name, closed_share=closed_share,
+                                   bounds_on_every_level=bounds_on_every_level)
         path = write_instance(options, out)
     except ValueError as exc:
-        raise InputError(f"{exc}", fix="write e.g. --tree 3,5,98 --specialties 40 --offered 10") from None
+        raise InputError(f"{exc}", fix="write e.g. --tree 3,5,98 --specialties 40 --offered 10, "
+                                       "or --closed-share 0.8 without --offered") from None
     click.echo(f"Wrote {path}")
 
 

@@ -4,13 +4,17 @@ Usage::
 
     python -m benchmarks.run                       # every scale, 3 runs each
     python -m benchmarks.run --scales dk,municipal --repeats 5
+    python -m benchmarks.run --scales grid-capped,deep,wide --repeats 1 --out /tmp/results.md
 
 Every (scale, job) runs in a fresh subprocess, so that its peak memory is its
 own and no solver library is loaded beside another. A job is a backend (build
 and solve timed apart, median of the runs), a PuLP + CBC baseline on the same
 problem, a bare OR-Tools min-cost-flow solve of the network the flow backend
 ends on, or the whole ``allocator solve`` command (process start to files
-written). Ratios are taken between jobs of the same run.
+written). Ratios are taken between jobs of the same run. The report opens
+with a table over the shapes of issue 12 (cells, bound rows, the whole
+command's median time and peak memory, its speed against PuLP + CBC, and
+pass or fail against the targets in ``benchmarks/scales.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -29,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.scales import MODEL, ROOT, SCALES
+from benchmarks.scales import MODEL, ROOT, SCALES, Scale, Targets
 
 #: Jobs per scale. "auto" is what `allocator solve` runs by default.
 JOBS = {
@@ -37,7 +42,14 @@ JOBS = {
     "municipal": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli", "sensitivity"],
     "national-large": ["auto", "highs", "cbc", "cpsat", "mcf-bare", "well-formulated", "plain", "cli"],
     "huge": ["auto", "mcf-bare", "cli"],
+    "grid-capped": ["auto", "mcf-bare", "well-formulated", "cli"],
+    "deep": ["auto", "mcf-bare", "well-formulated", "cli"],
+    "wide": ["auto", "mcf-bare", "well-formulated", "cli"],
+    # No PuLP baseline at a million cells (see SCALES["million"].pulp_skipped).
+    "million": ["auto", "cli"],
 }
+#: Issue 12: the whole command's objective must equal PuLP + CBC's to this, relative.
+OBJECTIVE_TOLERANCE = 1e-6
 RESULTS = ROOT / "benchmarks" / "results.md"
 
 
@@ -58,8 +70,10 @@ def _child(scale_name: str, job: str, repeats: int, time_limit: float) -> dict[s
     loaded = time.perf_counter()
     problem = build_problem(instance, model)
     prepared = time.perf_counter()
+    bounds = getattr(instance, "bounds", None)
     out: dict[str, Any] = {"load": loaded - started, "prepare": prepared - loaded, "cells": problem.n_cells,
-                           "groups": len(problem.groups), "build": [], "solve": [], "status": "", "objective": None}
+                           "groups": len(problem.groups), "bound_rows": None if bounds is None else len(bounds),
+                           "build": [], "solve": [], "status": "", "objective": None}
     if job in {"auto", "highs", "cbc", "cpsat", "mcf-bare"}:
         backend = choose_backend("auto", problem)[0] if job in {"auto", "mcf-bare"} else get_backend(job)
         out["backend"] = backend.name
@@ -132,7 +146,21 @@ def _cli(scale_name: str, repeats: int, command_name: str = "solve") -> dict[str
             if os.waitstatus_to_exitcode(status) != 0:
                 return {"status": f"exit {os.waitstatus_to_exitcode(status)}: "
                                   f"{process.stderr.read().decode()[:200] if process.stderr else ''}"}
-    return {"status": "ok", "wall": walls, "peak_mb": max(peaks), "files": written}
+            objective = _plan_objective(Path(folder) / "plan.json") if command_name == "solve" else None
+    return {"status": "ok", "wall": walls, "peak_mb": max(peaks), "files": written, "objective": objective}
+
+
+def _plan_objective(path: Path) -> float | None:
+    """The top-level ``objective`` of a plan.json, read from its head (a national plan.json is 100s of MB)."""
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8") as file:
+        head = file.read(1 << 16)
+    found = re.search(r'^  "objective": (-?[0-9.eE+-]+),?$', head, re.MULTILINE)
+    if found:
+        return float(found.group(1))
+    value = json.loads(path.read_text(encoding="utf-8")).get("objective")  # laid out otherwise: read it all
+    return None if value is None else float(value)
 
 
 def _run_child(scale: str, job: str, repeats: int, time_limit: float) -> dict[str, Any]:
@@ -193,11 +221,13 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
              f"times are medians of {repeats} runs (a job that stops at a time limit runs once). "
              f"Time limit {time_limit:g} s per solve, {plain_limit:g} s for the plain PuLP model.", ""]
     lines += machine + [""]
+    lines += _shapes(results, time_limit)
     for scale_name, jobs in results.items():
         scale = SCALES[scale_name]
         facts = next((j for j in jobs.values() if "cells" in j), {})
         lines += [f"## {scale_name}", "", f"{scale.description}.", "", f"Instance: `{scale.command()}`.",
-                  f"{facts.get('cells', '?')} cells, {facts.get('groups', '?')} constraint groups; "
+                  f"{facts.get('cells', '?')} cells, {facts.get('bound_rows', '?')} bound rows, "
+                  f"{facts.get('groups', '?')} constraint groups; "
                   f"loading took {_fmt(facts.get('load'))} s and building the numeric problem "
                   f"{_fmt(facts.get('prepare'))} s (shared by every backend, not in the times below).", "",
                   "| job | build s | solve s | build+solve s | runs | peak MB | objective | status |",
@@ -225,6 +255,10 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
                       f"median {_fmt(_median(walls), 2)} s over {len(walls)} runs "
                       f"({', '.join(_fmt(w, 2) for w in walls)}), "
                       f"peak {_fmt(cli.get('peak_mb'), 0)} MB ({cli.get('status')}).{target}"]
+            same, text = _objective_check(jobs, full=True)
+            if same is not None:
+                lines += ["", f"Objective of the whole command against PuLP + CBC (well formulated), to "
+                          f"{OBJECTIVE_TOLERANCE:g} relative: {text}."]
         report = jobs.get("sensitivity")
         if report:
             lines += ["", f"Whole `allocator sensitivity` (default settings: k = 5, 200 Monte Carlo draws): median "
@@ -232,6 +266,110 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
                       f"peak {_fmt(report.get('peak_mb'), 0)} MB ({report.get('status')})."]
         lines += ["", *_ratios(jobs), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _both(data: dict[str, Any]) -> float | None:
+    """Median build + median solve of a job, whatever its status."""
+    build, solve = _median(data.get("build", [])), _median(data.get("solve", []))
+    return None if build is None or solve is None else build + solve
+
+
+def _times(ratio: float) -> str:
+    """A ratio to 2 significant digits, whole above 10 (0.022×, 4.3×, 27×)."""
+    return f"{ratio:.2g}×" if ratio < 10 else f"{ratio:.0f}×"
+
+
+def _pulp_ratio(scale: Scale, jobs: dict[str, dict[str, Any]], wall: float | None,
+                time_limit: float) -> tuple[float | None, str]:
+    """PuLP + CBC (well formulated) build+solve over the whole command's median, and how to print it.
+
+    When CBC stops at its time limit, the ratio is a lower bound, and said so.
+    """
+    data = jobs.get("well-formulated")
+    if data is None:
+        return None, scale.pulp_skipped or "not run"
+    both = _both(data)
+    if both is None or wall is None:
+        return None, f"— ({data.get('status', '?')})"
+    if data.get("status") == "optimal":
+        return both / wall, f"{_times(both / wall)} ({_seconds(both)} s)"
+    if data.get("status") == "time limit":
+        return both / wall, f"> {_times(both / wall)} (CBC stopped at its {time_limit:g} s limit, {_seconds(both)} s)"
+    return None, f"— ({data.get('status')})"
+
+
+def _objective_check(jobs: dict[str, dict[str, Any]], full: bool = False) -> tuple[bool | None, str]:
+    """Whether the whole command's objective equals PuLP + CBC's to OBJECTIVE_TOLERANCE, relative, and in words.
+
+    ``full`` gives both objectives in the words, not only their relative difference.
+    """
+    ours = jobs.get("cli", {}).get("objective")
+    pulp_data = jobs.get("well-formulated", {})
+    theirs = pulp_data.get("objective") if pulp_data.get("status") == "optimal" else None
+    if ours is None or theirs is None:
+        return None, "—"
+    difference = abs(ours - theirs) / max(abs(theirs), 1.0)
+    same = difference <= OBJECTIVE_TOLERANCE
+    values = f"{ours!r} vs {theirs!r}, " if full else ""
+    return same, f"{'agree' if same else 'DIFFER'} ({values}relative difference {difference:.1e})"
+
+
+def _verdict(targets: Targets | None, wall: float | None, peak: float | None, ratio: float | None,
+             same: bool | None) -> str:
+    """Pass or fail against a shape's targets, naming each miss; "not judged" where a figure is missing."""
+    if targets is None:
+        return "—"
+    if wall is None:
+        return "**FAIL**: the whole command did not finish"
+    misses, unknown = [], []
+    if wall > targets.seconds:
+        misses.append(f"{wall:.2f} s > {targets.seconds:g} s")
+    if targets.speedup is not None:
+        if ratio is None:
+            unknown.append("no PuLP + CBC time")
+        elif ratio < targets.speedup:
+            misses.append(f"{ratio:.1f}× < {targets.speedup:g}×")
+    if targets.peak_mb is not None:
+        if peak is None:
+            unknown.append("no peak memory")
+        elif peak >= targets.peak_mb:
+            misses.append(f"{peak:.0f} MB ≥ {targets.peak_mb:.0f} MB")
+    if targets.same_objective:
+        if same is None:
+            unknown.append("no objective to compare")
+        elif not same:
+            misses.append("objectives differ")
+    if misses:
+        return "**FAIL**: " + "; ".join(misses + unknown)
+    return "not judged: " + "; ".join(unknown) if unknown else "pass"
+
+
+def _shapes(results: dict[str, dict[str, dict[str, Any]]], time_limit: float) -> list[str]:
+    """The summary table over every scale run, judged against issue 12's targets where they are set."""
+    lines = ["## Shapes: the whole command against PuLP + CBC", "",
+             ("Whole `allocator solve` = process start to files written (median of the runs; peak memory is the "
+              "largest of the runs). The ratio is the well-formulated PuLP + CBC model's build+solve (medians, "
+              "in its own process, on the already loaded problem: no file reading or writing) over the whole "
+              "command's median time. Targets are issue 12's; the verdict judges the median."), "",
+             ("| shape | cells | bound rows | whole command, median s | peak MB | ratio to PuLP + CBC "
+              "build+solve | objective vs PuLP + CBC | target | verdict |"),
+             "|---|---:|---:|---:|---:|---|---|---|---|"]
+    for name, jobs in results.items():
+        scale = SCALES[name]
+        facts = next((j for j in jobs.values() if "cells" in j), {})
+        cli = jobs.get("cli", {})
+        ok = cli.get("status") == "ok"
+        wall = _median(cli.get("wall", [])) if ok else None
+        peak = cli.get("peak_mb") if ok else None
+        ratio, ratio_text = _pulp_ratio(scale, jobs, wall, time_limit)
+        same, objective_text = _objective_check(jobs)
+        cells, bound_rows = facts.get("cells"), facts.get("bound_rows")
+        lines.append(f"| `{name}` | {'?' if cells is None else f'{cells:,}'} "
+                     f"| {'?' if bound_rows is None else f'{bound_rows:,}'} "
+                     f"| {_fmt(wall, 2) if ok else cli.get('status', 'not run')} | {_fmt(peak, 0)} | {ratio_text} "
+                     f"| {objective_text} | {scale.targets.describe() if scale.targets else '—'} "
+                     f"| {_verdict(scale.targets, wall, peak, ratio, same)} |")
+    return lines + [""]
 
 
 def _ratios(jobs: dict[str, dict[str, Any]]) -> list[str]:
@@ -265,7 +403,8 @@ def _ratios(jobs: dict[str, dict[str, Any]]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Command line: run the scales, or (``--child``) one job of one scale."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scales", default="dk,municipal,national-large,huge")
+    parser.add_argument("--scales", default=",".join(SCALES),
+                        help=f"comma-separated, from {', '.join(SCALES)} (default: all)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--plain-time-limit", type=float, default=60.0)
@@ -282,8 +421,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         print(json.dumps(_child(args.child[0], args.child[1], args.repeats, args.time_limit)))
         return
+    scales = [name.strip() for name in args.scales.split(",") if name.strip()]
+    unknown = [name for name in scales if name not in SCALES]
+    if unknown:
+        parser.error(f"unknown scale(s) {', '.join(unknown)}; choose from {', '.join(SCALES)}")
     results: dict[str, dict[str, dict[str, Any]]] = {}
-    for scale in args.scales.split(","):
+    for scale in scales:
         SCALES[scale].instance()  # generate before timing anything
         results[scale] = {}
         for job in JOBS[scale]:
@@ -295,6 +438,7 @@ def main(argv: list[str] | None = None) -> None:
     machine = _machine()
     saved = {"results": results, "repeats": args.repeats, "time_limit": args.time_limit,
              "plain_time_limit": args.plain_time_limit, "machine": machine}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
     args.out.write_text(_report(results, args.repeats, args.time_limit, args.plain_time_limit, machine),
                         encoding="utf-8")
