@@ -7,8 +7,8 @@ the message on one line and exits with :attr:`AllocatorError.exit_code`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 EXIT_OK = 0

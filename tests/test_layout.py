@@ -15,7 +15,7 @@ RANKS = {
     "solvers": 3,
     "results": 4,
     "reports": 5,
-    "writers": 6, "columnar_text": 6,
+    "writers": 6,
     "batch": 7, "generate": 7, "cli": 8, "__main__": 9, "__init__": 9,
 }
 

@@ -130,16 +130,16 @@ def test_benchmark_runs_on_the_danish_scale(tmp_path: Path) -> None:
     assert data["dk"]["cli"]["status"] == "ok"
 
 
-def test_rendering_in_a_forked_process_writes_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rendering_in_a_second_thread_writes_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     instance = load_instance(ROOT / "instances" / "synthetic-20-leaves" / "instance.yaml").value
     plan = solve(instance, DEFAULT_MODEL)
     (tmp_path / "here").mkdir()
-    (tmp_path / "forked").mkdir()
+    (tmp_path / "threaded").mkdir()
     plan_writers.write_plan(instance, plan, tmp_path / "here", xlsx=False)
     monkeypatch.setattr(plan_writers, "BACKGROUND_ROWS", 0)
-    plan_writers.write_plan(instance, plan, tmp_path / "forked", xlsx=False)
+    plan_writers.write_plan(instance, plan, tmp_path / "threaded", xlsx=False)
     for name in ("plan.csv", "plan.json", "summary.md"):
-        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "forked" / name).read_bytes()
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "threaded" / name).read_bytes()
 
 
 def test_a_failing_background_renderer_leaves_no_files(tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ specialty s is T_s * need_l / (sum of need over the leaves eligible for s).
 from __future__ import annotations
 
 import math
-
-import numpy as np
 from dataclasses import dataclass
 
+import numpy as np
+
+from allocator.core.arrays import instance_arrays
 from allocator.errors import InputError, Location
 from allocator.io.schemas import Instance, Model
 
@@ -55,10 +56,18 @@ def leaf_capacity(instance: Instance, leaf: str) -> float:
 
     The smaller of the sum of its cells' caps and a max on the leaf summed over specialties.
     """
-    boxes = cell_boxes(instance)
-    summed = math.fsum(boxes[(leaf, s)][1] for s in instance.specialty_ids if (leaf, s) in boxes)
-    own = instance.bound_at.get((leaf, None))
-    return min(summed, own.max) if own is not None and own.max is not None else summed
+    capacities = instance.__dict__.get("_leaf_capacity")
+    if capacities is None:
+        arrays = instance_arrays(instance)
+        high = cell_limits(instance)[1]
+        runs = np.searchsorted(arrays.cell_leaf, np.arange(len(arrays.leaf_ids) + 1))
+        capacities = {}
+        for code, leaf_id in enumerate(arrays.leaf_ids):
+            summed = math.fsum(high[runs[code]:runs[code + 1]].tolist())
+            own = instance.bound_at.get((leaf_id, None))
+            capacities[leaf_id] = min(summed, own.max) if own is not None and own.max is not None else summed
+        instance.__dict__["_leaf_capacity"] = capacities  # instances are frozen
+    return capacities[leaf]
 
 
 def base_value(instance: Instance, model: Model, leaf: str, base: str | None = None) -> float:
@@ -152,79 +161,26 @@ def need_breakdown(instance: Instance, model: Model) -> dict[str, NeedBreakdown]
     return result
 
 
-def cell_boxes(instance: Instance) -> dict[tuple[str, str], tuple[float, float]]:
-    """The tightest (min, max) that bound rows place on each cell of the plan by itself.
+def cell_limits(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """The tightest (min, max) in posts that bound rows place on each cell by itself (max inf where none).
 
     Only the bound row on the cell itself sets a min; a max on the leaf or on
     any ancestor (per specialty, or summed over specialties) caps the cell.
-    Computed once per instance.
+    Computed for all rows at once, and once per instance.
     """
-    cached = instance.__dict__.get("_cell_boxes")
-    if cached is not None:
-        return cached
-    bound_at = instance.bound_at
-    shared_cap: dict[str, float] = {}
-    for leaf in instance.leaves:
-        cap = math.inf
-        for area_id in instance.ancestors(leaf):
-            bound = bound_at.get((area_id, None))
-            if bound is not None and bound.max is not None:
-                cap = min(cap, bound.max)
-        shared_cap[leaf] = cap
-    # Per-specialty caps above the leaf are rare; look only at areas that have one.
-    capped_above = {area for area, specialty in bound_at if specialty is not None}
-    above = {leaf: [a for a in instance.ancestors(leaf)[1:] if a in capped_above] for leaf in instance.leaves}
-    cached = {}
-    for cell in instance.cells:
-        leaf, specialty = cell
-        low, high = 0.0, shared_cap[leaf]
-        own = bound_at.get(cell)
-        if own is not None:
-            if own.min is not None:
-                low = own.min
-            if own.max is not None and own.max < high:
-                high = own.max
-        for area_id in above[leaf]:
-            bound = bound_at.get((area_id, specialty))
-            if bound is not None and bound.max is not None and bound.max < high:
-                high = bound.max
-        cached[cell] = (low, high)
-    instance.__dict__["_cell_boxes"] = cached  # instances are frozen; boxes never change
-    return cached
-
-
-@dataclass(frozen=True)
-class CellArrays:
-    """The cells of an instance (``instance.cells`` order) as arrays, computed once per instance.
-
-    Attributes
-    ----------
-    leaf, specialty
-        Index of each cell's leaf in ``instance.leaves`` and specialty in ``instance.specialty_ids``.
-    low, high
-        Each cell's box from :func:`cell_boxes` (``high`` may be inf).
-    """
-
-    leaf: np.ndarray
-    specialty: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-
-
-def cell_arrays(instance: Instance) -> CellArrays:
-    """:class:`CellArrays` of ``instance``, cached on it."""
-    cached = instance.__dict__.get("_cell_arrays")
+    cached = instance.__dict__.get("_cell_limits")
     if cached is None:
-        cells = instance.cells
-        n = len(cells)
-        leaf_code = {leaf: i for i, leaf in enumerate(instance.leaves)}
-        spec_code = {s: i for i, s in enumerate(instance.specialty_ids)}
-        boxes = cell_boxes(instance)
-        low, high = (np.array(column, dtype=float) for column in zip(*(boxes[cell] for cell in cells))) \
-            if n else (np.zeros(0), np.zeros(0))
-        cached = CellArrays(np.fromiter((leaf_code[leaf] for leaf, _ in cells), dtype=np.int64, count=n),
-                            np.fromiter((spec_code[s] for _, s in cells), dtype=np.int64, count=n), low, high)
-        instance.__dict__["_cell_arrays"] = cached  # instances are frozen; the cells never change
+        arrays = instance_arrays(instance)
+        bounds = arrays.bounds
+        low = np.zeros(arrays.n_cells)
+        high = np.full(arrays.n_cells, np.inf)
+        own = np.flatnonzero(bounds.is_cell & ~np.isnan(bounds.min) & (bounds.end > bounds.start))
+        low[arrays.by_specialty[bounds.start[own]]] = bounds.min[own]
+        capped = np.flatnonzero(~np.isnan(bounds.max))
+        rows, cells = arrays.expand(capped)
+        np.minimum.at(high, cells, bounds.max[rows])
+        cached = (low, high)
+        instance.__dict__["_cell_limits"] = cached  # instances are frozen; the limits never change
     return cached
 
 
@@ -235,11 +191,11 @@ def target_array(instance: Instance, model: Model, needs: dict[str, NeedBreakdow
     of the order of the cells).
     """
     needs = needs if needs is not None else need_breakdown(instance, model)
-    arrays = cell_arrays(instance)
-    need = np.array([needs[leaf].need for leaf in instance.leaves], dtype=float)[arrays.leaf]
-    open_cell = arrays.high >= instance.unit - 1e-9
-    order = np.argsort(arrays.specialty, kind="stable")
-    starts = np.searchsorted(arrays.specialty[order], np.arange(len(instance.specialty_ids) + 1))
+    arrays = instance_arrays(instance)
+    need = np.array([needs[leaf].need for leaf in instance.leaves], dtype=float)[arrays.cell_leaf]
+    open_cell = cell_limits(instance)[1] >= instance.unit - 1e-9
+    order = np.argsort(arrays.cell_specialty, kind="stable")
+    starts = np.searchsorted(arrays.cell_specialty[order], np.arange(len(instance.specialty_ids) + 1))
     code = {s: k for k, s in enumerate(instance.specialty_ids)}
     share = np.zeros(len(need))
     for specialty in instance.specialties:

@@ -16,8 +16,9 @@ from typing import Literal
 import numpy as np
 
 from allocator.apportion import signposts
+from allocator.core.arrays import InstanceArrays, instance_arrays
+from allocator.core.need import NeedBreakdown, cell_limits, need_breakdown, target_array
 from allocator.errors import InputError
-from allocator.core.need import NeedBreakdown, cell_arrays, need_breakdown, target_array
 from allocator.io.schemas import Instance, Model
 
 _EPS = 1e-9
@@ -71,9 +72,9 @@ class ProblemData:
     cell_leaf: np.ndarray
     cell_specialty: np.ndarray
     needs: dict[str, NeedBreakdown] = field(default_factory=dict)
-    #: The cells under every bound row of the instance, keyed by (area, specialty or None),
-    #: including rows folded into cell boxes or dropped as never binding (for reporting).
-    bound_cells: dict[tuple[str, str | None], np.ndarray] = field(default_factory=dict)
+    #: The instance as coded columns, with every bound row (including rows folded into cell
+    #: boxes or dropped as never binding, for reporting); see :meth:`members_of`.
+    arrays: InstanceArrays | None = field(default=None, repr=False, compare=False)
     #: Each cell's upper limit from its bounds and stability, before its specialty's total caps it.
     cap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: The model's stability limit in posts (None: no limit).
@@ -121,6 +122,11 @@ class ProblemData:
         """The objective of a full solution, summed exactly (math.fsum)."""
         return math.fsum(self.cell_cost(n).tolist())
 
+    def members_of(self, key: tuple[str, str | None]) -> np.ndarray:
+        """The cells under the bound row on (area, specialty or None), sorted."""
+        assert self.arrays is not None, "a problem built by build_problem knows its bound rows"
+        return self.arrays.members(self.arrays.row_index[key])
+
     def total_of(self, specialty_index: int) -> Group:
         """The total group of one specialty."""
         return self.groups[specialty_index]
@@ -163,29 +169,19 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
     Bound rows on a single cell become its box; every other bound row is a
     group. Maxima on ancestors also cap each cell's box (an implied bound that
     keeps the windows of the solvers small). Stability limits narrow the boxes.
+    Everything is computed on coded columns (:mod:`allocator.core.arrays`).
     """
     needs = need_breakdown(instance, model)
     target = target_array(instance, model, needs)
-    leaves = instance.leaves
-    specialties = instance.specialty_ids
-    spec_index = {s: i for i, s in enumerate(specialties)}
-    leaf_index = {leaf: i for i, leaf in enumerate(leaves)}
-    cells = instance.cells
-    n_cells = len(cells)
+    arrays = instance_arrays(instance)
+    leaves, specialties = arrays.leaf_ids, arrays.specialty_ids
     unit = float(instance.unit)
-    totals = {s.id: int(round(s.total / unit)) for s in instance.specialties}
-    total_units = np.array([totals[s] for s in specialties], dtype=np.int64)
-
-    arrays = cell_arrays(instance)
-    cell_leaf, cell_specialty, low, high = arrays.leaf, arrays.specialty, arrays.low, arrays.high
+    total_units = _total_units(instance, specialties, unit)
+    cell_leaf, cell_specialty = arrays.cell_leaf, arrays.cell_specialty
+    low, high = cell_limits(instance)
     underserved = np.array([instance.area_by_id[leaf].underserved for leaf in leaves], dtype=bool)
     penalty = np.where(underserved[cell_leaf], float(model.underserved_weight), 1.0)
-    cell_index = {cell: c for c, cell in enumerate(cells)}
-    previous = np.full(n_cells, np.nan)
-    for key, posts in instance.previous_posts.items():
-        c = cell_index.get(key)
-        if c is not None:
-            previous[c] = posts
+    previous = arrays.previous
 
     lo_f = _ceil_units(low, unit)
     cap_f = _floor_units(high, unit)  # inf where no bound caps the cell
@@ -198,43 +194,10 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
     # The specialty's total caps every cell too; an infinite cap leaves just the total.
     cap = np.minimum(cap_f, np.iinfo(np.int64).max // 4).astype(np.int64)
     hi = np.minimum(cap, total_units[cell_specialty])
-    # Cells are sorted leaf-major, so each leaf's cells form one run [start, end).
-    starts = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="left").tolist()
-    ends = np.searchsorted(cell_leaf, np.arange(len(leaves)), side="right").tolist()
-    cells_under: dict[str, np.ndarray] = {}
-
-    def under(area_id: str) -> np.ndarray:
-        if area_id not in cells_under:
-            if area_id in leaf_index:
-                i = leaf_index[area_id]
-                cells_under[area_id] = np.arange(starts[i], ends[i], dtype=np.int64)
-            else:
-                parts = [under(kid) for kid in instance.children[area_id]]
-                cells_under[area_id] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        return cells_under[area_id]
-
-    split_by_specialty: dict[str, dict[int, np.ndarray]] = {}
-
-    def under_for(area_id: str, si: int) -> np.ndarray:
-        # One stable sort per area serves all of its per-specialty bound rows.
-        if area_id not in split_by_specialty:
-            members = under(area_id)
-            order = np.argsort(cell_specialty[members], kind="stable")
-            codes = cell_specialty[members][order]
-            cuts = np.flatnonzero(np.diff(codes)) + 1
-            split_by_specialty[area_id] = {int(part_codes[0]): members[part]
-                                           for part, part_codes in zip(np.split(order, cuts), np.split(codes, cuts))
-                                           if len(part)}
-        return split_by_specialty[area_id].get(si, np.zeros(0, dtype=np.int64))
-
-    bound_cells: dict[tuple[str, str | None], np.ndarray] = {}
-    for key in sorted(instance.bound_at, key=lambda k: (k[0], k[1] or "")):
-        area, specialty = key
-        bound_cells[key] = under(area) if specialty is None else under_for(area, spec_index[specialty])
     if model.objective == "apportionment" and model.method != "hamilton":
         starved = np.flatnonzero((target <= 0) & (hi > 0))
         if len(starved):
-            leaf, specialty = cells[int(starved[0])]
+            leaf, specialty = leaves[int(cell_leaf[starved[0]])], specialties[int(cell_specialty[starved[0]])]
             raise InputError(f"leaf area '{leaf}' has no need for '{specialty}' (target 0), and the "
                              f"{model.method} method divides by the target",
                              where=instance.area_by_id[leaf].where("population"),
@@ -243,33 +206,42 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
         leaves=leaves, specialties=specialties, unit=unit, objective=model.objective, method=model.method,
         target=target, previous=previous, penalty=penalty,
         stability_weight=float(model.stability.weight), lo=lo, hi=hi,
-        groups=_groups(instance, specialties, cell_specialty, total_units, bound_cells, hi, set(leaf_index)),
-        cell_leaf=cell_leaf, cell_specialty=cell_specialty, needs=needs, bound_cells=bound_cells, cap=cap,
+        groups=_groups(arrays, unit, total_units),
+        cell_leaf=cell_leaf, cell_specialty=cell_specialty, needs=needs, arrays=arrays, cap=cap,
         max_change=max_change,
     )
 
 
-def _groups(instance: Instance, specialties: list[str], cell_specialty: np.ndarray, total_units: np.ndarray,
-            bound_cells: dict[tuple[str, str | None], np.ndarray], hi: np.ndarray, leaf_ids: set[str]) -> list[Group]:
-    """The totals, then every bound row that is not a cell box and can bind, in (area, specialty) order."""
-    unit = float(instance.unit)
-    groups: list[Group] = []
-    for si, specialty in enumerate(specialties):
-        members = np.flatnonzero(cell_specialty == si)
-        groups.append(Group(f"total[{specialty}]", "total", members, int(total_units[si]), int(total_units[si]),
-                            None, specialty))
-    for key, members in bound_cells.items():
-        area, specialty = key
-        if area in leaf_ids and specialty is not None:
-            continue  # already in the cell's box (see cell_boxes)
-        bound = instance.bound_at[key]
-        g_lo = math.ceil(bound.min / unit - _EPS) if bound.min is not None else 0
-        g_hi = math.floor(bound.max / unit + _EPS) if bound.max is not None else None
-        if g_lo == 0 and g_hi is not None and g_hi >= int(hi[members].sum()):
-            continue  # can never bind
-        if g_lo == 0 and g_hi is None:
-            continue
-        groups.append(Group(f"bound[{area}|{specialty or '*'}]", "bound", members, g_lo, g_hi, area, specialty))
+def _total_units(instance: Instance, specialties: list[str], unit: float) -> np.ndarray:
+    totals = {s.id: int(round(s.total / unit)) for s in instance.specialties}
+    return np.array([totals[s] for s in specialties], dtype=np.int64)
+
+
+def group_limits(arrays: InstanceArrays, unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every bound row's limits in units: (lo, hi), lo 0 and hi -1 where the row gives none."""
+    bounds = arrays.bounds
+    g_lo = np.where(np.isnan(bounds.min), 0, np.ceil(np.nan_to_num(bounds.min) / unit - _EPS)).astype(np.int64)
+    g_hi = np.where(np.isnan(bounds.max), -1, np.floor(np.nan_to_num(bounds.max) / unit + _EPS)).astype(np.int64)
+    return g_lo, g_hi
+
+
+def _groups(arrays: InstanceArrays, unit: float, total_units: np.ndarray) -> list[Group]:
+    """The totals, then every bound row that is not a cell box, in (area, specialty) order."""
+    specialties, areas = arrays.specialty_ids, arrays.area_ids
+    # A stable sort by specialty keeps each specialty's cells in cell order.
+    by_specialty = np.argsort(arrays.cell_specialty, kind="stable")
+    runs = np.searchsorted(arrays.cell_specialty[by_specialty], np.arange(len(specialties) + 1))
+    groups = [Group(f"total[{specialty}]", "total", by_specialty[runs[si]:runs[si + 1]], int(total_units[si]),
+                    int(total_units[si]), None, specialty) for si, specialty in enumerate(specialties)]
+    bounds = arrays.bounds
+    g_lo, g_hi = group_limits(arrays, unit)
+    # A row on one cell is its box, not a group. Rows that cannot bind are dropped by presolve.
+    for k in np.flatnonzero(~bounds.is_cell).tolist():
+        area = areas[int(bounds.area[k])]
+        si = int(bounds.specialty[k])
+        specialty = specialties[si] if si >= 0 else None
+        groups.append(Group(f"bound[{area}|{specialty or '*'}]", "bound", arrays.members(k), int(g_lo[k]),
+                            int(g_hi[k]) if g_hi[k] >= 0 else None, area, specialty))
     return groups
 
 
@@ -280,10 +252,9 @@ def with_totals(problem: ProblemData, instance: Instance, model: Model) -> Probl
     cells, the groups); the result equals ``build_problem(instance, model)``
     (tested), at a fraction of the cost.
     """
-    total_units = np.array([int(round(s.total / problem.unit)) for s in
-                            sorted(instance.specialties, key=lambda s: s.id)], dtype=np.int64)
+    total_units = _total_units(instance, problem.specialties, problem.unit)
     hi = np.minimum(problem.cap, total_units[problem.cell_specialty])
-    groups = _groups(instance, problem.specialties, problem.cell_specialty, total_units, problem.bound_cells, hi,
-                     set(problem.leaves))
+    assert problem.arrays is not None, "with_totals needs a problem built by build_problem"
+    groups = _groups(problem.arrays, problem.unit, total_units)
     return replace(problem, target=target_array(instance, model, problem.needs), hi=hi, groups=groups,
                    derived=dict(problem.derived))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from operator import itemgetter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InputError, Location, RowsOrigin
@@ -21,8 +22,21 @@ from allocator.io import Document, Table, read_document, read_table, read_table_
 from allocator.io.cells import CellError, parse_number
 from allocator.io.limits import MAX_TREE_DEPTH
 from allocator.io.records import validate_areas, validate_records
-from allocator.io.schemas import Area, AreaFields, Bound, Criterion, Instance, Model, Offer, Previous, Row, Specialty, Stability, record_from
-
+from allocator.io.schemas import (
+    Area,
+    AreaFields,
+    Bound,
+    Criterion,
+    Instance,
+    Model,
+    Offer,
+    Previous,
+    Row,
+    Specialty,
+    Stability,
+    columns_of,
+    record_from,
+)
 
 
 @dataclass
@@ -216,8 +230,34 @@ def check_instance(instance: Instance, path: Path | str | None = None) -> None:
             raise InputError(f"the total {specialty.total:g} is not a multiple of the unit {unit:g}",
                              where=specialty.where("total"),
                              fix="use whole posts, or set 'unit: 0.5' for half posts")
+    if not _bounds_look_valid(instance.bounds, areas, specialties):
+        _check_bound_rows(instance.bounds, areas, specialties)
+    _check_cell_rows(instance.previous, "last year's posts", areas, specialties, leaves)
+    _check_cell_rows(instance.offers, "offers", areas, specialties, None)
+    if instance.offers:
+        offered = set(instance.cells)
+        for row in instance.previous:
+            if row.posts > 0 and (row.area, row.specialty) not in offered:
+                raise InputError(f"last year's {row.posts:g} posts of '{row.specialty}' in '{row.area}' are in a "
+                                 "cell that is not offered", where=row.where("area"),
+                                 fix="add an offer row for it, or set last year's posts to 0 if the programme closed")
+
+
+def _bounds_look_valid(bounds: Sequence[Bound], areas: dict[str, Any], specialties: dict[str, Any]) -> bool:
+    """Whether every bound row passes :func:`_check_bound_rows`, checked column by column."""
+    if not bounds:
+        return True
+    area, specialty, low, high = columns_of(bounds, ("area", "specialty", "min", "max"))
+    low_values, high_values = np.array(low, dtype=float), np.array(high, dtype=float)  # None becomes NaN
+    return (set(area) <= areas.keys() and set(specialty) - {None} <= specialties.keys()
+            and not (np.isnan(low_values) & np.isnan(high_values)).any()
+            and not (low_values > high_values).any() and len(set(zip(area, specialty))) == len(area))
+
+
+def _check_bound_rows(bounds: Sequence[Bound], areas: dict[str, Any], specialties: dict[str, Any]) -> None:
+    """The first bad bound row, located: unknown names, no limit, min over max, a repeated row."""
     seen_bounds: dict[tuple[str, str | None], Bound] = {}
-    for bound in instance.bounds:
+    for bound in bounds:
         if bound.area not in areas:
             raise InputError(f"unknown area '{bound.area}'", where=bound.where("area"),
                              fix=_did_you_mean(bound.area, areas, "area"))
@@ -236,18 +276,9 @@ def check_instance(instance: Instance, path: Path | str | None = None) -> None:
             raise InputError(f"a second bound for area '{bound.area}' and {scope}", where=bound.where("area"),
                              fix=f"merge it with {seen_bounds[key].where()}")
         seen_bounds[key] = bound
-    _check_cell_rows(instance.previous, "last year's posts", areas, specialties, leaves)
-    _check_cell_rows(instance.offers, "offers", areas, specialties, None)
-    if instance.offers:
-        offered = set(instance.cells)
-        for row in instance.previous:
-            if row.posts > 0 and (row.area, row.specialty) not in offered:
-                raise InputError(f"last year's {row.posts:g} posts of '{row.specialty}' in '{row.area}' are in a "
-                                 "cell that is not offered", where=row.where("area"),
-                                 fix="add an offer row for it, or set last year's posts to 0 if the programme closed")
 
 
-def _check_cell_rows(rows: list[Any], what: str, areas: dict[str, Any], specialties: dict[str, Any],
+def _check_cell_rows(rows: Sequence[Any], what: str, areas: dict[str, Any], specialties: dict[str, Any],
                      leaves: set[str] | None) -> None:
     """Unknown areas or specialties, non-leaf areas (when ``leaves`` is given) and repeated cells.
 
@@ -256,7 +287,7 @@ def _check_cell_rows(rows: list[Any], what: str, areas: dict[str, Any], specialt
     """
     if not rows:
         return
-    pairs = set(map(itemgetter(0, 1), rows))  # records are named tuples: (area, specialty, ...)
+    pairs = set(zip(*columns_of(rows, ("area", "specialty"))))
     allowed = leaves if leaves is not None else set(areas)
     if {area for area, _ in pairs} <= allowed and {s for _, s in pairs} <= specialties.keys() \
             and len(pairs) == len(rows):

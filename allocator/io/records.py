@@ -13,17 +13,15 @@ result never depends on which path a row took (tested).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Callable
-
-from functools import partial
-from itertools import repeat
 
 from allocator.errors import RowsOrigin
 from allocator.io import Table
 from allocator.io.cells import CellError, parse_flag
 from allocator.io.limits import MAX_NUMBER
+from allocator.io.schemas import Area, AreaFields, Records, Row, record_from
 from allocator.io.tables import MISSING
-from allocator.io.schemas import Area, AreaFields, Row, record_from
 
 _PLAIN = re.compile(r"\d+(\.\d+)?")
 _DIGITS = re.compile(r"\d+")
@@ -139,7 +137,7 @@ def validate_one(record_type: type[Any], table: Table, index: int,
     return record_from(record_type, valid, RowsOrigin(table.file, table.labels), index)
 
 
-def validate_records(record_type: type[Any], table: Table, validate_row: Callable[..., Row]) -> list[Any]:
+def validate_records(record_type: type[Any], table: Table, validate_row: Callable[..., Row]) -> Sequence[Any]:
     """Every row of ``table`` as a ``record_type`` (:class:`~allocator.io.schemas.Bound` etc.).
 
     Parameters
@@ -163,13 +161,13 @@ def validate_records(record_type: type[Any], table: Table, validate_row: Callabl
             undecided.update(i for i, value in enumerate(values) if value is _UNDECIDED)
         columns.append(values)
     origin = RowsOrigin(table.file, table.labels)
-    # tuple.__new__ is what a named tuple's constructor calls; mapping it directly skips a Python frame per row.
-    make = partial(tuple.__new__, record_type)
-    records = list(map(make, zip(*columns, repeat(origin), range(len(table)))))
+    if undecided:  # the screened columns may be the table's own lists: fill in copies
+        columns = [list(column) for column in columns]
     for i in sorted(undecided):
-        records[i] = validate_one(record_type, table, i, validate_row)
-    return records
-
+        record = validate_one(record_type, table, i, validate_row)
+        for column, value in zip(columns, record):
+            column[i] = value
+    return Records(record_type, dict(zip(kinds, columns)), origin)
 
 
 #: How the bulk path reads each known column of an areas table; any other column is an indicator.

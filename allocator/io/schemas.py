@@ -7,11 +7,22 @@ that every later check can name the file, the row and the field.
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Iterator, Sequence
+from functools import cached_property, partial
+from itertools import repeat
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SkipValidation, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SkipValidation,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from allocator.errors import Location, RowsOrigin
 from allocator.io.cells import CellError, parse_flag, parse_number
@@ -193,6 +204,54 @@ class Offer(NamedTuple):
     where = _where
 
 
+class Records(Sequence[Any]):
+    """The validated rows of a cell-level table, held as columns.
+
+    A row becomes a record (a named tuple such as :class:`~allocator.io.schemas.Bound`)
+    only when someone indexes or iterates; the pipeline reads whole columns
+    (:func:`columns_of`).
+    """
+
+    def __init__(self, record_type: type[Any], columns: dict[str, list[Any]], origin: RowsOrigin | None) -> None:
+        self.record_type = record_type
+        self.columns = columns
+        self.origin = origin
+        self._records: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), ()))
+
+    def _all(self) -> list[Any]:
+        if self._records is None:
+            # tuple.__new__ is what a named tuple's constructor calls; mapping it directly skips a frame per row.
+            make = partial(tuple.__new__, self.record_type)
+            self._records = list(map(make, zip(*self.columns.values(), repeat(self.origin), range(len(self)))))
+        return self._records
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Records({self.record_type.__name__}, {len(self)} rows)"
+
+
+def columns_of(records: Sequence[Any], names: Sequence[str]) -> list[list[Any]]:
+    """The named fields of every record, column by column (free for :class:`Records`)."""
+    if isinstance(records, Records):
+        return [records.columns[name] for name in names]
+    if not records:
+        return [[] for _ in names]
+    fields = type(records[0])._fields
+    transposed = list(zip(*records))
+    return [list(transposed[fields.index(name)]) for name in names]
+
+
 def record_from(record_type: type[Any], row: Row, origin: RowsOrigin | None = None, index: int = 0) -> Any:
     """The light record of a validated pydantic row, read from row ``index`` of ``origin``."""
     values = [getattr(row, name) for name in record_type._fields[:-2]]
@@ -201,8 +260,12 @@ def record_from(record_type: type[Any], row: Row, origin: RowsOrigin | None = No
 
 def _records_of(record_type: type[Any]) -> Any:
     def convert(items: Any) -> Any:
-        if not isinstance(items, list) or set(map(type, items)) <= {record_type}:
-            return items  # already records (the loaders build them in bulk)
+        if hasattr(items, "columns") and getattr(items, "record_type", None) is record_type:
+            return items  # validated columns from the loaders (Records)
+        if not isinstance(items, (list, tuple)):
+            raise ValueError(f"expected a list of {record_type.__name__.lower()} rows")
+        if set(map(type, items)) <= {record_type}:
+            return list(items)  # already records (the loaders build them in bulk)
         return [item if isinstance(item, record_type)
                 else record_from(record_type, record_type.schema.model_validate(item)) for item in items]
     return BeforeValidator(convert)
@@ -218,9 +281,9 @@ class Instance(BaseModel):
     unit: Literal[1, 0.5] = 1
     specialties: list[Specialty]
     areas: Annotated[list[SkipValidation[Area]], _records_of(Area)]
-    bounds: Annotated[list[SkipValidation[Bound]], _records_of(Bound)] = Field(default_factory=list)
-    previous: Annotated[list[SkipValidation[Previous]], _records_of(Previous)] = Field(default_factory=list)
-    offers: Annotated[list[SkipValidation[Offer]], _records_of(Offer)] = Field(default_factory=list)
+    bounds: Annotated[SkipValidation[Sequence[Bound]], _records_of(Bound)] = Field(default_factory=list)
+    previous: Annotated[SkipValidation[Sequence[Previous]], _records_of(Previous)] = Field(default_factory=list)
+    offers: Annotated[SkipValidation[Sequence[Offer]], _records_of(Offer)] = Field(default_factory=list)
     sources: Any = None
 
     @cached_property

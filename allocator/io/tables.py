@@ -10,9 +10,10 @@ import csv
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import Path
 from typing import Any
 
 from allocator.errors import InputError, Location
@@ -227,6 +228,30 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
     columns = _check_header(path, "line 1", [cell.strip() for cell in header])
     width = len(columns)
     named = [i for i, name in enumerate(columns) if name]
+    rest = text.split("\n", 1)[1].rstrip("\r\n") if "\n" in text else ""
+    blank_line = re.compile(rf"^[ \t\r\u00a0{re.escape(delimiter)}]*$", re.MULTILINE)
+    lines = rest.split("\n") if rest else []
+    if len(lines) > MAX_TABLE_ROWS:
+        raise _too_many_rows(path)
+    if '"' not in text and not blank_line.search(rest) and \
+            set(map(str.count, lines, repeat(delimiter))) <= {width - 1}:
+        # No quotes, no blank lines and no short rows: row k sits on line k + 2, and polars
+        # splits the table into columns (empty cells become None).
+        import polars as pl  # imported here: only tables read from CSV pay for it
+
+        frame = pl.read_csv(rest.encode("utf-8"), has_header=False, separator=delimiter, infer_schema=False,
+                            quote_char=None, new_columns=[f"c{i}" for i in range(width)]) if lines else None
+        columns_of = [frame[f"c{i}"].to_list() if frame is not None else [] for i in range(width)]
+        # Strip only when some cell may need it: any non-ASCII text, or any ASCII space that str.strip() removes.
+        spaces = set(" \t\x0b\x0c\x1c\x1d\x1e\x1f") - {delimiter}
+        padded = not rest.isascii() or any(space in rest for space in spaces)
+        if padded:
+            data = {columns[i]: [None if cell is None else cell.strip() or None for cell in columns_of[i]]
+                    for i in named}
+        else:
+            data = {columns[i]: columns_of[i] for i in named}
+        return Table(data, LineLabels(range(2, len(lines) + 2)), path, decimal_comma=delimiter == ";",
+                     text_cells=True)
     try:
         body = list(reader)
     except csv.Error as exc:
@@ -234,21 +259,6 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
                          fix="check the quotes on that line") from None
     if len(body) > MAX_TABLE_ROWS:
         raise _too_many_rows(path)
-    rest = text.split("\n", 1)[1].rstrip("\r\n") if "\n" in text else ""
-    blank_line = re.compile(rf"^[ \t\r\u00a0{re.escape(delimiter)}]*$", re.MULTILINE)
-    if '"' not in text and not blank_line.search(rest) and set(map(len, body)) <= {width}:
-        # No quotes, no blank lines and no short rows: row k sits on line k + 2,
-        # so the table can be built column by column.
-        columns_of = list(zip(*body)) if body else [()] * width
-        # Strip only when some cell may need it: any non-ASCII text, or any ASCII space that str.strip() removes.
-        spaces = set(" \t\x0b\x0c\x1c\x1d\x1e\x1f") - {delimiter}
-        padded = not rest.isascii() or any(space in rest for space in spaces)
-        if padded:
-            data = {columns[i]: [cell.strip() or None for cell in columns_of[i]] for i in named}
-        else:
-            data = {columns[i]: [cell or None for cell in columns_of[i]] for i in named}
-        return Table(data, LineLabels(range(2, len(body) + 2)), path, decimal_comma=delimiter == ";",
-                     text_cells=True)
     records: list[list[Any]] = []
     numbers: list[int] = []
     # csv's line_num is lost after list(); count lines again for tables with quotes or odd rows.

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from allocator.core.need import NeedBreakdown, need_breakdown
-from allocator.results.plan import Plan
 from allocator.core.problem import build_problem
 from allocator.io.schemas import Instance, Model
+from allocator.results.plan import Plan
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from allocator.solvers import choose_backend
-from allocator.solvers.diagnose import Rule, rules_of
-from allocator.errors import SolverError
-from allocator.results.plan import Plan
 from allocator.core.problem import Group, ProblemData, build_problem, with_totals
+from allocator.errors import SolverError
 from allocator.io.schemas import Instance, Model, Specialty
+from allocator.results.plan import Plan
+from allocator.results.solve import solve_exact
+from allocator.solvers.diagnose import Rule, rules_of
 
 #: Instance facts that depend only on the tree, the bounds and the offers; a variant that changes
 #: none of those (totals, populations, indicators) inherits them instead of recomputing.
 _SHARED_FACTS = ("children", "leaves", "specialty_ids", "leaves_under", "cells", "bound_at", "previous_posts",
-                 "_chains", "_cell_boxes", "_cell_arrays")
+                 "_chains", "_arrays", "_cell_limits", "_leaf_capacity")
 
 Posts = dict[tuple[str, str], float]
 
@@ -62,17 +62,14 @@ class Outcome:
 
 
 def solve_problem(problem: ProblemData, cells: list[tuple[str, str]]) -> Outcome:
-    """Solve a numeric problem exactly with the fast path (what ``allocator solve`` would write)."""
-    if (problem.lo > problem.hi).any():
+    """Solve a numeric problem exactly, presolve and tie rule included (what ``allocator solve`` would write)."""
+    exact = solve_exact(problem)
+    if exact.result.status == "infeasible":
         return Outcome(None, None, problem)
-    backend, _ = choose_backend("auto", problem)
-    result = backend.solve(problem)
-    if result.status == "infeasible":
-        return Outcome(None, None, problem)
-    if result.status != "optimal" or result.units is None:
-        raise SolverError(f"a re-solve failed ({result.status}) {result.detail}".strip())
-    posts = dict(zip(cells, (result.units.astype(float) * problem.unit).tolist()))
-    return Outcome(posts, problem.total_cost(result.units), problem, result.units)
+    if exact.units is None:
+        raise SolverError(f"a re-solve failed ({exact.result.status}) {exact.result.detail}".strip())
+    posts = dict(zip(cells, (exact.units.astype(float) * problem.unit).tolist()))
+    return Outcome(posts, problem.total_cost(exact.units), problem, exact.units)
 
 
 def resolve(instance: Instance, model: Model) -> Outcome:
@@ -110,7 +107,7 @@ class BindingBound:
 def _moved_bound(problem: ProblemData, instance: Instance, rule: Rule, side: str, step: int) -> ProblemData:
     """``problem`` with a bound row's ``side`` limit moved by ``step`` units (+ looser, - tighter)."""
     key = (str(rule.area), rule.specialty)
-    members = problem.bound_cells[key]
+    members = problem.members_of(key)
     bound = instance.bound_at[key]
     is_box = not instance.children[str(rule.area)] and rule.specialty is not None
     if is_box:

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import platform
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from allocator import __version__
+from allocator.core.presolve import presolve
+from allocator.core.problem import ProblemData, build_problem
+from allocator.errors import InfeasibleError, InputError, Location, SolverError
+from allocator.io.schemas import Instance, Model
+from allocator.results.plan import Plan, build_plan
+from allocator.results.verify import verify
 from allocator.solvers import BackendResult, choose_backend
 from allocator.solvers.flow import FlowBackend, structure
-from allocator.errors import InfeasibleError, InputError, Location, SolverError
-from allocator.results.plan import Plan, build_plan
-from allocator.core.problem import ProblemData, build_problem
-from allocator.io.schemas import Instance, Model
-from allocator.results.verify import verify
-
 
 #: Backends' optimal objectives may differ by rounding in the last digits (CP-SAT and min-cost
 #: flow optimise integer-scaled costs, see docs/mathematics.md); more than this is a disagreement.
@@ -45,6 +46,48 @@ def canonical_optimum(problem: ProblemData, units: np.ndarray, solver: str) -> t
         raise SolverError(f"{solver} and the fast path disagree on the optimum ({proved!r} vs {canonical!r}); "
                           "no plan was written. Report this, and use --solver auto meanwhile")
     return fast.units, f"canonical optimum of the {fast.extra.get('path', 'flow')} path (objective proved by {solver})"
+
+
+@dataclass
+class ExactSolution:
+    """The outcome of :func:`solve_exact`: the backend's result, and the canonical units of every cell."""
+
+    result: BackendResult
+    units: np.ndarray | None
+    backend: str
+    reason: str
+    tie_rule: str
+    presolve: dict[str, Any]
+
+
+def solve_exact(problem: ProblemData, solver: str = "auto", time_limit: float | None = None) -> ExactSolution:
+    """Presolve ``problem``, solve what is left to proven optimality, and put the fixed cells back.
+
+    The units returned are the canonical optimum (see :func:`canonical_optimum`).
+
+    Raises
+    ------
+    ValueError
+        When ``solver`` is unknown or cannot take the problem.
+    """
+    presolved = presolve(problem)
+    smaller = presolved.problem
+    if smaller is None:
+        return ExactSolution(BackendResult("infeasible", None, "presolve", presolved.infeasible or ""), None,
+                             "presolve", "", "", presolved.report)
+    backend, reason = choose_backend(solver, smaller)
+    if smaller.n_cells == 0:  # every cell is fixed, and presolve checked every group against them
+        result = BackendResult("optimal", np.zeros(0, dtype=np.int64), "presolve", "every cell is fixed by its bounds")
+        return ExactSolution(result, presolved.restore(result.units), backend.name, reason,
+                             "unique: every cell is fixed", presolved.report)
+    if (smaller.lo > smaller.hi).any():
+        result = BackendResult("infeasible", None, backend.name, "a cell's own bounds leave no value")
+    else:
+        result = backend.solve(smaller, time_limit=time_limit)
+    if result.status != "optimal" or result.units is None:
+        return ExactSolution(result, None, backend.name, reason, "", presolved.report)
+    units, tie_rule = canonical_optimum(smaller, result.units, backend.name)
+    return ExactSolution(result, presolved.restore(units), backend.name, reason, tie_rule, presolved.report)
 
 
 def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit: float | None = None,
@@ -73,25 +116,23 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
     problem = build_problem(instance, model)
     built = time.perf_counter()
     try:
-        backend, reason = choose_backend(solver, problem)
+        exact = solve_exact(problem, solver, time_limit)
     except ValueError as exc:
         raise InputError(str(exc), where=Location(None, None, "--solver")) from None
-    name = backend.name
-    if (problem.lo > problem.hi).any():
-        result = BackendResult("infeasible", None, name, "a cell's own bounds leave no value")
-    else:
-        result = backend.solve(problem, time_limit=time_limit)
+    result = exact.result
     if result.status == "infeasible":
-        from allocator.solvers.diagnose import diagnose  # only here: it loads OR-Tools' linear solver (13 ms)
+        from allocator.solvers.diagnose import (
+            diagnose,  # only here: it loads OR-Tools' linear solver (13 ms)
+        )
 
         diagnosis = diagnose(instance, model)
         raise InfeasibleError(diagnosis.explanation, [rule.name for rule in diagnosis.conflicting], diagnosis)
     if result.status == "time_limit":
         raise SolverError(f"the solver stopped at the time limit of {time_limit:g} s before proving an optimum; "
                           "no plan was written. Raise --time-limit, or use --solver auto")
-    if result.status != "optimal" or result.units is None:
+    if result.status != "optimal" or exact.units is None:
         raise SolverError(f"the solver {result.solver} failed ({result.status}) {result.detail}".strip())
-    units, tie_rule = canonical_optimum(problem, result.units, name)
+    units, name, reason, tie_rule = exact.units, exact.backend, exact.reason, exact.tie_rule
     metadata: dict[str, Any] = {
         "tool": "allocator",
         "tool_version": __version__,
@@ -108,6 +149,7 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
         "python": platform.python_version(),
         "cells": problem.n_cells,
         "constraint_groups": len(problem.groups),
+        "presolve": exact.presolve,
         "seconds": {"prepare": built - started, "build": result.build_seconds, "solve": result.solve_seconds},
     }
     plan = build_plan(instance, model, problem, units, metadata)

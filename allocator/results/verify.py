@@ -9,13 +9,15 @@ objective from BRIEF.md's cost formula, column by column.
 from __future__ import annotations
 
 import math
+from itertools import repeat
 
 import numpy as np
 
+from allocator.core.arrays import instance_arrays
+from allocator.core.need import target_array
 from allocator.errors import VerificationError
-from allocator.core.need import targets
-from allocator.results.plan import Plan, PlanRow
-from allocator.io.schemas import Instance, Model
+from allocator.io.schemas import Instance, Model, columns_of
+from allocator.results.plan import Plan, PlanTable
 
 _ABS = 1e-9
 _REL = 1e-9
@@ -61,64 +63,97 @@ def cost_of(x: np.ndarray, t: np.ndarray, p: np.ndarray, prev: np.ndarray, objec
     return cost + np.where(np.isnan(prev), 0.0, stability_weight * np.abs(x - np.nan_to_num(prev)))
 
 
-def _cells_to_cover(instance: Instance) -> set[tuple[str, str]]:
-    """The (leaf, specialty) pairs a plan must have, found from the parent links alone."""
+def _expected_keys(instance: Instance, n_specs: int) -> np.ndarray:
+    """The cells a plan must have, as sorted keys area * n_specs + specialty (codes in instance order).
+
+    Found from the parent links alone: every leaf and specialty, or the leaves under each offer.
+    """
+    area_code = {area.id: k for k, area in enumerate(instance.areas)}
+    specialty_code = {s.id: k for k, s in enumerate(instance.specialties)}
     kids: dict[str, list[str]] = {area.id: [] for area in instance.areas}
     for area in instance.areas:
         if area.parent is not None:
             kids[area.parent].append(area.id)
-    leaves_below: dict[str, list[str]] = {}
+    if not instance.offers:
+        leaves = np.array([area_code[a] for a, children in kids.items() if not children], dtype=np.int64)
+        return np.sort((leaves[:, None] * n_specs + np.arange(n_specs)).ravel())
+    leaves_below: dict[str, list[int]] = {}
 
-    def below(area_id: str) -> list[str]:
+    def below(area_id: str) -> list[int]:
         if area_id not in leaves_below:
-            leaves_below[area_id] = [leaf for kid in kids[area_id] for leaf in below(kid)] or [area_id]
+            leaves_below[area_id] = [leaf for kid in kids[area_id] for leaf in below(kid)] or [area_code[area_id]]
         return leaves_below[area_id]
 
-    if instance.offers:
-        return {(leaf, offer.specialty) for offer in instance.offers for leaf in below(offer.area)}
-    return {(area_id, s.id) for area_id, children in kids.items() if not children for s in instance.specialties}
+    keys = [leaf * n_specs + specialty_code[offer.specialty] for offer in instance.offers for leaf in below(offer.area)]
+    return np.unique(np.array(keys, dtype=np.int64))
 
 
-def _shape_problems(instance: Instance, plan: Plan, keys: list[tuple[str, str]], posts: np.ndarray) -> list[str]:
+def _shape_problems(instance: Instance, names: list[tuple[str, str]], keys: np.ndarray, posts: np.ndarray,
+                    n_specs: int) -> list[str]:
+    """Rows that are not cells, appear twice, or are missing; posts that are not whole units."""
     problems: list[str] = []
     unit = float(instance.unit)
-    expected = _cells_to_cover(instance)
-    given = set(keys)
-    for key in sorted(given - expected)[:10]:
-        problems.append(f"row {key} is not a cell (leaf area and specialty) of the instance")
-    if len(given) < len(keys):
-        seen: set[tuple[str, str]] = set()
-        twice = sorted({key for key in keys if key in seen or seen.add(key)})  # type: ignore[func-returns-value]
-        problems += [f"row {key} appears twice" for key in twice[:10]]
-    missing = expected - given
-    if missing:
-        problems.append(f"{len(missing)} cells are missing, e.g. {sorted(missing)[0]}")
+    expected = _expected_keys(instance, n_specs)
+    size = max(len(instance.areas) * n_specs, 1)
+    is_expected = np.zeros(size, dtype=bool)
+    is_expected[expected] = True
+    foreign = (keys < 0) | ~is_expected[np.maximum(keys, 0)]
+    for k in sorted(np.flatnonzero(foreign).tolist(), key=names.__getitem__)[:10]:
+        problems.append(f"row {names[k]} is not a cell (leaf area and specialty) of the instance")
+    counts = np.bincount(keys[keys >= 0], minlength=size)
+    twice = np.flatnonzero(counts > 1)
+    if len(twice):
+        first = {int(key): k for k, key in reversed(list(enumerate(keys.tolist())))}
+        for k in sorted((first[int(key)] for key in twice), key=names.__getitem__)[:10]:
+            problems.append(f"row {names[k]} appears twice")
+    missing = expected[counts[expected] == 0]
+    if len(missing):
+        area_ids = [area.id for area in instance.areas]
+        specialty_ids = [s.id for s in instance.specialties]
+        example = min((area_ids[int(key) // n_specs], specialty_ids[int(key) % n_specs]) for key in missing)
+        problems.append(f"{len(missing)} cells are missing, e.g. {example}")
     bad = ~np.isfinite(posts) | (posts < -_ABS)
     for k in np.flatnonzero(bad)[:10]:
-        problems.append(f"{keys[k]}: posts {posts[k]} is negative or not finite")
+        problems.append(f"{names[k]}: posts {posts[k]} is negative or not finite")
     off_unit = ~bad & (np.abs(posts / unit - np.round(posts / unit)) > 1e-9)
     for k in np.flatnonzero(off_unit)[:10]:
-        problems.append(f"{keys[k]}: posts {posts[k]} is not a multiple of the unit {unit:g}")
+        problems.append(f"{names[k]}: posts {posts[k]} is not a multiple of the unit {unit:g}")
     return problems
+
+
+class _Names:
+    """(area, specialty) of row k of a plan, made only for the rows a message names."""
+
+    def __init__(self, table: PlanTable) -> None:
+        self.table = table
+
+    def __getitem__(self, k: int) -> tuple[str, str]:
+        return (self.table.leaf_ids[int(self.table.leaf[k])], self.table.specialty_ids[int(self.table.specialty[k])])
 
 
 def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     """Every way in which ``plan`` breaks the rules; empty when it is valid.
 
-    Works on whole columns (numpy), so that a 250,000-cell plan is checked in
-    well under a second; sums are exact because posts are multiples of 0.5.
+    Works on whole columns (numpy), so that a plan of a million cells is
+    checked in well under a second; sums are exact because posts are
+    multiples of 0.5. The plan's ids are coded afresh here, in the order the
+    instance lists its areas and specialties, not as the formulation codes them.
     """
-    columns = list(zip(*plan.rows)) if plan.rows else [()] * len(PlanRow._fields)
-    column = dict(zip(PlanRow._fields, columns))
-    keys = list(zip(column["area"], column["specialty"]))
-    posts = np.array(column["posts"], dtype=float)
-    problems = _shape_problems(instance, plan, keys, posts)
+    table = plan.table
+    names = _Names(table)
+    area_code = {area.id: k for k, area in enumerate(instance.areas)}
+    specialty_code = {s.id: k for k, s in enumerate(instance.specialties)}
+    n_specs = len(specialty_code)
+    row_area = np.array([area_code.get(leaf, -1) for leaf in table.leaf_ids], dtype=np.int64)[table.leaf] \
+        if len(table) else np.zeros(0, dtype=np.int64)
+    spec = np.array([specialty_code.get(s, -1) for s in table.specialty_ids], dtype=np.int64)[table.specialty] \
+        if len(table) else np.zeros(0, dtype=np.int64)
+    keys = np.where((row_area >= 0) & (spec >= 0), row_area * n_specs + spec, -1)
+    posts = np.asarray(table.posts, dtype=float)
+    problems = _shape_problems(instance, names, keys, posts, n_specs)  # type: ignore[arg-type]
     if problems:
         return problems
 
-    specialty_code = {s.id: k for k, s in enumerate(instance.specialties)}
-    n_specs = len(specialty_code)
-    spec = np.fromiter(map(specialty_code.__getitem__, column["specialty"]), dtype=np.int64, count=len(keys))
     totals = np.bincount(spec, weights=posts, minlength=n_specs)
     for specialty in instance.specialties:
         total = float(totals[specialty_code[specialty.id]])
@@ -126,54 +161,66 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
             problems.append(f"specialty {specialty.id}: posts add up to {total:g}, not the total {specialty.total:g}")
 
     # Sum every cell into each of its ancestors, walking the parent links level by level.
-    area_code = {area.id: k for k, area in enumerate(instance.areas)}
     n_areas = len(area_code)
     parent_code = np.array([area_code[a.parent] if a.parent is not None else -1 for a in instance.areas] + [-1])
     sum_all = np.zeros(n_areas)
     sum_spec = np.zeros(n_areas * n_specs)
-    current = np.fromiter(map(area_code.__getitem__, column["area"]), dtype=np.int64, count=len(keys))
+    current, current_spec, current_posts = row_area, spec, posts
     while len(current):
-        sum_all += np.bincount(current, weights=posts, minlength=n_areas)
-        sum_spec += np.bincount(current * n_specs + spec, weights=posts, minlength=n_areas * n_specs)
+        sum_all += np.bincount(current, weights=current_posts, minlength=n_areas)
+        sum_spec += np.bincount(current * n_specs + current_spec, weights=current_posts, minlength=n_areas * n_specs)
         current = parent_code[current]
         alive = current >= 0
-        current, spec, posts = current[alive], spec[alive], posts[alive]
+        current, current_spec, current_posts = current[alive], current_spec[alive], current_posts[alive]
     if instance.bounds:
-        b_area, b_spec, b_min, b_max = (list(c) for c in list(zip(*instance.bounds))[:4])
+        b_area, b_spec, b_min, b_max = columns_of(instance.bounds, ("area", "specialty", "min", "max"))
         a = np.fromiter(map(area_code.__getitem__, b_area), dtype=np.int64, count=len(b_area))
-        sp = np.array([-1 if v is None else specialty_code[v] for v in b_spec], dtype=np.int64)
+        sp = np.fromiter(map(specialty_code.get, b_spec, repeat(-1)), dtype=np.int64, count=len(b_spec))
         under = np.where(sp < 0, sum_all[a], sum_spec[a * n_specs + np.maximum(sp, 0)])
-        low = np.array([np.nan if v is None else v for v in b_min], dtype=float)
-        high = np.array([np.nan if v is None else v for v in b_max], dtype=float)
-        for k in np.flatnonzero(under < low - _ABS):
+        low = np.array(b_min, dtype=float)  # None becomes NaN
+        high = np.array(b_max, dtype=float)
+        for k in np.flatnonzero(under < low - _ABS)[:10]:
             problems.append(f"area {b_area[k]} ({b_spec[k] or 'all specialties'}): {under[k]:g} posts, "
                             f"under its min {low[k]:g}")
-        for k in np.flatnonzero(under > high + _ABS):
+        for k in np.flatnonzero(under > high + _ABS)[:10]:
             problems.append(f"area {b_area[k]} ({b_spec[k] or 'all specialties'}): {under[k]:g} posts, "
                             f"over its max {high[k]:g}")
 
-    posts = np.array(column["posts"], dtype=float)
-    known = {(row.area, row.specialty): row.posts for row in instance.previous}
-    previous = np.array([known.get(key, np.nan) for key in keys], dtype=float)
-    given_previous = np.array([np.nan if v is None else v for v in column["previous"]], dtype=float)
+    order = np.argsort(keys)
+    previous = np.full(len(keys), np.nan)
+    if instance.previous:
+        p_area, p_spec, p_posts = columns_of(instance.previous, ("area", "specialty", "posts"))
+        p_keys = (np.fromiter(map(area_code.__getitem__, p_area), dtype=np.int64, count=len(p_area)) * n_specs
+                  + np.fromiter(map(specialty_code.__getitem__, p_spec), dtype=np.int64, count=len(p_spec)))
+        found = np.searchsorted(keys[order], p_keys)
+        hit = (found < len(keys)) & (keys[order][np.minimum(found, len(keys) - 1)] == p_keys)
+        previous[order[found[hit]]] = np.asarray(p_posts, dtype=float)[hit]
+    given_previous = np.asarray(table.previous, dtype=float)
     differs = ~((previous == given_previous) | (np.isnan(previous) & np.isnan(given_previous)))
     for k in np.flatnonzero(differs)[:10]:
-        problems.append(f"{keys[k]}: previous {column['previous'][k]} differs from the instance")
+        shown = None if np.isnan(given_previous[k]) else float(given_previous[k])
+        problems.append(f"{names[k]}: previous {shown} differs from the instance")
     max_change = model.stability.max_change
     if max_change is not None:
         change = posts - previous
         for k in np.flatnonzero(np.abs(change) > max_change + _ABS)[:10]:
-            problems.append(f"{keys[k]}: changes by {change[k]:g} against last year, over max_change {max_change:g}")
+            problems.append(f"{names[k]}: changes by {change[k]:g} against last year, over max_change {max_change:g}")
 
-    expected_targets = targets(instance, model)
-    target = np.fromiter(map(expected_targets.__getitem__, keys), dtype=float, count=len(keys))
-    given_target = np.array(column["target"], dtype=float)
-    off = np.abs(given_target - target) > _ABS + _REL * np.maximum(np.abs(given_target), np.abs(target))
+    # Recomputed targets, in the instance's cell order, keyed the same way as the plan's rows.
+    arrays = instance_arrays(instance)
+    leaf_area = np.array([area_code[leaf] for leaf in arrays.leaf_ids], dtype=np.int64)
+    cell_spec = np.array([specialty_code[s] for s in arrays.specialty_ids], dtype=np.int64)[arrays.cell_specialty]
+    cell_keys = leaf_area[arrays.cell_leaf] * n_specs + cell_spec
+    by_key = np.argsort(cell_keys)
+    expected_target = target_array(instance, model)[by_key][np.searchsorted(cell_keys[by_key], keys)]
+    given_target = np.asarray(table.target, dtype=float)
+    off = np.abs(given_target - expected_target) > _ABS + _REL * np.maximum(np.abs(given_target),
+                                                                            np.abs(expected_target))
     for k in np.flatnonzero(off)[:10]:
-        problems.append(f"{keys[k]}: target {given_target[k]} differs from the recomputed {target[k]}")
-    underserved = {area.id for area in instance.areas if area.underserved}
-    weight = np.array([model.underserved_weight if area in underserved else 1.0 for area in column["area"]])
-    costs = cost_of(posts, target, weight, previous, model.objective, model.stability.weight, model.method,
+        problems.append(f"{names[k]}: target {given_target[k]} differs from the recomputed {expected_target[k]}")
+    underserved = np.array([area.underserved for area in instance.areas] + [False])
+    weight = np.where(underserved[row_area], model.underserved_weight, 1.0)
+    costs = cost_of(posts, expected_target, weight, previous, model.objective, model.stability.weight, model.method,
                     float(instance.unit))
     objective = math.fsum(costs.tolist())
     if not (abs(objective - plan.objective) <= 1e-7 + 1e-9 * abs(objective)):

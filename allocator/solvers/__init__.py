@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import importlib
 
+from allocator.core.problem import ProblemData
 from allocator.solvers.base import Backend, BackendResult, Capability
 from allocator.solvers.flow import FlowBackend, structure
-from allocator.core.problem import ProblemData
 
 #: Backend name -> "module:class". Imported only when used: CP-SAT alone pulls in
 #: pandas (0.3 s), which a command-line run should not pay for unless it asks.

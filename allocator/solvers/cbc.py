@@ -7,9 +7,15 @@ import time
 import numpy as np
 import pulp
 
-from allocator.solvers.base import Backend, BackendResult, Capability, Status, solve_in_windows
 from allocator.core.formulation import build_segments
 from allocator.core.problem import ProblemData
+from allocator.solvers.base import (
+    Backend,
+    BackendResult,
+    Capability,
+    Status,
+    solve_in_windows,
+)
 
 
 def build_pulp_model(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray) -> tuple[pulp.LpProblem, list]:

@@ -13,9 +13,15 @@ import numpy as np
 from ortools.init.python import init
 from ortools.sat.python import cp_model
 
-from allocator.solvers.base import Backend, BackendResult, Capability, Status, solve_in_windows
 from allocator.core.formulation import build_segments, integer_slopes
 from allocator.core.problem import ProblemData
+from allocator.solvers.base import (
+    Backend,
+    BackendResult,
+    Capability,
+    Status,
+    solve_in_windows,
+)
 
 
 class CpSatBackend(Backend):

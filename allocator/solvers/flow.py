@@ -26,9 +26,15 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.init.python import init
 
-from allocator.solvers.base import Backend, BackendResult, Capability, Status, solve_in_windows
 from allocator.core.formulation import build_segments, integer_slopes
 from allocator.core.problem import Group, ProblemData
+from allocator.solvers.base import (
+    Backend,
+    BackendResult,
+    Capability,
+    Status,
+    solve_in_windows,
+)
 
 
 def nesting_order(groups: list[Group]) -> list[int]:

@@ -16,9 +16,15 @@ import numpy as np
 from ortools.init.python import init
 from ortools.linear_solver import pywraplp
 
-from allocator.solvers.base import Backend, BackendResult, Capability, Status, solve_in_windows
 from allocator.core.formulation import build_segments
 from allocator.core.problem import ProblemData
+from allocator.solvers.base import (
+    Backend,
+    BackendResult,
+    Capability,
+    Status,
+    solve_in_windows,
+)
 
 
 def add_groups(solver: pywraplp.Solver, problem: ProblemData, n: list) -> list[pywraplp.Constraint]:

@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.columnar_text import (
-    csv_table,
-)
 from allocator.writers.output import write_files
+from allocator.writers.text import csv_text
 
 if TYPE_CHECKING:
     from allocator.apportion import Apportionment
@@ -17,9 +15,9 @@ if TYPE_CHECKING:
 
 def apportionment_csv(result: Apportionment) -> str:
     """apportionment.csv: ``area,posts,quota``, one row per area in table order (quota to 6 decimals)."""
-    return csv_table([("area", "posts", "quota"),
-                      *((area, posts, f"{float(quota):.6f}")
-                        for area, posts, quota in zip(result.areas, result.posts, result.quotas))])
+    return csv_text(("area", "posts", "quota"),
+                    [result.areas, [str(posts) for posts in result.posts],
+                     [f"{float(quota):.6f}" for quota in result.quotas]])
 
 
 def write_apportionment(out: Path, result: Apportionment, inputs: dict[str, str]) -> list[Path]:

@@ -7,11 +7,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.columnar_text import (
-    csv_table,
-)
 from allocator.writers.output import write_files
-from allocator.writers.text import MEMO_AREAS, format_number
+from allocator.writers.text import MEMO_AREAS, csv_text, format_number
 
 if TYPE_CHECKING:
     from allocator.reports.compare import Comparison
@@ -38,7 +35,7 @@ def comparison_csv(comparison: Comparison) -> str:
             row += [format_number(posts - float(first[c]))] if compared is not comparison.reference else []
             row += [format_number(posts - previous if known else None)]
         rows.append(row)
-    return csv_table(rows)
+    return csv_text(rows[0], list(zip(*rows[1:])) if len(rows) > 1 else [[] for _ in rows[0]])
 
 
 def comparison_json(comparison: Comparison) -> str:

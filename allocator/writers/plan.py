@@ -6,23 +6,16 @@ import datetime
 import io
 import json
 from collections import defaultdict
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
-from allocator.columnar_text import (
-    csv_fields,
-    csv_lines,
-    csv_table,
-    encode_numbers,
-    encode_repeated,
-    encode_rows,
-    encode_runs,
-)
+import numpy as np
+import polars as pl
+
 from allocator.io.schemas import Instance
-from allocator.results.plan import Plan, PlanRow
+from allocator.results.plan import Plan, PlanTable
 from allocator.writers.output import write_files
-from allocator.writers.text import MEMO_AREAS, format_number, format_numbers
+from allocator.writers.text import MEMO_AREAS, format_number, gathered, text_column
 
 #: Without --xlsx/--no-xlsx, plan.xlsx is written only for plans up to this many rows.
 XLSX_AUTO_ROWS = 20_000
@@ -36,54 +29,59 @@ PLAN_COLUMNS = ["area", "area_name", "region", "specialty", "posts", "target", "
                 "min", "max", "binding", "underserved", "need_index"]
 
 
-def _plan_columns(plan: Plan) -> list[Sequence[Any]]:
-    """The plan's rows as columns in PLAN_COLUMNS order, ``change`` included."""
-    if not plan.rows:
-        return [()] * len(PLAN_COLUMNS)
-    area, name, region, specialty, posts, target, previous, low, high, binding, underserved, index = zip(*plan.rows)
-    change = [None if prev is None else value - prev for value, prev in zip(posts, previous)]
-    return [area, name, region, specialty, posts, target, previous, change, low, high, binding, underserved, index]
+def _plan_frame(plan: Plan, *, json: bool) -> pl.DataFrame:
+    """The plan's columns in PLAN_COLUMNS order: as text for CSV, or as typed values for JSON."""
+    table = plan.table
+    leaf, change = table.leaf, table.change()
+    empty_as_null = not json  # an empty cell in CSV; an empty string in JSON
+    columns: dict[str, Any] = {
+        name: gathered(names, codes, empty_as_null=empty_as_null)
+        for name, names, codes in (("area", table.leaf_ids, leaf), ("area_name", table.leaf_names, leaf),
+                                   ("region", table.leaf_regions, leaf),
+                                   ("specialty", table.specialty_ids, table.specialty))}
+    if json:
+        numbers = {"posts": table.posts, "target": table.target, "previous": table.previous, "change": change,
+                   "min": table.min, "max": table.max}
+        columns.update({name: pl.Series(values=values, dtype=pl.Float64, nan_to_null=True)
+                        for name, values in numbers.items()})
+        labels = pl.Series(values=[list(labels) for labels in table.binding_sets], dtype=pl.List(pl.String))
+        columns["binding"] = labels.gather(table.binding)
+        columns["underserved"] = pl.Series(values=table.leaf_underserved, dtype=pl.Boolean).gather(leaf)
+        columns["need_index"] = pl.Series(values=table.leaf_need_index, dtype=pl.Float64).gather(leaf)
+    else:
+        columns.update({"posts": text_column(table.posts), "target": text_column(table.target, "{:.4f}".format),
+                        "previous": text_column(table.previous), "change": text_column(change),
+                        "min": text_column(table.min), "max": text_column(table.max)})
+        columns["binding"] = gathered(["; ".join(labels) for labels in table.binding_sets], table.binding)
+        columns["underserved"] = gathered(["no", "yes"], table.leaf_underserved.astype(np.int64)[leaf])
+        columns["need_index"] = text_column(table.leaf_need_index, "{:.6f}".format).gather(leaf)
+    return pl.DataFrame(columns)
 
 
 def plan_csv(plan: Plan) -> str:
     """The plan table as CSV text, one row per cell (leaf area and specialty), byte-stable."""
-    area, name, region, specialty, posts, target, previous, change, low, high, binding, underserved, index = \
-        _plan_columns(plan)
-    cells = [
-        csv_fields(area), csv_fields(name), csv_fields(region), csv_fields(specialty), format_numbers(posts),
-        [f"{t:.4f}" for t in target], format_numbers(previous), format_numbers(change), format_numbers(low), format_numbers(high),
-        csv_fields(["; ".join(labels) for labels in binding]), ["yes" if flag else "no" for flag in underserved],
-        encode_runs(index, "{:.6f}".format),
-    ]
-    return csv_table([PLAN_COLUMNS]) + csv_lines(cells)
-
-
-def _row_records(plan: Plan) -> list[dict[str, Any]]:
-    # Keys in PLAN_COLUMNS order; a dict display per row is the fastest way to build them.
-    return [{"area": area, "area_name": name, "region": region, "specialty": specialty, "posts": posts,
-             "target": target, "previous": previous, "change": None if previous is None else posts - previous,
-             "min": low, "max": high, "binding": list(binding), "underserved": underserved, "need_index": index}
-            for area, name, region, specialty, posts, target, previous, low, high, binding, underserved, index
-            in plan.rows]
+    return ",".join(PLAN_COLUMNS) + "\n" + _plan_frame(plan, json=False).write_csv(
+        include_header=False, line_terminator="\n", null_value="")
 
 
 def plan_json(plan: Plan) -> str:
-    """The plan rows and run metadata as JSON text."""
+    """The plan rows and run metadata as JSON text: the metadata indented, then one row per line."""
     document = {"instance": plan.instance, "model": plan.model, "unit": plan.unit,
                 "objective": plan.objective, "metadata": plan.metadata, "rows": []}
     head = json.dumps(document, indent=2, ensure_ascii=False)
-    if not plan.rows:
+    if not len(plan.rows):
         return head + "\n"
-    # One row per line. indent= would force json's slow Python encoder; the rows are encoded
-    # column by column instead, to the same text (see allocator.columnar_text).
-    area, name, region, specialty, posts, target, previous, change, low, high, binding, underserved, index = \
-        _plan_columns(plan)
-    columns = [encode_repeated(area), encode_repeated(name), encode_repeated(region), encode_repeated(specialty),
-               encode_numbers(posts), encode_numbers(target), encode_numbers(previous), encode_numbers(change),
-               encode_numbers(low), encode_numbers(high), encode_repeated(binding), encode_repeated(underserved),
-               encode_runs(index)]  # one need index per leaf, shared by its cells
-    rows = encode_rows(PLAN_COLUMNS, columns, separator=",\n    ")
+    # polars writes each row as one line of JSON (ndjson); the lines become the items of "rows".
+    rows = _plan_frame(plan, json=True).write_ndjson().rstrip("\n").replace("\n", ",\n    ")
     return head.removesuffix("[]\n}") + "[\n    " + rows + "\n  ]\n}\n"
+
+
+def _row_records(plan: Plan) -> list[dict[str, Any]]:
+    """The rows as dicts in PLAN_COLUMNS order (for the workbook)."""
+    return [{"area": row.area, "area_name": row.area_name, "region": row.region, "specialty": row.specialty,
+             "posts": row.posts, "target": row.target, "previous": row.previous, "change": row.change,
+             "min": row.min, "max": row.max, "binding": list(row.binding), "underserved": row.underserved,
+             "need_index": row.need_index} for row in plan.rows]
 
 
 def subtree_totals(instance: Instance, plan: Plan) -> list[dict[str, Any]]:
@@ -150,10 +148,26 @@ def plan_xlsx(instance: Instance, plan: Plan) -> bytes:
     return buffer.getvalue()
 
 
+def _sums(codes: np.ndarray, size: int, table: PlanTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per code: posts, last year's posts over the rows that know it, how many rows know it, and target.
+
+    Summed in row order (as Python's ``sum`` would add them), so the text stays the same to the last digit.
+    """
+    known = ~np.isnan(table.previous)
+    return (np.bincount(codes, weights=table.posts, minlength=size),
+            np.bincount(codes[known], weights=table.previous[known], minlength=size),
+            np.bincount(codes[known], minlength=size), np.bincount(codes, weights=table.target, minlength=size))
+
+
+def _change(posts: float, previous: float | None) -> str:
+    return "" if previous is None else f"{posts - previous:+g}"
+
+
 def summary_markdown(instance: Instance, plan: Plan) -> str:
     """The council memo: posts per area, totals per training region, change, under-served areas."""
     names = {s.id: s.name or s.id for s in instance.specialties}
     specialties = instance.specialty_ids
+    table = plan.table
     meta = plan.metadata
     out = [f"# Allocation plan: {plan.instance}", ""]
     out.append(f"- Model: **{plan.model}**" + (f" ({meta['model_description']})" if meta.get("model_description") else ""))
@@ -162,42 +176,44 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
                "and checked by the independent verifier (totals, every bound, stability, units, objective).")
     out.append("- ⚑ marks an area designated under-served.")
     out.append("")
-    leaves = sorted({row.area for row in plan.rows}, key=lambda leaf: (instance.ancestors(leaf)[::-1], leaf))
+    present = np.unique(table.leaf).tolist()
+    leaves = sorted((table.leaf_ids[code] for code in present), key=lambda leaf: (instance.ancestors(leaf)[::-1], leaf))
+    leaf_code = {table.leaf_ids[code]: code for code in present}
 
     out.append("## Totals per training region")
     out.append("")
     out.append("| Training region | Posts | Last year | Change | Target |")
     out.append("|---|---:|---:|---:|---:|")
-    regions: dict[str, list[PlanRow]] = defaultdict(list)
-    for row in plan.rows:
-        regions[row.region].append(row)
-    for region in sorted(regions):
-        rows = regions[region]
-        posts = sum(r.posts for r in rows)
-        known = [r for r in rows if r.previous is not None]
-        previous = sum(r.previous or 0.0 for r in known) if known else None
-        change = "" if previous is None else f"{posts - previous:+g}"
-        out.append(f"| {instance.area_by_id[region].label} | {format_number(posts)} | {format_number(previous)} "
-                   f"| {change} | {sum(r.target for r in rows):.1f} |")
+    region_ids = sorted(set(table.leaf_regions))
+    region_code = {region: k for k, region in enumerate(region_ids)}
+    row_region = np.array([region_code[region] for region in table.leaf_regions], dtype=np.int64)[table.leaf]
+    posts, previous, known, target = _sums(row_region, len(region_ids), table)
+    for k in sorted(set(row_region.tolist()), key=region_ids.__getitem__):
+        before = float(previous[k]) if known[k] else None
+        out.append(f"| {instance.area_by_id[region_ids[k]].label} | {format_number(posts[k])} "
+                   f"| {format_number(before)} | {_change(posts[k], before)} | {target[k]:.1f} |")
     out.append("")
 
     out.append("## Posts per area and specialty")
     out.append("")
     if len(specialties) <= 6:
-        by_cell = {(row.area, row.specialty): row for row in plan.rows}
+        specialty_code = {s: k for k, s in enumerate(table.specialty_ids)}
+        by_cell = {(leaf, specialty): k for k, (leaf, specialty) in
+                   enumerate(zip(table.leaf.tolist(), table.specialty.tolist()))}
         header = "| Area | Training region | " + " | ".join(names[s] for s in specialties) + " | Total |"
         out.append(header)
         out.append("|---|---|" + "---:|" * (len(specialties) + 1))
+        change = table.change()
         for leaf in leaves:
             cells = []
-            for s in specialties:
-                row = by_cell.get((leaf, s))
-                if row is None:
+            rows = [by_cell.get((leaf_code[leaf], specialty_code.get(s, -1))) for s in specialties]
+            for k in rows:
+                if k is None:
                     cells.append("–")
                     continue
-                change = "" if row.change is None else f" ({row.change:+g})"
-                cells.append(f"{format_number(row.posts)}{change}")
-            total = sum(by_cell[(leaf, s)].posts for s in specialties if (leaf, s) in by_cell)
+                moved = "" if np.isnan(change[k]) else f" ({change[k]:+g})"
+                cells.append(f"{format_number(table.posts[k])}{moved}")
+            total = sum(float(table.posts[k]) for k in rows if k is not None)
             flag = " ⚑" if instance.area_by_id[leaf].underserved else ""
             out.append(f"| {instance.area_by_id[leaf].label}{flag} | "
                        f"{instance.area_by_id[instance.ancestors(leaf)[-1]].label} | "
@@ -213,28 +229,30 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
         out.append(f"| {'Parent area' if by_parent else 'Area'} | Training region | Posts (all specialties) "
                    "| Last year | Change |")
         out.append("|---|---|---:|---:|---:|")
-        rows_of: dict[str, list[PlanRow]] = defaultdict(list)
-        for row in plan.rows:
-            rows_of[group_of[row.area]].append(row)
-        for group in groups:
-            rows = rows_of[group]
-            posts = sum(r.posts for r in rows)
-            known = [r for r in rows if r.previous is not None]
-            previous = sum(r.previous or 0.0 for r in known) if known else None
-            change = "" if previous is None else f"{posts - previous:+g}"
+        group_code = {group: k for k, group in enumerate(groups)}
+        leaf_group = np.zeros(len(table.leaf_ids), dtype=np.int64)
+        for leaf in leaves:
+            leaf_group[leaf_code[leaf]] = group_code[group_of[leaf]]
+        row_group = leaf_group[table.leaf]
+        posts, previous, known, _ = _sums(row_group, len(groups), table)
+        first_row = np.full(len(groups), len(table), dtype=np.int64)
+        np.minimum.at(first_row, row_group, np.arange(len(table)))
+        for k, group in enumerate(groups):
+            before = float(previous[k]) if known[k] else None
             flag = " ⚑" if instance.area_by_id[group].underserved else ""
-            out.append(f"| {instance.area_by_id[group].label}{flag} | {instance.area_by_id[rows[0].region].label} "
-                       f"| {format_number(posts)} | {format_number(previous)} | {change} |")
+            region = table.leaf_regions[int(table.leaf[first_row[k]])]
+            out.append(f"| {instance.area_by_id[group].label}{flag} | {instance.area_by_id[region].label} "
+                       f"| {format_number(posts[k])} | {format_number(before)} | {_change(posts[k], before)} |")
         out.append("")
         scope = f"{len(leaves):,} leaf areas, summed per parent area here" if by_parent else "every area"
         out.append(f"{len(specialties)} specialties, {scope}: the full table is in plan.csv.")
     out.append("")
 
-    binding = [row for row in plan.rows if row.binding]
+    binding = np.flatnonzero(table.binding != 0)
     out.append("## Bounds that decide the plan")
     out.append("")
-    if binding:
-        for row in binding[:MEMO_AREAS]:
+    if len(binding):
+        for row in (table.row(int(k)) for k in binding[:MEMO_AREAS]):
             out.append(f"- {instance.area_by_id[row.area].label}, {names[row.specialty]}: "
                        f"{format_number(row.posts)} posts (target {row.target:.2f}); binding: {', '.join(row.binding)}")
         if len(binding) > MEMO_AREAS:
