@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -19,8 +18,8 @@ import click
 
 from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location
 from allocator.io.loading import Loaded, load_instance, load_model
-from allocator.results.plan import Plan
 from allocator.io.schemas import DEFAULT_MODEL, Instance
+from allocator.results.plan import Plan
 from allocator.writers.diagnosis import write_diagnosis
 from allocator.writers.output import check_output_dir, prepare_output_dir
 from allocator.writers.plan import XLSX_AUTO_ROWS, write_plan
@@ -28,26 +27,11 @@ from allocator.writers.sensitivity import write_sensitivity
 from allocator.writers.text import format_number
 
 
-#: Set to a list by :func:`allocator.__main__.run`, which ends the process with ``os._exit``:
-#: what a command built is then kept here instead of being freed one object at a time
-#: (0.1 s for a 50,000-cell instance and plan, measured). Left None when the CLI runs in-process.
-kept_until_exit: list[Any] | None = None
-
-
-def _keep_until_exit(*built: Any) -> None:
-    if kept_until_exit is not None:
-        kept_until_exit.extend(built)
-
-
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into one-line messages and documented exit codes."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        # One command is a short batch job that builds 100,000s of small objects and no cycles
-        # worth collecting: the cyclic collector would only rescan them (0.3 s of a 3 s national
-        # run). Reference counting still frees everything as usual.
-        gc.disable()
         try:
             return command(*args, **kwargs)
         except InfeasibleError as exc:
@@ -71,8 +55,6 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"internal error ({type(exc).__name__}: {exc}). This is a bug in allocator; "
                        "rerun with ALLOCATOR_DEBUG=1 for the traceback and report it.", err=True)
             sys.exit(1)
-        finally:
-            gc.enable()
 
     return wrapper
 
@@ -97,7 +79,8 @@ def _load_model(path: Path | None) -> Loaded:
 def _echo_plan(instance: Instance, plan: Plan, limit: int = 40) -> None:
     click.echo(f"Plan for {plan.instance} under model '{plan.model}' "
                f"(objective {plan.objective:.6g}, solver {plan.metadata.get('solver')}, verified)")
-    width = max(len(row.area_name) for row in plan.rows)
+    table = plan.table
+    width = max((len(table.leaf_names[code]) for code in set(table.leaf.tolist())), default=0)
     click.echo(f"  {'area':<{width}}    {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
     for row in plan.rows[:limit]:
         flag = "⚑" if row.underserved else " "
@@ -149,7 +132,6 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
                 written = write_diagnosis(out, loaded.value.name, exc.diagnosis)
             click.echo("Wrote " + ", ".join(str(path) for path in written), err=True)
         raise
-    _keep_until_exit(loaded, plan)
     plan.metadata["model_description"] = model.value.description
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
     report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet) if with_sensitivity else None
@@ -203,7 +185,6 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     model = _load_model(model_path)
     check_output_dir(out, force)
     plan = solve_plan(loaded.value, model.value, inputs={**loaded.hashes, **model.hashes})
-    _keep_until_exit(loaded, plan)
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
     with _output_dir(out, force):
         written = write_sensitivity(out, report, float(loaded.value.unit))
@@ -242,8 +223,8 @@ def validate(instance: Path, model_path: Path | None) -> None:
 def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model_path: Path | None, solver: str,
             force: bool) -> None:
     """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md."""
-    from allocator.reports.compare import compare as line_up
     from allocator.errors import InputError
+    from allocator.reports.compare import compare as line_up
     from allocator.writers.comparison import write_comparison
 
     loaded = load_instance(instance)
@@ -258,7 +239,6 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
     need_model = load_model(need_model_path).value if need_model_path is not None else None
     check_output_dir(out, force)
     comparison = line_up(loaded.value, models, solver=solver, need_model=need_model)
-    _keep_until_exit(loaded, comparison)
     with _output_dir(out, force):
         written = write_comparison(out, comparison)
     per_leaf = [comparison.leaf_posts(c) for c in comparison.models]

@@ -180,13 +180,13 @@ def test_plan_does_not_depend_on_the_order_of_rows(tmp_path: Path, solver: str) 
 
 
 def console(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """``python -m allocator``: the console entry point, which ends the process with ``os._exit``."""
+    """``python -m allocator``: the console entry point."""
     return subprocess.run([sys.executable, "-m", "allocator", *map(str, args)], capture_output=True, text=True,
                           **kwargs)  # type: ignore[call-overload]
 
 
 def test_console_entry_flushes_everything_and_keeps_the_exit_codes(tmp_path: Path) -> None:
-    """Ending with os._exit must not lose buffered output or change an exit code."""
+    """The console entry point loses no buffered output and keeps the exit codes."""
     solved = console("solve", DK_INSTANCE, "-o", tmp_path / "plan")
     assert solved.returncode == 0, solved.stderr
     assert "Hovedstaden" in solved.stdout and solved.stdout.rstrip().endswith("summary.md, " + str(

@@ -55,7 +55,7 @@ def test_plan_files_hold_every_row_exactly(rows: list[PlanRow]) -> None:
     records = [dict(zip(PLAN_COLUMNS, (row.area, row.area_name, row.region, row.specialty, row.posts, row.target,
                                        row.previous, row.change, row.min, row.max, list(row.binding), row.underserved,
                                        row.need_index))) for row in rows]
-    text = plan_json(plan)
+    text = plan_json(plan).decode("utf-8")
     assert json.loads(text)["rows"] == records
     if rows:  # one row per line
         assert text.count("\n    {") == len(rows)

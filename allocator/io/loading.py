@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -244,14 +245,19 @@ def check_instance(instance: Instance, path: Path | str | None = None) -> None:
 
 
 def _bounds_look_valid(bounds: Sequence[Bound], areas: dict[str, Any], specialties: dict[str, Any]) -> bool:
-    """Whether every bound row passes :func:`_check_bound_rows`, checked column by column."""
+    """Whether every bound row passes :func:`_check_bound_rows`, checked column by column on codes."""
     if not bounds:
         return True
     area, specialty, low, high = columns_of(bounds, ("area", "specialty", "min", "max"))
+    area_code = {name: code for code, name in enumerate(areas)}
+    specialty_code = {name: code for code, name in enumerate(specialties)}
+    specialty_code[None] = len(specialties)  # summed over specialties
+    a = np.fromiter(map(area_code.get, area, repeat(-1)), dtype=np.int64, count=len(area))
+    s = np.fromiter(map(specialty_code.get, specialty, repeat(-1)), dtype=np.int64, count=len(specialty))
     low_values, high_values = np.array(low, dtype=float), np.array(high, dtype=float)  # None becomes NaN
-    return (set(area) <= areas.keys() and set(specialty) - {None} <= specialties.keys()
-            and not (np.isnan(low_values) & np.isnan(high_values)).any()
-            and not (low_values > high_values).any() and len(set(zip(area, specialty))) == len(area))
+    return bool((a >= 0).all() and (s >= 0).all() and not (np.isnan(low_values) & np.isnan(high_values)).any()
+                and not (low_values > high_values).any()
+                and not (np.bincount(a * (len(specialties) + 1) + s) > 1).any())
 
 
 def _check_bound_rows(bounds: Sequence[Bound], areas: dict[str, Any], specialties: dict[str, Any]) -> None:

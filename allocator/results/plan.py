@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, overload
 
 import numpy as np
 
+from allocator.core.arrays import dense_unique
 from allocator.core.problem import ProblemData
 from allocator.io.schemas import Instance, Model
 
@@ -246,7 +247,7 @@ def binding_labels(problem: ProblemData, units: np.ndarray,
     is_leaf[arrays.leaf_area] = True
     # One label per distinct (kind, area, summed): the strings are made once each.
     label_key = (kind * len(arrays.area_ids) + area) * 2 + summed
-    distinct, label_of_row = np.unique(label_key, return_inverse=True)
+    distinct, label_of_row = dense_unique(label_key, 3 * len(arrays.area_ids) * 2)
     names = ("fixed", "min", "max")
     texts = []
     for key in distinct.tolist():

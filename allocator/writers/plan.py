@@ -64,16 +64,18 @@ def plan_csv(plan: Plan) -> str:
         include_header=False, line_terminator="\n", null_value="")
 
 
-def plan_json(plan: Plan) -> str:
-    """The plan rows and run metadata as JSON text: the metadata indented, then one row per line."""
+def plan_json(plan: Plan) -> bytes:
+    """The plan rows and run metadata as UTF-8 JSON: the metadata indented, then one row per line."""
     document = {"instance": plan.instance, "model": plan.model, "unit": plan.unit,
                 "objective": plan.objective, "metadata": plan.metadata, "rows": []}
-    head = json.dumps(document, indent=2, ensure_ascii=False)
+    head = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
     if not len(plan.rows):
-        return head + "\n"
+        return head + b"\n"
     # polars writes each row as one line of JSON (ndjson); the lines become the items of "rows".
-    rows = _plan_frame(plan, json=True).write_ndjson().rstrip("\n").replace("\n", ",\n    ")
-    return head.removesuffix("[]\n}") + "[\n    " + rows + "\n  ]\n}\n"
+    buffer = io.BytesIO()
+    _plan_frame(plan, json=True).write_ndjson(buffer)
+    rows = buffer.getvalue().rstrip(b"\n").replace(b"\n", b",\n    ")
+    return b"".join((head.removesuffix(b"[]\n}"), b"[\n    ", rows, b"\n  ]\n}\n"))
 
 
 def _row_records(plan: Plan) -> list[dict[str, Any]]:
