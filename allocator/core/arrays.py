@@ -102,6 +102,15 @@ class InstanceArrays:
         members.sort()  # the method: np.sort's wrapper costs more than the sort on small rows
         return members
 
+    def members_of_rows(self, rows: np.ndarray) -> list[np.ndarray]:
+        """:meth:`members` of every row in ``rows``, found with one sort instead of one per row."""
+        row_of, cells = self.expand(rows)
+        order = np.lexsort((cells, row_of))
+        cells = cells[order]
+        ends = np.cumsum(self.bounds.end[rows] - self.bounds.start[rows]).tolist()
+        starts = [0, *ends[:-1]]
+        return [cells[start:end] for start, end in zip(starts, ends)]
+
     def row_sums(self, values: np.ndarray) -> np.ndarray:
         """The sum of ``values`` (one per cell) under every bound row, exact for multiples of 0.5."""
         b = self.bounds

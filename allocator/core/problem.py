@@ -236,12 +236,14 @@ def _groups(arrays: InstanceArrays, unit: float, total_units: np.ndarray) -> lis
     bounds = arrays.bounds
     g_lo, g_hi = group_limits(arrays, unit)
     # A row on one cell is its box, not a group. Rows that cannot bind are dropped by presolve.
-    for k in np.flatnonzero(~bounds.is_cell).tolist():
-        area = areas[int(bounds.area[k])]
-        si = int(bounds.specialty[k])
+    rows = np.flatnonzero(~bounds.is_cell)
+    for members, area_code, si, lo, hi in zip(arrays.members_of_rows(rows),
+                                                 bounds.area[rows].tolist(), bounds.specialty[rows].tolist(),
+                                                 g_lo[rows].tolist(), g_hi[rows].tolist()):
+        area = areas[area_code]
         specialty = specialties[si] if si >= 0 else None
-        groups.append(Group(f"bound[{area}|{specialty or '*'}]", "bound", arrays.members(k), int(g_lo[k]),
-                            int(g_hi[k]) if g_hi[k] >= 0 else None, area, specialty))
+        groups.append(Group(f"bound[{area}|{specialty or '*'}]", "bound", members, lo, hi if hi >= 0 else None,
+                            area, specialty))
     return groups
 
 
