@@ -60,10 +60,16 @@ class Segments:
         return list(zip(self.cell[starts].tolist(), starts.tolist(), ends.tolist()))
 
 
-def initial_window(problem: ProblemData, width: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """A window of ``width`` units either side of each cell's rounded target, inside its box."""
+def initial_window(problem: ProblemData, width: int = 2, whole_box: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """A window of ``width`` units either side of each cell's rounded target, inside its box.
+
+    A cell whose whole box spans at most ``whole_box`` units gets the whole box at once: a few
+    more segments cost less than a second round, and such a cell never has to grow.
+    """
     centre = np.clip(np.rint(problem.target / problem.unit).astype(np.int64), problem.lo, problem.hi)
-    return np.maximum(problem.lo, centre - width), np.minimum(problem.hi, centre + width)
+    narrow = problem.hi - problem.lo <= whole_box
+    return (np.where(narrow, problem.lo, np.maximum(problem.lo, centre - width)),
+            np.where(narrow, problem.hi, np.minimum(problem.hi, centre + width)))
 
 
 def build_segments(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray) -> Segments:

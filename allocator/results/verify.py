@@ -1,7 +1,8 @@
 """Step 6b: the independent verifier.
 
 :func:`verify` checks a plan against the instance and the model directly: it
-shares no code with the formulation or the backends. It recomputes the sums
+shares no code with the formulation, presolve or the backends (it borrows only
+the target formula of :mod:`allocator.core.need`). It recomputes the sums
 under every area, every bound, stability, the unit, the targets and the
 objective from BRIEF.md's cost formula, column by column.
 """
@@ -13,7 +14,6 @@ from itertools import repeat
 
 import numpy as np
 
-from allocator.core.arrays import instance_arrays
 from allocator.core.need import target_array
 from allocator.errors import VerificationError
 from allocator.io.schemas import Instance, Model, columns_of
@@ -89,11 +89,10 @@ def _expected_keys(instance: Instance, n_specs: int) -> np.ndarray:
 
 
 def _shape_problems(instance: Instance, names: list[tuple[str, str]], keys: np.ndarray, posts: np.ndarray,
-                    n_specs: int) -> list[str]:
-    """Rows that are not cells, appear twice, or are missing; posts that are not whole units."""
+                    n_specs: int, expected: np.ndarray) -> list[str]:
+    """Rows that are not cells, appear twice, or are missing (``expected``: the cells' keys); posts off the unit."""
     problems: list[str] = []
     unit = float(instance.unit)
-    expected = _expected_keys(instance, n_specs)
     size = max(len(instance.areas) * n_specs, 1)
     is_expected = np.zeros(size, dtype=bool)
     is_expected[expected] = True
@@ -150,7 +149,8 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
         if len(table) else np.zeros(0, dtype=np.int64)
     keys = np.where((row_area >= 0) & (spec >= 0), row_area * n_specs + spec, -1)
     posts = np.asarray(table.posts, dtype=float)
-    problems = _shape_problems(instance, names, keys, posts, n_specs)  # type: ignore[arg-type]
+    expected = _expected_keys(instance, n_specs)
+    problems = _shape_problems(instance, names, keys, posts, n_specs, expected)  # type: ignore[arg-type]
     if problems:
         return problems
 
@@ -206,13 +206,14 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
         for k in np.flatnonzero(np.abs(change) > max_change + _ABS)[:10]:
             problems.append(f"{names[k]}: changes by {change[k]:g} against last year, over max_change {max_change:g}")
 
-    # Recomputed targets, in the instance's cell order, keyed the same way as the plan's rows.
-    arrays = instance_arrays(instance)
-    leaf_area = np.array([area_code[leaf] for leaf in arrays.leaf_ids], dtype=np.int64)
-    cell_spec = np.array([specialty_code[s] for s in arrays.specialty_ids], dtype=np.int64)[arrays.cell_specialty]
-    cell_keys = leaf_area[arrays.cell_leaf] * n_specs + cell_spec
-    by_key = np.argsort(cell_keys)
-    expected_target = target_array(instance, model)[by_key][np.searchsorted(cell_keys[by_key], keys)]
+    # Recomputed targets come in the order of the cells sorted by (leaf id, specialty id): put the
+    # expected keys in that order (ranking the ids here), and look each plan row up in it.
+    area_rank = np.argsort(np.argsort(np.array([area.id for area in instance.areas], dtype=object), kind="stable"))
+    specialty_rank = np.argsort(np.argsort(np.array([s.id for s in instance.specialties], dtype=object),
+                                           kind="stable"))
+    in_target_order = expected[np.lexsort((specialty_rank[expected % n_specs], area_rank[expected // n_specs]))]
+    by_key = np.argsort(in_target_order)
+    expected_target = target_array(instance, model)[by_key][np.searchsorted(in_target_order[by_key], keys)]
     given_target = np.asarray(table.target, dtype=float)
     off = np.abs(given_target - expected_target) > _ABS + _REL * np.maximum(np.abs(given_target),
                                                                             np.abs(expected_target))
