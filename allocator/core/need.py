@@ -59,13 +59,17 @@ def leaf_capacity(instance: Instance, leaf: str) -> float:
     capacities = instance.__dict__.get("_leaf_capacity")
     if capacities is None:
         arrays = instance_arrays(instance)
+        bounds = arrays.bounds
         high = cell_limits(instance)[1]
         runs = np.searchsorted(arrays.cell_leaf, np.arange(len(arrays.leaf_ids) + 1))
-        capacities = {}
-        for code, leaf_id in enumerate(arrays.leaf_ids):
-            summed = math.fsum(high[runs[code]:runs[code + 1]].tolist())
-            own = instance.bound_at.get((leaf_id, None))
-            capacities[leaf_id] = min(summed, own.max) if own is not None and own.max is not None else summed
+        leaf_of_area = np.full(len(arrays.area_ids), -1, dtype=np.int64)
+        leaf_of_area[arrays.leaf_area] = np.arange(len(arrays.leaf_ids))
+        # A max on the leaf itself, summed over specialties, caps it too.
+        own = (bounds.specialty < 0) & (leaf_of_area[bounds.area] >= 0) & ~np.isnan(bounds.max)
+        own_max = np.full(len(arrays.leaf_ids), math.inf)
+        own_max[leaf_of_area[bounds.area[own]]] = bounds.max[own]
+        capacities = {leaf_id: min(math.fsum(high[runs[code]:runs[code + 1]].tolist()), float(own_max[code]))
+                      for code, leaf_id in enumerate(arrays.leaf_ids)}
         instance.__dict__["_leaf_capacity"] = capacities  # instances are frozen
     return capacities[leaf]
 
