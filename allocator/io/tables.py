@@ -233,23 +233,25 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
     lines = rest.split("\n") if rest else []
     if len(lines) > MAX_TABLE_ROWS:
         raise _too_many_rows(path)
-    if '"' not in text and not blank_line.search(rest) and \
+    frame = None
+    if lines and '"' not in text and not blank_line.search(rest) and \
             set(map(str.count, lines, repeat(delimiter))) <= {width - 1}:
         # No quotes, no blank lines and no short rows: row k sits on line k + 2, and polars
         # splits the table into columns (empty cells become None).
         import polars as pl  # imported here: only tables read from CSV pay for it
 
         frame = pl.read_csv(rest.encode("utf-8"), has_header=False, separator=delimiter, infer_schema=False,
-                            quote_char=None, new_columns=[f"c{i}" for i in range(width)]) if lines else None
-        columns_of = [frame[f"c{i}"].to_list() if frame is not None else [] for i in range(width)]
+                            quote_char=None, new_columns=[f"c{i}" for i in range(width)])
+    if frame is not None and frame.height == len(lines):  # else a stray carriage return split a line: see below
+        cells_of = [frame[f"c{i}"].to_list() for i in range(width)]
         # Strip only when some cell may need it: any non-ASCII text, or any ASCII space that str.strip() removes.
         spaces = set(" \t\x0b\x0c\x1c\x1d\x1e\x1f") - {delimiter}
         padded = not rest.isascii() or any(space in rest for space in spaces)
         if padded:
-            data = {columns[i]: [None if cell is None else cell.strip() or None for cell in columns_of[i]]
+            data = {columns[i]: [None if cell is None else cell.strip() or None for cell in cells_of[i]]
                     for i in named}
         else:
-            data = {columns[i]: columns_of[i] for i in named}
+            data = {columns[i]: cells_of[i] for i in named}
         return Table(data, LineLabels(range(2, len(lines) + 2)), path, decimal_comma=delimiter == ";",
                      text_cells=True)
     try:
