@@ -60,11 +60,12 @@ class Segments:
         return list(zip(self.cell[starts].tolist(), starts.tolist(), ends.tolist()))
 
 
-def initial_window(problem: ProblemData, width: int = 2, whole_box: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def initial_window(problem: ProblemData, width: int = 2, whole_box: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A window of ``width`` units either side of each cell's rounded target, inside its box.
 
-    A cell whose whole box spans at most ``whole_box`` units gets the whole box at once: a few
-    more segments cost less than a second round, and such a cell never has to grow.
+    A cell whose whole box spans at most ``whole_box`` units gets the whole box at once. For
+    min-cost flow a few more arcs cost less than a second round (grid-capped: one round instead of
+    two); CP-SAT slows down with the extra segments, so the other backends keep the narrow window.
     """
     centre = np.clip(np.rint(problem.target / problem.unit).astype(np.int64), problem.lo, problem.hi)
     narrow = problem.hi - problem.lo <= whole_box

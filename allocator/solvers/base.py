@@ -80,14 +80,14 @@ WindowSolver = Callable[[ProblemData, np.ndarray, np.ndarray, float | None],
 
 
 def solve_in_windows(problem: ProblemData, solve_window: WindowSolver, solver: str,
-                     time_limit: float | None) -> BackendResult:
+                     time_limit: float | None, whole_box: int = 0) -> BackendResult:
     """Run ``solve_window`` on growing windows until the optimum is provably global.
 
     See :mod:`allocator.core.formulation` for why an optimum with no cell on an
     artificial window edge is optimal for the whole problem.
     """
     started = time.perf_counter()
-    wlo, whi = initial_window(problem)
+    wlo, whi = initial_window(problem, whole_box=whole_box)
     build = solve_time = 0.0
     rounds = 0
     while True:

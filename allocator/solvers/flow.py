@@ -37,6 +37,10 @@ from allocator.solvers.base import (
 )
 
 
+#: Cells whose box spans at most this many units start with the whole box as their window.
+WHOLE_BOX = 16
+
+
 def nesting_order(groups: list[Group]) -> list[int]:
     """Outermost first: larger groups first; for equal cell sets the total, then by name."""
     return sorted(range(len(groups)), key=lambda g: (-len(groups[g].cells), groups[g].kind != "total",
@@ -107,11 +111,13 @@ class FlowBackend(Backend):
         if kind == "none":
             return BackendResult("error", None, "flow", "the bounds are not nested on the area tree")
         if kind == "greedy":
-            result = solve_in_windows(problem, _greedy_window, "greedy marginal allocation", time_limit)
+            result = solve_in_windows(problem, _greedy_window, "greedy marginal allocation", time_limit,
+                                      whole_box=WHOLE_BOX)
         else:
             window = functools.partial(_flow_window, _tree_network(problem))
             result = solve_in_windows(problem, window,
-                                      f"min-cost flow, OR-Tools {init.OrToolsVersion.version_string()}", time_limit)
+                                      f"min-cost flow, OR-Tools {init.OrToolsVersion.version_string()}", time_limit,
+                                      whole_box=WHOLE_BOX)
         result.extra["path"] = kind
         return result
 
