@@ -44,8 +44,12 @@ def _plan_frame(plan: Plan, *, json: bool) -> pl.DataFrame:
                    "min": table.min, "max": table.max}
         columns.update({name: pl.Series(values=values, dtype=pl.Float64, nan_to_null=True)
                         for name, values in numbers.items()})
-        labels = pl.Series(values=[list(labels) for labels in table.binding_sets], dtype=pl.List(pl.String))
-        columns["binding"] = labels.gather(table.binding)
+        # A join on the label code: gathering a list column row by row took five times as long.
+        labels = pl.DataFrame({"code": np.arange(len(table.binding_sets)),
+                               "binding": pl.Series(values=[list(labels) for labels in table.binding_sets],
+                                                    dtype=pl.List(pl.String))})
+        columns["binding"] = pl.DataFrame({"code": table.binding}).join(
+            labels, on="code", how="left", maintain_order="left")["binding"]
         columns["underserved"] = pl.Series(values=table.leaf_underserved, dtype=pl.Boolean).gather(leaf)
         columns["need_index"] = pl.Series(values=table.leaf_need_index, dtype=pl.Float64).gather(leaf)
     else:
