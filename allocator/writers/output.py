@@ -31,13 +31,11 @@ def prepare_output_dir(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _stage(out: Path, name: str, content: str | bytes, handle: int | None = None,
-           temporary: Path | None = None) -> Path:
+def _stage(out: Path, name: str, content: str | bytes) -> Path:
     """Write ``content`` to a hidden temporary file in ``out``, synced to disk, and return its path."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    if handle is None or temporary is None:
-        handle, name_on_disk = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
-        temporary = Path(name_on_disk)
+    handle, name_on_disk = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+    temporary = Path(name_on_disk)
     try:
         # mkstemp makes the file private (0600); give it the permissions a normal write would.
         umask = os.umask(0)
