@@ -1,0 +1,203 @@
+"""Hostile input files, made in code: spreadsheet bombs and lies, broken XML, formulas, odd ids.
+
+Nothing here is stored as a file: the bomb alone would be a gigabyte unpacked.
+Each builder writes a small instance into a folder and returns the command
+line to run on it, so that docs/bad-input.md can name a case (``hostile:NAME``)
+and ``tests/test_bad_input.py`` runs it like a stored bad file.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from openpyxl.utils import get_column_letter
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    '</Types>')
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Areas" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+SHEET = "xl/worksheets/sheet1.xml"
+STRINGS = "xl/sharedStrings.xml"
+
+#: A table a tiny instance can use: two leaves under one region, one of them under-served.
+AREAS = [["id", "parent", "population", "underserved"], ["R", None, None, None], ["a", "R", 2000, None],
+         ["b", "R", 1000, 1]]
+
+
+def cell(column: int, row: int, value: Any, *, strings: list[str] | None = None) -> str:
+    """One ``<c>`` element: a number, a shared or inline string, or a formula (text starting '=')."""
+    ref = f"{get_column_letter(column)}{row}"
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith("="):
+        return f'<c r="{ref}"><f>{escape(value[1:])}</f></c>'
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    if strings is not None:
+        strings.append(value)
+        return f'<c r="{ref}" t="s"><v>{len(strings) - 1}</v></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+
+
+def sheet_xml(rows: Iterable[Iterable[Any]], *, dimension: str | None = None, prolog: str = "",
+              strings: list[str] | None = None, first_row: int = 1) -> str:
+    """A worksheet part holding ``rows`` from ``first_row`` on, with any ``<dimension>`` claim."""
+    body = "".join(
+        f'<row r="{number}">' + "".join(cell(column, number, value, strings=strings)
+                                       for column, value in enumerate(values, start=1)) + "</row>"
+        for number, values in enumerate(rows, start=first_row))
+    claim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>{prolog}'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f"{claim}<sheetData>{body}</sheetData></worksheet>")
+
+
+def strings_xml(strings: list[str]) -> str:
+    """A shared-strings part."""
+    items = "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>')
+
+
+def workbook(sheet: str | bytes, *, strings: list[str] | None = None, drop: Iterable[str] = (),
+             write: Callable[[zipfile.ZipFile], None] | None = None) -> bytes:
+    """An .xlsx file with one sheet; ``drop`` leaves parts out, ``write`` adds parts of its own."""
+    buffer = io.BytesIO()
+    parts = {"[Content_Types].xml": _CONTENT_TYPES, "_rels/.rels": _ROOT_RELS, "xl/workbook.xml": _WORKBOOK,
+             "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS, SHEET: sheet, STRINGS: strings_xml(strings or [])}
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            if name not in drop and not (write and name == SHEET and content == b""):
+                archive.writestr(name, content)
+        if write is not None:
+            write(archive)
+    return buffer.getvalue()
+
+
+@functools.cache
+def bomb_member(unpacked: int = 1 << 30) -> bytes:
+    """The deflated bytes of a sheet that unpacks to ``unpacked`` bytes of blanks (built once: ~2.5 s per GiB)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open(SHEET, "w", force_zip64=True) as stream:
+            head = sheet_xml(AREAS).encode()
+            cut = head.index(b"<sheetData>")
+            stream.write(head[:cut])
+            chunk = b" " * (1 << 20)
+            for _ in range((unpacked - len(head)) >> 20):
+                stream.write(chunk)
+            stream.write(head[cut:])
+    return buffer.getvalue()
+
+
+def bomb_workbook(unpacked: int = 1 << 30) -> bytes:
+    """A workbook of about a megabyte per GiB whose sheet unpacks to ``unpacked`` bytes."""
+    with zipfile.ZipFile(io.BytesIO(bomb_member(unpacked))) as source:
+        info = source.infolist()[0]
+        deflated = source.open(info).read() if unpacked < (1 << 24) else None
+
+    def copy(archive: zipfile.ZipFile) -> None:
+        if deflated is not None:
+            archive.writestr(SHEET, deflated)
+            return
+        # Copy the member as it is (compressed), without unpacking a gigabyte to do it.
+        with zipfile.ZipFile(io.BytesIO(bomb_member(unpacked))) as source:
+            member = source.infolist()[0]
+            with source.open(member) as stream, archive.open(member, "w", force_zip64=True) as target:
+                while chunk := stream.read(1 << 22):
+                    target.write(chunk)
+
+    return workbook(b"", write=copy)
+
+
+def write_instance(folder: Path, areas: str = "areas.xlsx", extra: str = "") -> Path:
+    """instance.yaml of the tiny instance, reading its areas from ``areas``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "instance.yaml"
+    path.write_text(f"name: hostile\nspecialties: [{{id: gp, total: 6}}]\nareas: {areas}\n{extra}",
+                    encoding="utf-8")
+    return path
+
+
+def _xlsx_case(content: bytes, extra: str = "") -> Callable[[Path], list[str]]:
+    def build(folder: Path) -> list[str]:
+        path = write_instance(folder, extra=extra)
+        (folder / "areas.xlsx").write_bytes(content)
+        return ["solve", str(path)]
+
+    return build
+
+
+def _xlsx_lazy(make: Callable[[], bytes], extra: str = "") -> Callable[[Path], list[str]]:
+    def build(folder: Path) -> list[str]:
+        return _xlsx_case(make(), extra)(folder)
+
+    return build
+
+
+_ENTITIES = ('<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+             '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>')
+
+
+def _shared_strings_workbook() -> bytes:
+    shared: list[str] = []
+    sheet = sheet_xml(AREAS, strings=shared)
+    return workbook(sheet, strings=shared)
+
+
+def _missing_sheet_name(folder: Path) -> list[str]:
+    (folder / "areas.xlsx").parent.mkdir(parents=True, exist_ok=True)
+    (folder / "areas.xlsx").write_bytes(workbook(sheet_xml(AREAS)))
+    return ["solve", str(write_instance(folder, "areas.xlsx#Regions"))]
+
+
+#: Builders of hostile cases by name: each writes its files into a folder and returns the arguments
+#: of ``allocator`` (without ``--out``). docs/bad-input.md refers to them as ``hostile:NAME``.
+CASES: dict[str, Callable[[Path], list[str]]] = {
+    "xlsx_bomb": _xlsx_lazy(bomb_workbook),
+    "xlsx_far_dimension": _xlsx_case(workbook(sheet_xml(AREAS, dimension="A1:XFD1048576"))),
+    "xlsx_stale_dimension": _xlsx_case(workbook(sheet_xml(AREAS, dimension="A1:C3"))),
+    "xlsx_formula_without_value": _xlsx_case(workbook(sheet_xml(
+        [AREAS[0], AREAS[1], ["a", "R", "=1000+1000", None], AREAS[3]]))),
+    "xlsx_entity_expansion": _xlsx_case(workbook(sheet_xml(
+        [["id", "&lol3;"], ["a", 1]], prolog=_ENTITIES).replace("&amp;lol3;", "&lol3;"))),
+    "xlsx_undefined_entity": _xlsx_case(workbook(sheet_xml(AREAS).replace("<t>R</t>", "<t>&nope;</t>", 1))),
+    "xlsx_mismatched_tag": _xlsx_case(workbook(sheet_xml(AREAS).replace("</row>", "</col>", 1))),
+    "xlsx_missing_sheet_part": _xlsx_case(workbook(sheet_xml(AREAS), drop=[SHEET])),
+    "xlsx_missing_sheet_name": _missing_sheet_name,
+    "xlsx_stray_cell_far_right": _xlsx_case(workbook(sheet_xml(
+        AREAS[:3] + [AREAS[3] + [None] * 16379 + ["note"]]))),
+    "xlsx_shared_strings": _xlsx_lazy(_shared_strings_workbook),
+}
