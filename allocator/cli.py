@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import click
 
-from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location
+from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location, printable
 from allocator.io.loading import Loaded, load_instance, load_model
 from allocator.io.schemas import DEFAULT_MODEL, Instance
 from allocator.results.plan import Plan
@@ -27,6 +27,11 @@ from allocator.writers.sensitivity import write_sensitivity
 from allocator.writers.text import format_number
 
 
+def _say(text: str, err: bool = False) -> None:
+    """Print a line; names from other people's files may hold escape codes, so controls are shown escaped."""
+    click.echo(printable(text), err=err)
+
+
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into one-line messages and documented exit codes."""
 
@@ -35,13 +40,13 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except InfeasibleError as exc:
-            click.echo(f"infeasible: {exc}", err=True)
+            _say(f"infeasible: {exc}", err=True)
             sys.exit(exc.exit_code)
         except AllocatorError as exc:
-            click.echo(f"error: {exc}", err=True)
+            _say(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted: no plan was written. Run the command again to finish.", err=True)
+            _say("interrupted: no plan was written. Run the command again to finish.", err=True)
             sys.exit(EXIT_SOLVER)
         except BrokenPipeError:
             # The reader of our output went away (`allocator solve … | head`): not a bug. Send the
@@ -52,8 +57,8 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # a bug: say so in one line, keep the traceback for debugging
             if os.environ.get("ALLOCATOR_DEBUG"):
                 raise
-            click.echo(f"internal error ({type(exc).__name__}: {exc}). This is a bug in allocator; "
-                       "rerun with ALLOCATOR_DEBUG=1 for the traceback and report it.", err=True)
+            _say(f"internal error ({type(exc).__name__}: {exc}). This is a bug in allocator; "
+                 "rerun with ALLOCATOR_DEBUG=1 for the traceback and report it.", err=True)
             sys.exit(1)
 
     return wrapper
@@ -77,18 +82,18 @@ def _load_model(path: Path | None) -> Loaded:
 
 
 def _echo_plan(instance: Instance, plan: Plan, limit: int = 40) -> None:
-    click.echo(f"Plan for {plan.instance} under model '{plan.model}' "
+    _say(f"Plan for {plan.instance} under model '{plan.model}' "
                f"(objective {plan.objective:.6g}, solver {plan.metadata.get('solver')}, verified)")
     table = plan.table
     width = max((len(table.leaf_names[code]) for code in set(table.leaf.tolist())), default=0)
-    click.echo(f"  {'area':<{width}}    {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
+    _say(f"  {'area':<{width}}    {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
     for row in plan.rows[:limit]:
         flag = "⚑" if row.underserved else " "
-        click.echo(f"  {row.area_name:<{width}} {flag}  {row.specialty:<16} {format_number(row.posts):>7} "
+        _say(f"  {row.area_name:<{width}} {flag}  {row.specialty:<16} {format_number(row.posts):>7} "
                    f"{row.target:>9.2f} {format_number(row.previous):>7}  {', '.join(row.binding)}")
-    click.echo("  ⚑ = designated under-served")
+    _say("  ⚑ = designated under-served")
     if len(plan.rows) > limit:
-        click.echo(f"  … {len(plan.rows) - limit} more rows in plan.csv")
+        _say(f"  … {len(plan.rows) - limit} more rows in plan.csv")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -130,7 +135,7 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
         if exc.diagnosis is not None:
             with _output_dir(out, force):
                 written = write_diagnosis(out, loaded.value.name, exc.diagnosis)
-            click.echo("Wrote " + ", ".join(str(path) for path in written), err=True)
+            _say("Wrote " + ", ".join(str(path) for path in written), err=True)
         raise
     plan.metadata["model_description"] = model.value.description
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
@@ -141,9 +146,9 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
             written += write_sensitivity(out, report, float(loaded.value.unit))
     if not quiet:
         _echo_plan(loaded.value, plan)
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+    _say("Wrote " + ", ".join(str(path) for path in written))
     if xlsx is None and not write_xlsx:
-        click.echo(f"Skipped plan.xlsx: the plan has {len(plan.rows):,} rows; add --xlsx to write it.")
+        _say(f"Skipped plan.xlsx: the plan has {len(plan.rows):,} rows; add --xlsx to write it.")
 
 
 def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quiet: bool, draws: int = 200,
@@ -152,7 +157,7 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
 
     def say(step: str) -> None:
         if not quiet and step != "robustness":
-            click.echo(f"sensitivity: {step} …", err=True)
+            _say(f"sensitivity: {step} …", err=True)
 
     if quiet or not draws:
         return analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say)
@@ -188,7 +193,7 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
     with _output_dir(out, force):
         written = write_sensitivity(out, report, float(loaded.value.unit))
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+    _say("Wrote " + ", ".join(str(path) for path in written))
 
 
 @main.command()
@@ -202,12 +207,12 @@ def validate(instance: Path, model_path: Path | None) -> None:
 
     loaded = load_instance(instance)
     value = loaded.value
-    click.echo(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
+    _say(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
                f"({len(value.leaves)} leaves), {len(value.bounds)} bounds, {len(value.previous)} previous rows")
     if model_path is not None:
         model = load_model(model_path).value
         targets(value, model)
-        click.echo(f"{model_path}: ok — model '{model.name}' with {len(model.criteria)} criteria")
+        _say(f"{model_path}: ok — model '{model.name}' with {len(model.criteria)} criteria")
 
 
 @main.command()
@@ -243,10 +248,10 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
         written = write_comparison(out, comparison)
     per_leaf = [comparison.leaf_posts(c) for c in comparison.models]
     width = max(len(leaf) for leaf in loaded.value.leaves[:40])
-    click.echo(f"  {'area':<{width}} " + " ".join(f"{name[:14]:>14}" for name in names))
+    _say(f"  {'area':<{width}} " + " ".join(f"{name[:14]:>14}" for name in names))
     for leaf in loaded.value.leaves[:40]:
-        click.echo(f"  {leaf:<{width}} " + " ".join(f"{format_number(posts[leaf]):>14}" for posts in per_leaf))
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+        _say(f"  {leaf:<{width}} " + " ".join(f"{format_number(posts[leaf]):>14}" for posts in per_leaf))
+    _say("Wrote " + ", ".join(str(path) for path in written))
 
 
 @main.command()
@@ -259,7 +264,7 @@ def index(root: Path) -> None:
 
     text = index_markdown(root)
     write_atomic(root / "index.md", text)
-    click.echo(f"Wrote {root / 'index.md'}")
+    _say(f"Wrote {root / 'index.md'}")
 
 
 @main.command()
@@ -291,13 +296,13 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
     with _output_dir(out, force):
         written = write_apportionment(out, result, rows.hashes)
     width = max(len(area) for area in result.areas)
-    click.echo(f"{result.method}: {total} posts among {len(result.areas)} areas")
+    _say(f"{result.method}: {total} posts among {len(result.areas)} areas")
     for area, posts, quota in zip(result.areas, result.posts, result.quotas):
-        click.echo(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
-    click.echo("  next: " + ", ".join(area or "(paradox)" for area in result.next))
+        _say(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
+    _say("  next: " + ", ".join(area or "(paradox)" for area in result.next))
     for tie in result.ties:
-        click.echo(f"tie: {tie.describe()}", err=True)
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+        _say(f"tie: {tie.describe()}", err=True)
+    _say("Wrote " + ", ".join(str(path) for path in written))
 
 
 @main.command()
@@ -354,7 +359,7 @@ def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit
     except ValueError as exc:
         raise InputError(f"{exc}", fix="write e.g. --tree 3,5,98 --specialties 40 --offered 10, "
                                        "or --closed-share 0.8 without --offered") from None
-    click.echo(f"Wrote {path}")
+    _say(f"Wrote {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

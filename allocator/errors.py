@@ -7,6 +7,7 @@ the message on one line and exits with :attr:`AllocatorError.exit_code`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -15,6 +16,22 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_SOLVER = 4
+
+
+#: Characters a terminal acts on rather than shows: C0 and C1 controls, DEL, and the bidirectional
+#: overrides and isolates that can make a name display as another (Trojan Source).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``), for terminals.
+
+    Names come from other people's files; an escape sequence in one must not
+    retitle, recolour or rewrite the user's terminal, nor hide in a message.
+    """
+    if not _UNPRINTABLE.search(text):
+        return text
+    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class AllocatorError(Exception):

@@ -36,6 +36,19 @@ class TableRow:
         return Location(self.file, self.label, field_name)
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet program (OWASP's CSV injection list,
+#: plus the quote itself so that the rule can be undone). The CSV writers put a ``'`` before such a cell;
+#: the CSV reader takes one ``'`` off a cell that starts with ``'`` and one of these, so our files read back.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def unneutralised(cell: str | None) -> str | None:
+    """``cell`` without the ``'`` a CSV writer put before a formula trigger (see :data:`FORMULA_TRIGGERS`)."""
+    if cell is not None and cell[:1] == "'" and cell[1:2] in FORMULA_TRIGGERS and len(cell) > 1:
+        return cell[1:]
+    return cell
+
+
 #: Marks a key that an inline row does not have (as opposed to a key given as empty).
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
@@ -254,6 +267,8 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
                     for i in named}
         else:
             data = {columns[i]: cells_of[i] for i in named}
+        if "'" in rest:
+            data = {name: list(map(unneutralised, cells)) for name, cells in data.items()}
         return Table(data, LineLabels(range(2, len(lines) + 2)), path, decimal_comma=delimiter == ";",
                      text_cells=True)
     try:
@@ -279,7 +294,7 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
                     fix=f"check for a stray '{delimiter}' or a decimal comma in a comma-separated file",
                 )
             values = (values + [""] * width)[:width]
-        records.append([values[i].strip() or None for i in named])
+        records.append([unneutralised(values[i].strip() or None) for i in named])
         numbers.append(reader.line_num)
     return Table(_by_column([columns[i] for i in named], records), LineLabels(numbers), path,
                  decimal_comma=delimiter == ";", text_cells=True)

@@ -17,7 +17,7 @@ def apportionment_csv(result: Apportionment) -> str:
     """apportionment.csv: ``area,posts,quota``, one row per area in table order (quota to 6 decimals)."""
     return csv_text(("area", "posts", "quota"),
                     [result.areas, [str(posts) for posts in result.posts],
-                     [f"{float(quota):.6f}" for quota in result.quotas]])
+                     [f"{float(quota):.6f}" for quota in result.quotas]], text={0})
 
 
 def write_apportionment(out: Path, result: Apportionment, inputs: dict[str, str]) -> list[Path]:

@@ -35,7 +35,7 @@ def comparison_csv(comparison: Comparison) -> str:
             row += [format_number(posts - float(first[c]))] if compared is not comparison.reference else []
             row += [format_number(posts - previous if known else None)]
         rows.append(row)
-    return csv_text(rows[0], list(zip(*rows[1:])) if len(rows) > 1 else [[] for _ in rows[0]])
+    return csv_text(rows[0], list(zip(*rows[1:])) if len(rows) > 1 else [[] for _ in rows[0]], text={0, 1, 2})
 
 
 def comparison_json(comparison: Comparison) -> str:

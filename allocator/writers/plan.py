@@ -120,7 +120,9 @@ def plan_xlsx(instance: Instance, plan: Plan) -> bytes:
     import xlsxwriter  # imported here: only runs that write a workbook pay for it
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True})
+    # Every string is a string: names such as '=cmd|...' or 'external:...' must not become formulas or links.
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
     sheet = book.add_worksheet("plan")
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, len(plan.rows), len(PLAN_COLUMNS) - 1)
