@@ -6,11 +6,9 @@ Every error prints one line saying what to fix, never a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,7 +19,7 @@ from allocator.io.loading import Loaded, load_instance, load_model
 from allocator.io.schemas import DEFAULT_MODEL, Instance
 from allocator.results.plan import Plan
 from allocator.writers.diagnosis import write_diagnosis
-from allocator.writers.output import check_output_dir, prepare_output_dir
+from allocator.writers.output import check_output_dir, prepare_output_dir, publishing
 from allocator.writers.plan import XLSX_AUTO_ROWS, write_plan
 from allocator.writers.sensitivity import write_sensitivity
 from allocator.writers.text import format_number
@@ -45,8 +43,13 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except AllocatorError as exc:
             _say(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            _say("interrupted: no plan was written. Run the command again to finish.", err=True)
+        except KeyboardInterrupt as exc:
+            name = getattr(exc, "signal_name", None)
+            by = f" by {name}" if name else ""
+            if getattr(exc, "files_written", False):
+                _say(f"interrupted{by} just after the files were written: they are complete.", err=True)
+            else:
+                _say(f"interrupted{by}: no plan was written. Run the command again to finish.", err=True)
             sys.exit(EXIT_SOLVER)
         except BrokenPipeError:
             # The reader of our output went away (`allocator solve … | head`): not a bug. Send the
@@ -62,19 +65,6 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(1)
 
     return wrapper
-
-
-@contextlib.contextmanager
-def _output_dir(out: Path, force: bool) -> Iterator[None]:
-    """Create ``out`` for writing; if writing fails or is interrupted, remove it again when this run made it."""
-    created = not out.exists()
-    prepare_output_dir(out, force)
-    try:
-        yield
-    except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
-        raise
 
 
 def _load_model(path: Path | None) -> Loaded:
@@ -133,17 +123,17 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
                           inputs={**loaded.hashes, **model.hashes})
     except InfeasibleError as exc:
         if exc.diagnosis is not None:
-            with _output_dir(out, force):
-                written = write_diagnosis(out, loaded.value.name, exc.diagnosis)
+            with publishing(out, force) as target:
+                written = write_diagnosis(target, loaded.value.name, exc.diagnosis)
             _say("Wrote " + ", ".join(str(path) for path in written), err=True)
         raise
     plan.metadata["model_description"] = model.value.description
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
     report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet) if with_sensitivity else None
-    with _output_dir(out, force):
-        written = write_plan(loaded.value, plan, out, xlsx=write_xlsx)
+    with publishing(out, force) as target:
+        written = write_plan(loaded.value, plan, target, xlsx=write_xlsx)
         if report is not None:
-            written += write_sensitivity(out, report, float(loaded.value.unit))
+            written += write_sensitivity(target, report, float(loaded.value.unit))
     if not quiet:
         _echo_plan(loaded.value, plan)
     _say("Wrote " + ", ".join(str(path) for path in written))
@@ -191,8 +181,8 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     check_output_dir(out, force)
     plan = solve_plan(loaded.value, model.value, inputs={**loaded.hashes, **model.hashes})
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
-    with _output_dir(out, force):
-        written = write_sensitivity(out, report, float(loaded.value.unit))
+    with publishing(out, force) as target:
+        written = write_sensitivity(target, report, float(loaded.value.unit))
     _say("Wrote " + ", ".join(str(path) for path in written))
 
 
@@ -244,8 +234,8 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
     need_model = load_model(need_model_path).value if need_model_path is not None else None
     check_output_dir(out, force)
     comparison = line_up(loaded.value, models, solver=solver, need_model=need_model)
-    with _output_dir(out, force):
-        written = write_comparison(out, comparison)
+    with publishing(out, force) as target:
+        written = write_comparison(target, comparison)
     per_leaf = [comparison.leaf_posts(c) for c in comparison.models]
     width = max(len(leaf) for leaf in loaded.value.leaves[:40])
     _say(f"  {'area':<{width}} " + " ".join(f"{name[:14]:>14}" for name in names))
@@ -293,8 +283,8 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
     rows = load_apportionment_table(table, min_column, max_column, weight_column)
     check_output_dir(out, force)
     result = share_out(rows.areas, rows.weights, total, method, rows.lo, rows.hi)
-    with _output_dir(out, force):
-        written = write_apportionment(out, result, rows.hashes)
+    with publishing(out, force) as target:
+        written = write_apportionment(target, result, rows.hashes)
     width = max(len(area) for area in result.areas)
     _say(f"{result.method}: {total} posts among {len(result.areas)} areas")
     for area, posts, quota in zip(result.areas, result.posts, result.quotas):

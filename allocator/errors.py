@@ -101,6 +101,26 @@ class InputError(AllocatorError):
         return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 
+class OutputError(InputError):
+    """The output folder cannot be written: read-only, full, or not a folder (exit code 2)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP: the run stops as for Ctrl-C (exit code 4, no half-written output).
+
+    Parameters
+    ----------
+    signal_name
+        ``SIGTERM``, ``SIGHUP``, or None for Ctrl-C.
+    """
+
+    def __init__(self, signal_name: str | None = None) -> None:
+        super().__init__(signal_name or "SIGINT")
+        self.signal_name = signal_name
+        #: Set when the signal arrived while the files were being moved in, and was let in after.
+        self.files_written = False
+
+
 class InfeasibleError(AllocatorError):
     """No plan satisfies every constraint (exit code 3).
 

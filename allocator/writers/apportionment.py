@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.writers.output import write_files
+from allocator.writers.output import Target, write_files
 from allocator.writers.text import csv_text
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def apportionment_csv(result: Apportionment) -> str:
                      [f"{float(quota):.6f}" for quota in result.quotas]], text={0})
 
 
-def write_apportionment(out: Path, result: Apportionment, inputs: dict[str, str]) -> list[Path]:
+def write_apportionment(out: Target, result: Apportionment, inputs: dict[str, str]) -> list[Path]:
     """Write apportionment.csv and apportionment.json (with the priority list ``next``) into ``out``."""
     document = {**result.as_json(), "inputs": inputs}
     return write_files(out, {

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.writers.output import write_files
+from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS, csv_text, format_number
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def comparison_markdown(comparison: Comparison) -> str:
     return "\n".join(out)
 
 
-def write_comparison(out: Path, comparison: Comparison) -> list[Path]:
+def write_comparison(out: Target, comparison: Comparison) -> list[Path]:
     """Write comparison.csv, comparison.json and comparison.md into ``out``."""
     return write_files(out, {
         "comparison.csv": lambda: comparison_csv(comparison),

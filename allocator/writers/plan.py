@@ -14,7 +14,7 @@ import polars as pl
 
 from allocator.io.schemas import Instance
 from allocator.results.plan import Plan, PlanTable
-from allocator.writers.output import write_files
+from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS, format_number, gathered, text_column
 
 #: Without --xlsx/--no-xlsx, plan.xlsx is written only for plans up to this many rows.
@@ -275,7 +275,7 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
 BACKGROUND_ROWS = 20_000
 
 
-def write_plan(instance: Instance, plan: Plan, out: Path, *, xlsx: bool = True) -> list[Path]:
+def write_plan(instance: Instance, plan: Plan, out: Target, *, xlsx: bool = True) -> list[Path]:
     """Write plan.csv, plan.json, summary.md and (unless ``xlsx`` is False) plan.xlsx into ``out``."""
     files: dict[str, Callable[[], str | bytes]] = {
         "plan.csv": lambda: plan_csv(plan),
