@@ -246,14 +246,26 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
 
 @main.command()
 @click.argument("root", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an index.md that this command did not write.")
 @_guarded
-def index(root: Path) -> None:
+def index(root: Path, force: bool) -> None:
     """Write ROOT/index.md linking every plan (ROOT/<instance>/<model>/) and comparison of a batch run."""
-    from allocator.batch import index_markdown
+    from allocator.batch import INDEX_MARK, index_markdown
+    from allocator.errors import InputError
     from allocator.writers.output import write_atomic
 
     text = index_markdown(root)
-    write_atomic(root / "index.md", text)
+    existing = root / "index.md"
+    if (existing.exists() or existing.is_symlink()) and not force:
+        try:
+            with open(existing, "rb") as stream:
+                first = stream.readline(len(INDEX_MARK) + 2).decode("utf-8", "replace").strip()
+        except OSError:
+            first = ""
+        if first != INDEX_MARK:
+            raise InputError("index.md exists and was not written by 'allocator index'", where=Location(existing),
+                             fix="move it away, or add --force to replace it")
+    write_atomic(existing, text)
     _say(f"Wrote {root / 'index.md'}")
 
 

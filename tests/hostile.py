@@ -2,8 +2,9 @@
 
 Nothing here is stored as a file: the bomb alone would be a gigabyte unpacked.
 Each builder writes a small instance into a folder and returns the command
-line to run on it, so that docs/bad-input.md can name a case (``hostile:NAME``)
-and ``tests/test_bad_input.py`` runs it like a stored bad file.
+line to run on it, (``--out`` inside the folder, see :data:`OUT`) so that docs/bad-input.md can
+name a case (``hostile:NAME``) and ``tests/test_bad_input.py`` runs it like a
+stored bad file.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ _WORKBOOK_RELS = (
     '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
     'sharedStrings" Target="sharedStrings.xml"/></Relationships>')
 SHEET = "xl/worksheets/sheet1.xml"
+#: The output folder of every case, inside the case's folder: nothing may appear there on exit code 2.
+OUT = "out"
 STRINGS = "xl/sharedStrings.xml"
 
 #: A table a tiny instance can use: two leaves under one region, one of them under-served.
@@ -155,7 +158,7 @@ def _xlsx_case(content: bytes, extra: str = "") -> Callable[[Path], list[str]]:
     def build(folder: Path) -> list[str]:
         path = write_instance(folder, extra=extra)
         (folder / "areas.xlsx").write_bytes(content)
-        return ["solve", str(path)]
+        return ["solve", str(path), "--out", str(folder / OUT), "-q"]
 
     return build
 
@@ -180,11 +183,31 @@ def _shared_strings_workbook() -> bytes:
 def _missing_sheet_name(folder: Path) -> list[str]:
     (folder / "areas.xlsx").parent.mkdir(parents=True, exist_ok=True)
     (folder / "areas.xlsx").write_bytes(workbook(sheet_xml(AREAS)))
-    return ["solve", str(write_instance(folder, "areas.xlsx#Regions"))]
+    return ["solve", str(write_instance(folder, "areas.xlsx#Regions")), "--out", str(folder / OUT), "-q"]
+
+
+def _index_over_hand_written(folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.md").write_text("# Our own notes\n", encoding="utf-8")
+    return ["index", str(folder)]
+
+
+def _index_over_broken_plan(folder: Path) -> list[str]:
+    plan = folder / "instance" / "model" / "plan.json"
+    plan.parent.mkdir(parents=True, exist_ok=True)
+    plan.write_text('{"rows": [{"posts": "many"}]}', encoding="utf-8")
+    return ["index", str(folder)]
+
+
+def _generate_over_symlink(folder: Path) -> list[str]:
+    (folder / OUT).mkdir(parents=True, exist_ok=True)
+    (folder / "precious.csv").write_text("keep me\n", encoding="utf-8")
+    (folder / OUT / "areas.csv").symlink_to(folder / "precious.csv")
+    return ["generate", "--out", str(folder / OUT), "--force", "--tree", "2,4"]
 
 
 #: Builders of hostile cases by name: each writes its files into a folder and returns the arguments
-#: of ``allocator`` (without ``--out``). docs/bad-input.md refers to them as ``hostile:NAME``.
+#: of ``allocator``. docs/bad-input.md refers to them as ``hostile:NAME``.
 CASES: dict[str, Callable[[Path], list[str]]] = {
     "xlsx_bomb": _xlsx_lazy(bomb_workbook),
     "xlsx_far_dimension": _xlsx_case(workbook(sheet_xml(AREAS, dimension="A1:XFD1048576"))),
@@ -200,4 +223,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "xlsx_stray_cell_far_right": _xlsx_case(workbook(sheet_xml(
         AREAS[:3] + [AREAS[3] + [None] * 16379 + ["note"]]))),
     "xlsx_shared_strings": _xlsx_lazy(_shared_strings_workbook),
+    "index_over_hand_written": _index_over_hand_written,
+    "index_over_broken_plan": _index_over_broken_plan,
+    "generate_over_symlink": _generate_over_symlink,
 }

@@ -69,7 +69,8 @@ def _documented_rows() -> list[tuple[str, str, str, int]]:
 def test_documented_bad_input(tmp_path: Path, source: str, model: str, message: str, code: int) -> None:
     out = tmp_path / "out"
     if source.startswith("hostile:"):  # made by a builder in tests/hostile.py, not stored
-        args = hostile.CASES[source.removeprefix("hostile:")](tmp_path / "input") + ["--out", str(out), "-q"]
+        args = hostile.CASES[source.removeprefix("hostile:")](tmp_path)
+        out = tmp_path / hostile.OUT
         if code == 0:
             result = CliRunner().invoke(main, args)
             assert result.exit_code == 0 and message in " ".join(result.output.split()), result.output

@@ -212,3 +212,41 @@ def test_ten_concurrent_runs_into_one_folder_never_mix(tmp_path: Path) -> None:
         total = runs.pop()
         assert (out / "plan.xlsx").exists() == (total % 2 == 0), "the workbook is there exactly when its run wrote one"
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], "no staging left"
+
+
+def test_index_keeps_a_hand_written_index_unless_forced(tmp_path: Path) -> None:
+    """Regression: 'allocator index DIR' replaced a hand-written DIR/index.md without --force."""
+    assert _solve(_instance(tmp_path / "in", 10), tmp_path / "runs" / "inst" / "model") == 0
+    mine = tmp_path / "runs" / "index.md"
+    mine.write_text("# My notes\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "index.md exists and was not written by 'allocator index'" in result.output
+    assert mine.read_text(encoding="utf-8") == "# My notes\n"
+    assert CliRunner().invoke(main, ["index", str(tmp_path / "runs"), "--force"]).exit_code == 0
+    assert CliRunner().invoke(main, ["index", str(tmp_path / "runs")]).exit_code == 0, "its own index it replaces"
+    assert "| model | 10 |" in mine.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("content", ['{"rows": "many"}', "[1, 2]", '{"rows": [{"posts": "x"}]}',
+                                     '{"rows": [], "objective": null}', "{"])
+def test_index_names_a_broken_plan_json(tmp_path: Path, content: str) -> None:
+    """Regression: a malformed plan.json under DIR crashed 'allocator index' (internal error)."""
+    broken = tmp_path / "runs" / "inst" / "model" / "plan.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    assert str(broken) in result.output and "Fix:" in result.output and "internal error" not in result.output
+
+
+def test_generate_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Path) -> None:
+    """Regression: 'generate --force' wrote through a symlinked areas.csv into another folder."""
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_text("precious\n", encoding="utf-8")
+    out = tmp_path / "gen"
+    out.mkdir()
+    (out / "areas.csv").symlink_to(elsewhere)
+    result = CliRunner().invoke(main, ["generate", "-o", str(out), "--force", "--tree", "2,4"])
+    assert result.exit_code == 0, result.output
+    assert elsewhere.read_text(encoding="utf-8") == "precious\n"
+    assert not (out / "areas.csv").is_symlink() and (out / "areas.csv").read_text(encoding="utf-8").startswith("id,")
