@@ -15,7 +15,7 @@ from typing import Any, Callable
 import click
 
 from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location, printable
-from allocator.io.loading import Loaded, load_instance, load_model
+from allocator.io.loading import Loaded, column_warnings, load_instance, load_model
 from allocator.io.schemas import DEFAULT_MODEL, Instance
 from allocator.results.plan import Plan
 from allocator.writers.diagnosis import write_diagnosis
@@ -65,6 +65,14 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(1)
 
     return wrapper
+
+
+def _warn(instance: Instance, models: list[Any]) -> list[str]:
+    """Print the warnings about the instance's columns (even with --quiet) and return them."""
+    warnings = column_warnings(instance, models)
+    for warning in warnings:
+        _say(f"warning: {warning}", err=True)
+    return warnings
 
 
 def _load_model(path: Path | None) -> Loaded:
@@ -118,6 +126,7 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
     loaded = load_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)  # fail before solving; create nothing until the plan is verified
+    warnings = _warn(loaded.value, [model.value])
     try:
         plan = solve_plan(loaded.value, model.value, solver=solver, time_limit=time_limit,
                           inputs={**loaded.hashes, **model.hashes})
@@ -128,6 +137,8 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
             _say("Wrote " + ", ".join(str(path) for path in written), err=True)
         raise
     plan.metadata["model_description"] = model.value.description
+    if warnings:
+        plan.metadata["warnings"] = warnings
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
     report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet) if with_sensitivity else None
     with publishing(out, force) as target:
@@ -179,6 +190,7 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     loaded = load_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)
+    _warn(loaded.value, [model.value])
     plan = solve_plan(loaded.value, model.value, inputs={**loaded.hashes, **model.hashes})
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
     with publishing(out, force) as target:
@@ -199,6 +211,7 @@ def validate(instance: Path, model_path: Path | None) -> None:
     value = loaded.value
     _say(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
                f"({len(value.leaves)} leaves), {len(value.bounds)} bounds, {len(value.previous)} previous rows")
+    _warn(value, [load_model(model_path).value] if model_path is not None else [])
     if model_path is not None:
         model = load_model(model_path).value
         targets(value, model)
@@ -233,6 +246,7 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
                              fix="give each model its own name")
     need_model = load_model(need_model_path).value if need_model_path is not None else None
     check_output_dir(out, force)
+    _warn(loaded.value, models + ([need_model] if need_model is not None else []))
     comparison = line_up(loaded.value, models, solver=solver, need_model=need_model)
     with publishing(out, force) as target:
         written = write_comparison(target, comparison)

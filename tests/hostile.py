@@ -206,6 +206,21 @@ def _generate_over_symlink(folder: Path) -> list[str]:
     return ["generate", "--out", str(folder / OUT), "--force", "--tree", "2,4"]
 
 
+def _yaml_instance(folder: Path, body: str) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "instance.yaml").write_text("name: ids\nspecialties: [{id: gp, total: 6}]\n" + body, encoding="utf-8")
+    return ["solve", str(folder / "instance.yaml"), "--out", str(folder / OUT), "-q"]
+
+
+def _csv_instance(folder: Path, areas: str) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "areas.csv").write_text(areas, encoding="utf-8")
+    return _yaml_instance(folder, "areas: areas.csv\n")
+
+
+#: Århus spelt with the precomposed Å (NFC) and with A + combining ring (NFD): they print alike.
+AARHUS_NFC, AARHUS_NFD = "\u00c5rhus", "A\u030arhus"
+
 #: Builders of hostile cases by name: each writes its files into a folder and returns the arguments
 #: of ``allocator``. docs/bad-input.md refers to them as ``hostile:NAME``.
 CASES: dict[str, Callable[[Path], list[str]]] = {
@@ -226,4 +241,15 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "index_over_hand_written": _index_over_hand_written,
     "index_over_broken_plan": _index_over_broken_plan,
     "generate_over_symlink": _generate_over_symlink,
+    "yaml_bare_ids": lambda folder: _yaml_instance(folder, (
+        "areas: [{id: 0101, population: 1}, {id: 1:20, population: 2}, {id: 0x1F, population: 3},\n"
+        "        {id: 1_000, population: 4}, {id: no, population: 5}]\n"
+        "bounds: [{area: 0101, specialty: gp, min: 1}, {area: no, specialty: gp, max: 2}]\n")),
+    "csv_header_in_capitals": lambda folder: _csv_instance(
+        folder, "id,population,Underserved\na,2000,0\nb,1000,1\n"),
+    "ids_nfc_and_nfd": lambda folder: _csv_instance(
+        folder, f"id,population\n{AARHUS_NFC},2000\n{AARHUS_NFD},1000\n"),
+    "ids_differing_in_case": lambda folder: _csv_instance(folder, "id,population\nAarhus,2000\naarhus,1000\n"),
+    "reference_in_nfd": lambda folder: _csv_instance(folder, f"id,population\n{AARHUS_NFC},2000\nOdense,1000\n")
+    and _yaml_instance(folder, f"areas: areas.csv\nbounds: [{{area: {AARHUS_NFD}, specialty: gp, max: 3}}]\n"),
 }

@@ -83,3 +83,33 @@ def test_a_part_that_lies_about_its_size_fails_its_checksum(tmp_path: Path) -> N
     (tmp_path / "areas.xlsx").write_bytes(_understate(content, hostile.SHEET, 10))
     with pytest.raises(InputError, match="not a readable XLSX workbook|is not readable"):
         load_instance(tmp_path / "instance.yaml")
+
+
+def test_bare_yaml_ids_are_kept_as_written(tmp_path: Path) -> None:
+    """Regression: 0101 became 65, 1:20 became 80, 0x1F became 31 and 1_000 became 1000 (docs promise zeros kept)."""
+    instance = _load(tmp_path, "yaml_bare_ids")
+    assert [area.id for area in instance.areas] == ["0101", "1:20", "0x1F", "1_000", "no"]
+    assert {(bound.area, bound.min, bound.max) for bound in instance.bounds} == {("0101", 1, None), ("no", None, 2)}
+    assert instance.area_by_id["1_000"].population == 4, "numbers stay numbers"
+
+
+def test_a_reference_in_another_normal_form_names_the_same_area(tmp_path: Path) -> None:
+    instance = _load(tmp_path, "reference_in_nfd")
+    assert [bound.area for bound in instance.bounds] == [hostile.AARHUS_NFC] == [instance.areas[0].id]
+
+
+def test_a_header_in_capitals_is_warned_about_and_unused_columns_named(tmp_path: Path) -> None:
+    from allocator.io.loading import column_warnings
+    from allocator.io.schemas import DEFAULT_MODEL
+
+    instance = _load(tmp_path, "csv_header_in_capitals")
+    warnings = column_warnings(instance, [DEFAULT_MODEL])
+    assert len(warnings) == 1 and "the column 'Underserved' is read as an indicator" in warnings[0]
+    (tmp_path / "areas.csv").write_text("id,population,inhabitants per gp,spare\na,2000,1,2\nb,1000,3,4\n",
+                                        encoding="utf-8")
+    from tests.conftest import make_model
+
+    model = make_model(criteria=[{"indicator": "inhabitants_per_gp", "weight": 1}])
+    warnings = column_warnings(load_instance(tmp_path / "instance.yaml").value, [model])
+    assert warnings == [f"{tmp_path / 'areas.csv'}: 2 columns the model 'test-model' does not use: "
+                        "'inhabitants per gp' (did you mean 'inhabitants_per_gp'?), 'spare'"]

@@ -49,6 +49,10 @@ def unneutralised(cell: str | None) -> str | None:
     return cell
 
 
+#: Columns that hold ids in every table. Written bare in YAML, their values are kept as written.
+ID_COLUMNS = frozenset({"id", "parent", "area", "specialty"})
+
+
 #: Marks a key that an inline row does not have (as opposed to a key given as empty).
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
@@ -162,7 +166,11 @@ def read_table(document: Document, key: str, *, required: bool = True) -> Table:
             )
         line = document.lines.get((key, index))
         labels.append(f"{key} row {index + 1}" + (f" (line {line})" if line else ""))
-        items.append({str(k).strip(): v for k, v in item.items()})
+        row = {str(k).strip(): v for k, v in item.items()}
+        for name in ID_COLUMNS & row.keys():
+            if not isinstance(row[name], str) and (key, index, name) in document.plain:
+                row[name] = document.plain[(key, index, name)]  # '0101' stays 0101, not 65
+        items.append(row)
     columns = list(dict.fromkeys(name for item in items for name in item))
     data = {name: [item.get(name, MISSING) for item in items] for name in columns}
     return Table(data, labels, document.path)
