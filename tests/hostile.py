@@ -253,3 +253,157 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "reference_in_nfd": lambda folder: _csv_instance(folder, f"id,population\n{AARHUS_NFC},2000\nOdense,1000\n")
     and _yaml_instance(folder, f"areas: areas.csv\nbounds: [{{area: {AARHUS_NFD}, specialty: gp, max: 3}}]\n"),
 }
+
+
+# --- Fuzzing: random hostile workbooks and CSV files (benchmarks/fuzz_files.py runs thousands) ---------------
+
+#: The kinds of input the fuzzer makes, each with its builder below.
+FUZZ_KINDS = ("bomb", "dimension", "formula", "shared_strings", "malformed_xml", "csv")
+
+_DIMENSIONS = ["A1:XFD1048576", "A1", "A1:A1", "B2:C3", "A1:ZZZ9", "XFD1048576", "", "A0:B-1", "A1:XFE1048577",
+               "AAAAAAAA1:B2", "1:2", "A1:D" + "9" * 30]
+
+
+def _random_rows(rng: Any) -> list[list[Any]]:
+    """An areas table with a random shape: extra columns, blanks, far rows, odd values."""
+    rows: list[list[Any]] = [list(row) for row in AREAS]
+    for row in rows[2:]:
+        if rng.random() < 0.3:
+            row[2] = rng.choice([-1, 0, 1e300, "1.835.562", "924,5", "nan", "", " ", "x", 10 ** 20])
+    if rng.random() < 0.3:
+        rows[0].append(rng.choice(["per_gp", "Underserved", "", "id", "x" * 300]))
+        for row in rows[1:]:
+            row.append(rng.choice([None, 1, "ja", "=1"]))
+    if rng.random() < 0.2:
+        rows.extend([[None] * 4] * rng.randrange(3) + [["c", "R", 500, None]])
+    return rows
+
+
+def _fuzz_bomb(rng: Any) -> bytes:
+    size = rng.choice([1 << 20, 64 << 20, 96 << 20, 120 << 20, 1 << 30])
+    if rng.random() < 0.5:
+        return bomb_workbook(size)
+    # The bomb in the shared strings instead of the sheet.
+    with zipfile.ZipFile(io.BytesIO(bomb_member(size))) as source:
+        member = source.infolist()[0]
+        blob = source.open(member).read() if size <= (64 << 20) else None
+
+    def strings(archive: zipfile.ZipFile) -> None:
+        if blob is not None:
+            archive.writestr(STRINGS, blob.replace(b"<worksheet", b"<sst", 1))
+            return
+        with zipfile.ZipFile(io.BytesIO(bomb_member(size))) as source:
+            with source.open(member) as stream, archive.open(STRINGS, "w", force_zip64=True) as target:
+                while chunk := stream.read(1 << 22):
+                    target.write(chunk)
+
+    return workbook(sheet_xml(AREAS), drop=[STRINGS], write=strings)
+
+
+def _fuzz_dimension(rng: Any) -> bytes:
+    rows = _random_rows(rng)
+    first = rng.choice([1, 1, 2, 1000, 1048576 - len(rows)])
+    return workbook(sheet_xml(rows, dimension=rng.choice(_DIMENSIONS), first_row=first))
+
+
+def _fuzz_formula(rng: Any) -> bytes:
+    rows = _random_rows(rng)
+    for row in rows[rng.randrange(len(rows)):]:
+        column = rng.randrange(len(row))
+        row[column] = rng.choice(["=1+1", "=A1", "=SUM(C1:C3)", "=cmd|' /C calc'!A0", "=HYPERLINK(\"x\")"])
+    sheet = sheet_xml(rows)
+    if rng.random() < 0.5:  # some formulas carry a saved value, as Excel writes them
+        sheet = sheet.replace("</f></c>", "</f><v>7</v></c>", rng.randrange(1, 4))
+    return workbook(sheet)
+
+
+def _fuzz_shared_strings(rng: Any) -> bytes:
+    shared: list[str] = []
+    sheet = sheet_xml(_random_rows(rng), strings=shared)
+    roll = rng.random()
+    if roll < 0.25:
+        sheet = sheet.replace('t="s"><v>0</v>', f't="s"><v>{rng.choice([-1, 10 ** 6, "x", ""])}</v>', 1)
+    elif roll < 0.5:
+        shared = shared[: rng.randrange(len(shared) + 1)]
+    elif roll < 0.75:
+        shared = [text * rng.choice([1, 1000]) + rng.choice(["", "\x00", "&amp;", "\u202e"]) for text in shared]
+    return workbook(sheet, strings=shared)
+
+
+def _fuzz_malformed_xml(rng: Any) -> bytes:
+    parts = {SHEET: sheet_xml(_random_rows(rng)), "xl/workbook.xml": _WORKBOOK, "[Content_Types].xml": _CONTENT_TYPES,
+             "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS, STRINGS: strings_xml([])}
+    target = rng.choice(sorted(parts))
+    text = parts[target]
+    roll = rng.random()
+    if roll < 0.2:
+        text = text[: rng.randrange(len(text))]
+    elif roll < 0.4:
+        position = rng.randrange(len(text))
+        text = text[:position] + rng.choice(["<", ">", "&", "&nope;", "</x>", "\x00", "<!--", "]]>", "\"", "\ufffe"]) + \
+            text[position:]
+    elif roll < 0.55:
+        text = text.replace("?>", "?>" + _ENTITIES, 1).replace("<t>R</t>", "<t>&lol3;</t>", 1)
+    elif roll < 0.7:
+        text = text.replace("?>", '?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>', 1) \
+            .replace("<t>R</t>", "<t>&e;</t>", 1)
+    elif roll < 0.85:
+        depth = rng.choice([100, 10_000, 200_000])
+        text = text.replace("<sheetData>", "<sheetData>" + "<x>" * depth + "</x>" * depth, 1)
+    else:
+        text = text.replace("worksheet", rng.choice(["worksheets", "x:worksheet", ""]), 1)
+    builder = dict(parts)
+    builder[target] = text
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in builder.items():
+            if rng.random() < 0.05:
+                continue  # now and then a part is missing altogether
+            archive.writestr(name, content)
+    data = buffer.getvalue()
+    if rng.random() < 0.1:  # and now and then the zip itself is cut or flipped
+        position = rng.randrange(len(data))
+        data = data[:position] + bytes([rng.randrange(256)]) + data[position + 1:] if rng.random() < 0.5 \
+            else data[:position]
+    return data
+
+
+def _fuzz_csv(rng: Any) -> bytes:
+    lines = ["id,parent,population,underserved", "R,,,", "a,R,2000,", "b,R,1000,yes"]
+    roll = rng.random()
+    if roll < 0.2:
+        lines.append(",".join(["x"] * rng.choice([5, 10_000, 200_000])))
+    elif roll < 0.4:
+        lines[2] = lines[2].replace("a", rng.choice(['"a', '"', "a\x00", "=1+1", "'=1", "\r", "a\rb", "\ufeff"]), 1)
+    elif roll < 0.6:
+        # Long tables: valid ones up to 20,000 areas (scale is measured by `make bench`, not here), and
+        # 100,000 rows with one bad row at the very end, which must be read through to be found.
+        count = rng.choice([10, 20_000, 100_000])
+        lines += [f"l{k},R,{rng.randrange(10 ** 6)}," for k in range(count)]
+        if count == 100_000:
+            lines.append("l-bad,R,many,")
+    elif roll < 0.8:
+        lines = [line.replace(",", rng.choice([";", "\t", ",,", '","'])) for line in lines]
+    else:
+        lines[0] = rng.choice(["Id,Parent,Population,Underserved", "id,id,population", "\ufeffid,population",
+                               "", " , , ", "id," + ",".join(f"c{k}" for k in range(5000))])
+    data = "\n".join(lines).encode("utf-8")
+    if rng.random() < 0.2:
+        data = data.decode("utf-8").encode("cp1252", "replace")
+    return data
+
+
+_FUZZERS = {"bomb": _fuzz_bomb, "dimension": _fuzz_dimension, "formula": _fuzz_formula,
+            "shared_strings": _fuzz_shared_strings, "malformed_xml": _fuzz_malformed_xml, "csv": _fuzz_csv}
+
+
+def fuzz_case(kind: str, seed: int, folder: Path) -> list[str]:
+    """Write one random hostile input of ``kind`` (see :data:`FUZZ_KINDS`) and return the solve command for it."""
+    import random
+
+    rng = random.Random(f"{kind}-{seed}")
+    content = _FUZZERS[kind](rng)
+    name = "areas.csv" if kind == "csv" else "areas.xlsx"
+    path = write_instance(folder, name)
+    (folder / name).write_bytes(content)
+    return ["solve", str(path), "--out", str(folder / OUT), "-q", "--no-xlsx"]

@@ -9,7 +9,8 @@ MAX_YAML_NODES = 1_000_000
 #: Deepest nesting accepted in a YAML or JSON document.
 MAX_NESTING = 200
 #: Most bytes an XLSX workbook may unpack to, all parts together (a 1.5 MB zip bomb can claim 1 GiB).
-MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
+#: A 250,000-row bounds table, national scale, unpacks to about 40 MB; larger tables belong in CSV.
+MAX_XLSX_UNPACKED_BYTES = 100 * 1024 * 1024
 #: Most parts (files inside the zip) of one XLSX workbook.
 MAX_XLSX_PARTS = 10_000
 #: Widest table header accepted, in columns.
