@@ -113,3 +113,18 @@ def test_a_header_in_capitals_is_warned_about_and_unused_columns_named(tmp_path:
     warnings = column_warnings(load_instance(tmp_path / "instance.yaml").value, [model])
     assert warnings == [f"{tmp_path / 'areas.csv'}: 2 columns the model 'test-model' does not use: "
                         "'inhabitants per gp' (did you mean 'inhabitants_per_gp'?), 'spare'"]
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("kind", hostile.FUZZ_KINDS)
+def test_fuzzed_inputs_end_in_a_documented_exit(tmp_path: Path, kind: str) -> None:
+    """A few seeds of each fuzz kind in CI; benchmarks/fuzz_files.py runs thousands, with time and memory."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    for seed in range(2 if kind == "bomb" else 5):  # bombs take seconds to build; the 1 GiB one is tested above
+        args = hostile.fuzz_case(kind, seed, tmp_path / str(seed))
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code in (0, 2, 3), (seed, result.output)
+        assert "internal error" not in result.output and "Traceback" not in result.output, (seed, result.output)
