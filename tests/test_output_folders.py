@@ -250,3 +250,13 @@ def test_generate_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert elsewhere.read_text(encoding="utf-8") == "precious\n"
     assert not (out / "areas.csv").is_symlink() and (out / "areas.csv").read_text(encoding="utf-8").startswith("id,")
+
+
+def test_temporary_files_an_earlier_version_left_do_not_block_the_folder(tmp_path: Path) -> None:
+    """Regression: SIGTERM left .plan.*.tmp files, and the next run refused the folder."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".plan.csv.k2j3h4.tmp").write_text("half", encoding="utf-8")
+    (out / ".summary.md.abc.tmp").write_text("half", encoding="utf-8")
+    assert _solve(_instance(tmp_path, 10), out) == 0
+    assert sorted(p.name for p in out.iterdir()) == PLAN_FILES

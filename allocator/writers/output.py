@@ -50,10 +50,16 @@ def check_output_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise InputError("the output path is a file, not a folder", where=Location(out),
                          fix="name a folder for --out")
-    if out.exists() and not force and any(entry.name != JOURNAL for entry in out.iterdir()):
+    if out.exists() and not force and any(not _ours_to_clean(entry.name) for entry in out.iterdir()):
         raise InputError("the output folder already holds files", where=Location(out),
                          fix="choose an empty or new folder, or add --force to replace the files of the earlier run "
                              "(files you put there yourself stay)")
+
+
+def _ours_to_clean(name: str) -> bool:
+    """The journal, or a temporary file an earlier version left (``.plan.csv.x1y2.tmp``): not the user's files."""
+    return name == JOURNAL or (name.startswith(".") and name.endswith(".tmp")
+                               and name[1:].removesuffix(".tmp").rsplit(".", 1)[0] in RUN_FILES)
 
 
 def prepare_output_dir(out: Path, force: bool) -> None:
@@ -241,7 +247,7 @@ def _remove_stale_staging(out: Path) -> None:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
     for entry in out.glob(".*.tmp"):  # earlier versions staged files as .<name>.<random>.tmp inside the folder
-        if entry.name[1:].split(".tmp")[0].rsplit(".", 1)[0] in RUN_FILES and entry.is_file():
+        if _ours_to_clean(entry.name) and entry.is_file():
             entry.unlink(missing_ok=True)
 
 
