@@ -163,10 +163,12 @@ class Publication:
         journal = {"staging": self._staging.name, "files": sorted(self.staged), "remove": remove}
         # No signal may stop the moves half way: held back here, delivered once the folder is whole again.
         held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        moved = False
         try:
             try:
                 _write_synced(self.out / JOURNAL, json.dumps(journal).encode("utf-8"))
                 _apply(self.out, self._staging, journal)
+                moved = True
             except OSError as exc:
                 raise _cannot_write(self.out, exc) from None
         finally:
@@ -174,7 +176,7 @@ class Publication:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 _let_pending_signals_in()
             except Interrupted as stop:
-                stop.files_written = True
+                stop.files_written = moved
                 raise
 
     def _abandon(self) -> None:
