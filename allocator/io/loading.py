@@ -58,7 +58,7 @@ def _hashes(document: Document, tables: list[Table]) -> dict[str, str]:
 
 def _fix_for(error: dict[str, Any], model: type[BaseModel], field_name: str | None) -> str:
     kind = error["type"]
-    if kind == "missing":
+    if kind == "missing" or (kind == "string_type" and error.get("input") is None):
         return f"fill in '{field_name}'"
     if kind == "extra_forbidden":
         known = sorted(model.model_fields)
@@ -78,8 +78,8 @@ def _fix_for(error: dict[str, Any], model: type[BaseModel], field_name: str | No
 
 def _explain(error: dict[str, Any]) -> str:
     message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        return "a required field is missing"
+    if error["type"] == "missing" or (error["type"] == "string_type" and error.get("input") is None):
+        return "a required field is missing"  # or its cell is empty (a CSV cell of blanks is empty too)
     if error["type"] == "extra_forbidden":
         return "unknown field"
     given = error.get("input")
