@@ -266,16 +266,25 @@ def index(root: Path) -> None:
 @click.argument("table", type=click.Path(path_type=Path))
 @click.option("--total", "-n", type=click.IntRange(min=0), required=True, help="Seats (posts) to share out.")
 @click.option("--method", "-M", default="webster", show_default=True,
-              help="hamilton, jefferson (= dhondt), webster (= sainte-lague), huntington-hill, adams or dean.")
+              help="hamilton (= hare), droop, jefferson (= dhondt), webster (= sainte-lague), "
+                   "sainte-lague-modified, huntington-hill, adams or dean.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the result.")
 @click.option("--min-column", default="min", show_default=True, help="Column of each area's minimum (optional).")
 @click.option("--max-column", default="max", show_default=True, help="Column of each area's maximum (optional).")
 @click.option("--weight-column", default="population", show_default=True,
               help="Column the seats are proportional to (population, votes, need).")
+@click.option("--threshold", type=str, default=None,
+              help="Exclude areas below this share of the total weight (e.g. 0.05 for 5%).")
+@click.option("--threshold-count", type=str, default=None, help="Exclude areas whose weight is below this number.")
+@click.option("--first-divisor", type=str, default=None,
+              help="sainte-lague-modified only: the first divisor (1, 3, 5 scale). Default 1.4.")
+@click.option("--ties", type=click.Choice(["id", "first-listed", "error"]), default="id", show_default=True,
+              help="Equal claims on a seat: serve by area id, by table order, or stop with exit 3.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @_guarded
 def apportion(table: Path, total: int, method: str, out: Path, min_column: str, max_column: str,
-              weight_column: str, force: bool) -> None:
+              weight_column: str, threshold: str | None, threshold_count: str | None, first_divisor: str | None,
+              ties: str, force: bool) -> None:
     """Share TOTAL posts among the areas of TABLE (CSV/XLSX: area,population) by a classical method.
 
     Writes apportionment.csv (area, posts, quota) and apportionment.json, which
@@ -287,17 +296,37 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
 
     rows = load_apportionment_table(table, min_column, max_column, weight_column)
     check_output_dir(out, force)
-    result = share_out(rows.areas, rows.weights, total, method, rows.lo, rows.hi)
+    result = share_out(rows.areas, rows.weights, total, method, rows.lo, rows.hi, ties=ties,
+                       first_divisor=_fraction_option("--first-divisor", first_divisor),
+                       threshold=_fraction_option("--threshold", threshold),
+                       threshold_count=_fraction_option("--threshold-count", threshold_count))
     with _output_dir(out, force):
         written = write_apportionment(out, result, rows.hashes)
     width = max(len(area) for area in result.areas)
-    click.echo(f"{result.method}: {total} posts among {len(result.areas)} areas")
+    click.echo(f"{result.method}: {total} posts among {len(result.areas) - len(result.excluded)} areas")
     for area, posts, quota in zip(result.areas, result.posts, result.quotas):
-        click.echo(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
+        if area in result.excluded:
+            click.echo(f"  {area:<{width}} {posts:>6}  (excluded: {result.excluded[area]})")
+        else:
+            click.echo(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
     click.echo("  next: " + ", ".join(area or "(paradox)" for area in result.next))
     for tie in result.ties:
         click.echo(f"tie: {tie.describe()}", err=True)
     click.echo("Wrote " + ", ".join(str(path) for path in written))
+
+
+def _fraction_option(option: str, value: str | None) -> Any:
+    """An exact number from an option (``0.05`` stays 1/20), or None; a located exit 2 when it is no number."""
+    from fractions import Fraction
+
+    from allocator.errors import InputError
+
+    if value is None:
+        return None
+    try:
+        return Fraction(value.strip())
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"{option} '{value}' is not a number", fix=f"write e.g. {option} 0.05") from None
 
 
 @main.command()
