@@ -315,6 +315,100 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
     click.echo("Wrote " + ", ".join(str(path) for path in written))
 
 
+@main.command()
+@click.argument("weights", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the result.")
+@click.option("--row-totals", type=click.Path(path_type=Path), default=None,
+              help="CSV/XLSX of row,total (e.g. each district's or training region's seats).")
+@click.option("--column-totals", type=click.Path(path_type=Path), default=None,
+              help="CSV/XLSX of column,total (e.g. each party's or specialty's seats).")
+@click.option("--total", "-n", type=click.IntRange(min=0), default=None,
+              help="Apportion the totals not given in a file from the weights' sums (upper apportionment).")
+@click.option("--method", "-M", default="webster", show_default=True,
+              help="webster (= sainte-lague, standard rounding), jefferson (= dhondt), adams or huntington-hill.")
+@click.option("--row-column", default="row", show_default=True, help="Column of WEIGHTS naming the row.")
+@click.option("--column-column", default="column", show_default=True, help="Column of WEIGHTS naming the column.")
+@click.option("--weight-column", default="weight", show_default=True, help="Column of WEIGHTS holding the weight.")
+@click.option("--winner-take-one", is_flag=True,
+              help="The column with the most weight in each row gets at least one seat there.")
+@click.option("--threshold", type=str, default=None,
+              help="Keep a column if its weight reaches this share of the total weight (e.g. 0.03).")
+@click.option("--row-threshold", type=str, default=None,
+              help="Keep a column if its weight reaches this share of some row's weight (e.g. 0.05 in one "
+                   "district). With both, a column passing either stays.")
+@click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@_guarded
+def biproportional(weights: Path, out: Path, row_totals: Path | None, column_totals: Path | None,
+                   total: int | None, method: str, row_column: str, column_column: str, weight_column: str,
+                   winner_take_one: bool, threshold: str | None, row_threshold: str | None, force: bool) -> None:
+    """Share seats over a matrix so that rows and columns meet their totals (biproportional divisor method).
+
+    WEIGHTS is a long CSV/XLSX of row,column,weight. Writes biproportional.csv
+    (row, column, weight, seats, quotient) and biproportional.json, with every
+    row divisor and column multiplier (seats = round(weight / divisor x
+    multiplier)) and the ties. Totals that cannot be met exit 3.
+    """
+    from allocator.apportion.biproportional import biproportional as share_matrix
+    from allocator.apportion.biproportional import column_thresholds, upper_apportionment
+    from allocator.errors import InputError
+    from allocator.io.loading import load_matrix_table, load_totals
+    from allocator.writers.apportionment import write_biproportional
+
+    matrix = load_matrix_table(weights, row_column, column_column, weight_column)
+    hashes = dict(matrix.hashes)
+    excluded = column_thresholds(matrix.columns, matrix.weights, _fraction_option("--threshold", threshold),
+                                 _fraction_option("--row-threshold", row_threshold))
+    row_sums = [sum(row) for row in matrix.weights]
+    column_sums = [sum(row[j] for row in matrix.weights) for j in range(len(matrix.columns))]
+    if (row_totals is None or column_totals is None) and total is None:
+        raise InputError("the row or column totals are missing",
+                         fix="give --row-totals and --column-totals files, or --total N to apportion the missing "
+                             "ones from the weights")
+    upper: dict[str, Any] = {}
+    if row_totals is not None:
+        rows_total, found = load_totals(row_totals, "row", matrix.rows)
+        hashes.update(found)
+    else:
+        rows_total = upper_apportionment(matrix.rows, row_sums, total or 0, method)
+        upper["rows"] = "apportioned from the row weight sums"
+    if column_totals is not None:
+        columns_total, found = load_totals(column_totals, "column", matrix.columns)
+        hashes.update(found)
+        for name, value in zip(matrix.columns, columns_total):
+            if name in excluded and value:
+                raise InputError(f"column '{name}' has a total of {value} but the threshold excludes it "
+                                 f"({excluded[name]})", where=None, fix="set its total to 0, or lower the threshold")
+    else:
+        kept = [j for j, name in enumerate(matrix.columns) if name not in excluded]
+        posts = upper_apportionment([matrix.columns[j] for j in kept], [column_sums[j] for j in kept],
+                                    total if total is not None else sum(rows_total), method)
+        columns_total = [0] * len(matrix.columns)
+        for j, value in zip(kept, posts):
+            columns_total[j] = value
+        upper["columns"] = "apportioned from the column weight sums of the columns that pass the threshold"
+    check_output_dir(out, force)
+    result = share_matrix(matrix.rows, matrix.columns, matrix.weights, rows_total, columns_total, method,
+                          winner_take_one=winner_take_one, excluded_columns=excluded)
+    extra = {"upper_apportionment": upper, "threshold": threshold, "row_threshold": row_threshold,
+             "inputs": hashes}
+    with _output_dir(out, force):
+        written = write_biproportional(out, result, extra)
+    width = max(len(row) for row in result.rows)
+    click.echo(f"biproportional ({result.method}): {sum(rows_total)} seats, {len(result.rows)} rows x "
+               f"{len(result.columns)} columns")
+    click.echo(f"  {'':<{width}} " + " ".join(f"{column[:8]:>8}" for column in result.columns))
+    for i, row in enumerate(result.rows[:40]):
+        click.echo(f"  {row:<{width}} " + " ".join(f"{seats:>8}" for seats in result.seats[i]))
+    for column, reason in result.excluded_columns.items():
+        click.echo(f"excluded: {column}: {reason}", err=True)
+    for group in result.ties:
+        click.echo("tie: " + "; ".join(f"({cell['row']}, {cell['column']}) could {cell['could']} a seat"
+                                       for cell in group), err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo("Wrote " + ", ".join(str(path) for path in written))
+
+
 def _fraction_option(option: str, value: str | None) -> Any:
     """An exact number from an option (``0.05`` stays 1/20), or None; a located exit 2 when it is no number."""
     from fractions import Fraction

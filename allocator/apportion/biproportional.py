@@ -1,0 +1,555 @@
+"""The biproportional divisor method (Balinski and Demange), computed exactly by tie-and-transfer.
+
+A matrix of weights w_ij (rows: e.g. districts or training regions; columns:
+parties or specialties) is shared out so that every row i gets its total r_i,
+every column j its total c_j, and every cell
+
+    x_ij = round(w_ij * a_i * b_j)
+
+under the method's rounding rule (signposts s(k), see :mod:`methods`), for one
+row multiplier a_i = 1 / (row divisor) per row and one column multiplier b_j per
+column. Everything is an exact fraction. Huntington-Hill's signposts are square
+roots, so for it every quotient, multiplier and signpost is kept squared (the
+order is the same); the JSON shows their square roots.
+
+Tie-and-transfer (Pukelsheim, Proportional Representation, 2nd ed. 2017, ch. 15;
+Balinski and Demange 1989) keeps the row sums right throughout and moves the
+column sums towards their totals:
+
+1. with the current b, apportion every row on its own (bounded divisor method)
+   and take a row multiplier a_i that reproduces it;
+2. label the over-served columns; from a labeled column j label every row i
+   whose cell (i, j) sits on its lower signpost (it could give a seat up), and
+   from a labeled row label every column whose cell sits on its upper signpost
+   (it could take one). Reaching an under-served column gives a path along
+   which one seat is transferred: the row sums stay, the error drops by 2;
+3. with no such path, multiply b_j of the labeled columns by the largest lam < 1
+   and divide a_i of the labeled rows by it, which leaves the labeled block
+   unchanged, lowers the quotients of the labeled columns elsewhere and raises
+   those of the labeled rows elsewhere, until a new cell reaches a signpost. The
+   labeled set then grows.
+
+Termination: step 3 adds at least one row or column to the labeled set, so at
+most R + C scalings separate two transfers, and each transfer lowers the total
+column error sum |colsum_j - c_j| by 2, so at most (R + C) * error_0 / 2 + error_0 / 2
+rounds run. When step 3 finds no cell that could reach a signpost, the labeled
+columns cannot lose a seat at any multipliers: the totals are infeasible, and
+the error names those columns and rows (exit 3).
+
+Ties: when the solution is not unique, some cells lie on a cycle of cells that
+could gain and lose a seat in turn; those cells are reported. Rows and columns
+are processed in ascending order of their ids, so the result never depends on
+the order of the input.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from allocator.apportion.methods import apportion, method_named, signpost
+from allocator.errors import InfeasibleError, InputError
+
+#: The methods the biproportional command accepts (BAZI's usual four).
+BIPROPORTIONAL_METHODS = ("webster", "jefferson", "adams", "huntington-hill")
+
+
+@dataclass(frozen=True)
+class BiproportionalResult:
+    """A biproportional apportionment with everything needed to check it by hand.
+
+    Attributes
+    ----------
+    method
+        Canonical method name.
+    rows, columns
+        Ids in the order given.
+    weights
+        weights[i][j], exact.
+    row_totals, column_totals
+        The totals met.
+    seats
+        seats[i][j].
+    row_multipliers, column_multipliers
+        a_i and b_j, exact (Huntington-Hill: their squares). The largest column (by total, then id)
+        has b = 1.
+    minimum
+        minimum[i][j]: the winner-take-one floors (0 elsewhere).
+    ties
+        Groups of cells that could trade seats with each other at these multipliers.
+    excluded_columns
+        Columns left out by a threshold, with the reason.
+    notes
+        Remarks (e.g. a row where winner-take-one was not applied because of a tie for strongest).
+    updates, transfers
+        How many scalings and seat transfers tie-and-transfer made.
+    """
+
+    method: str
+    rows: list[str]
+    columns: list[str]
+    weights: list[list[Fraction]]
+    row_totals: list[int]
+    column_totals: list[int]
+    seats: list[list[int]]
+    row_multipliers: list[Fraction]
+    column_multipliers: list[Fraction]
+    minimum: list[list[int]]
+    ties: list[list[dict[str, Any]]] = field(default_factory=list)
+    excluded_columns: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    updates: int = 0
+    transfers: int = 0
+
+    @property
+    def squared(self) -> bool:
+        """True for Huntington-Hill, whose multipliers are kept squared."""
+        return self.method == "huntington-hill"
+
+    def quotient(self, i: int, j: int) -> float:
+        """w_ij * a_i * b_j, the unrounded seats of a cell."""
+        value = self.weights[i][j] * self._root(self.row_multipliers[i]) * self._root(self.column_multipliers[j]) \
+            if self.squared else self.weights[i][j] * self.row_multipliers[i] * self.column_multipliers[j]
+        return float(value)
+
+    def _root(self, value: Fraction) -> float:
+        return math.sqrt(value)
+
+    def row_divisor(self, i: int) -> float:
+        """1 / a_i."""
+        a = self.row_multipliers[i]
+        return (1 / math.sqrt(a) if self.squared else float(1 / a)) if a else math.inf
+
+    def column_multiplier(self, j: int) -> float:
+        """b_j."""
+        b = self.column_multipliers[j]
+        return math.sqrt(b) if self.squared else float(b)
+
+    def as_json(self) -> dict[str, Any]:
+        """The document written to biproportional.json (see docs/apportionment.md)."""
+        exact = "squared" if self.squared else "exact"
+        return {
+            "method": self.method,
+            "rule": "seats[i][j] = round(weight[i][j] / row_divisor[i] * column_multiplier[j]) by the method's "
+                    "signposts; a quotient exactly on a signpost may round either way (a tie)",
+            "rows": [{"row": row, "total": total, "divisor": self.row_divisor(i),
+                      f"multiplier_{exact}": str(self.row_multipliers[i])}
+                     for i, (row, total) in enumerate(zip(self.rows, self.row_totals))],
+            "columns": [{"column": column, "total": total, "multiplier": self.column_multiplier(j),
+                         f"multiplier_{exact}": str(self.column_multipliers[j])}
+                        for j, (column, total) in enumerate(zip(self.columns, self.column_totals))],
+            "excluded_columns": [{"column": c, "reason": r} for c, r in self.excluded_columns.items()],
+            "winner_take_one": [{"row": self.rows[i], "column": self.columns[j]}
+                                for i in range(len(self.rows)) for j in range(len(self.columns))
+                                if self.minimum[i][j]],
+            "ties": self.ties,
+            "notes": self.notes,
+            "tie_and_transfer": {"updates": self.updates, "transfers": self.transfers},
+        }
+
+
+def _claim_of(value: Fraction, seats: int, method: str) -> tuple[int, Fraction]:
+    """The claim of a cell of (powered) quotient weight ``value`` on its next seat; (1, v) is infinite."""
+    post = signpost(method, seats)
+    return (1, value) if post == 0 else (0, value / post)
+
+
+def _apportion_row(values: list[Fraction], lower: list[int], total: int, method: str
+                   ) -> tuple[list[int], Fraction] | None:
+    """One row by the bounded divisor method on (powered) values; the seats and a multiplier a reproducing them.
+
+    None when the row cannot take its total (more forced seats than the total, or seats left but no cell
+    with weight to take them).
+    """
+    seats = [low if v > 0 else 0 for v, low in zip(values, lower)]
+    free = total - sum(seats)
+    if free < 0:
+        return None
+    heap = [(-infinite, -value, j) for j, v in enumerate(values) if v > 0
+            for infinite, value in [_claim_of(v, seats[j], method)]]
+    heapq.heapify(heap)
+    last: tuple[int, Fraction] | None = None
+    for _ in range(free):
+        if not heap:
+            return None
+        infinite, value, j = heapq.heappop(heap)
+        last = (-infinite, -value)
+        seats[j] += 1
+        claim = _claim_of(values[j], seats[j], method)
+        heapq.heappush(heap, (-claim[0], -claim[1], j))
+    following = (-heap[0][0], -heap[0][1]) if heap else None
+    if following is not None and following[0] == 1:
+        return None  # a cell with weight holds no seat under a method with s(0) = 0: too few seats
+    # a * value_j must lie between the signposts around each cell: a >= 1 / (last claim given),
+    # a <= 1 / (largest claim left). The lower end keeps a simple fraction.
+    if last is not None and last[0] == 0:
+        return seats, 1 / last[1]
+    if following is not None:
+        return seats, 1 / following[1]
+    return seats, Fraction(1)
+
+
+def biproportional(rows: Sequence[str], columns: Sequence[str], weights: Sequence[Sequence[Fraction | int]],
+                   row_totals: Sequence[int], column_totals: Sequence[int], method: str = "webster", *,
+                   winner_take_one: bool = False, excluded_columns: dict[str, str] | None = None
+                   ) -> BiproportionalResult:
+    """The biproportional apportionment of ``weights`` to the row and column totals, by tie-and-transfer.
+
+    Parameters
+    ----------
+    rows, columns
+        Distinct ids.
+    weights
+        weights[i][j] >= 0.
+    row_totals, column_totals
+        Whole seats; both add up to the same number.
+    method
+        webster (default), jefferson (= dhondt), adams or huntington-hill.
+    winner_take_one
+        The column with the largest weight in each row gets at least one seat there.
+    excluded_columns
+        Columns already excluded by a threshold (weights kept, seats 0; their total must be 0).
+
+    Raises
+    ------
+    InputError
+        For an unknown method or negative weights.
+    InfeasibleError
+        When the totals disagree or cannot be met (naming the rows and columns).
+    """
+    method = method_named(method)
+    if method not in BIPROPORTIONAL_METHODS:
+        raise InputError(f"the biproportional method cannot be '{method}'",
+                         fix="use one of " + ", ".join(BIPROPORTIONAL_METHODS))
+    n_rows, n_cols = len(rows), len(columns)
+    excluded = dict(excluded_columns or {})
+    exact = [[Fraction(w) for w in row] for row in weights]
+    if any(w < 0 for row in exact for w in row):
+        raise InputError("a weight is negative", fix="give every cell a weight of 0 or more")
+    if sum(row_totals) != sum(column_totals):
+        raise InfeasibleError(f"the row totals add up to {sum(row_totals)} but the column totals to "
+                              f"{sum(column_totals)}", conflicts=["row totals", "column totals"])
+    # Work on ids in ascending order, so the input order cannot matter; map back at the end.
+    row_order = sorted(range(n_rows), key=lambda i: rows[i])
+    col_order = sorted(range(n_cols), key=lambda j: columns[j])
+    power = 2 if method == "huntington-hill" else 1
+    live = [[exact[i][j] if columns[j] not in excluded else Fraction(0) for j in col_order] for i in row_order]
+    values = [[w ** power for w in row] for row in live]
+    r = [row_totals[i] for i in row_order]
+    c = [column_totals[j] for j in col_order]
+    names_r = [rows[i] for i in row_order]
+    names_c = [columns[j] for j in col_order]
+    for j in range(n_cols):
+        if c[j] > 0 and not any(values[i][j] for i in range(n_rows)):
+            raise InfeasibleError(f"column '{names_c[j]}' has a total of {c[j]} but no weight in any row",
+                                  conflicts=[f"column {names_c[j]}"])
+    for i in range(n_rows):
+        if r[i] > 0 and not any(values[i]):
+            raise InfeasibleError(f"row '{names_r[i]}' has a total of {r[i]} but no weight in any column",
+                                  conflicts=[f"row {names_r[i]}"])
+    lower = [[0] * n_cols for _ in range(n_rows)]
+    notes: list[str] = []
+    if winner_take_one:
+        for i in range(n_rows):
+            top = max(live[i], default=Fraction(0))
+            strongest = [j for j in range(n_cols) if live[i][j] == top and top > 0]
+            if len(strongest) == 1:
+                lower[i][strongest[0]] = 1
+            elif strongest:
+                notes.append(f"row '{names_r[i]}': columns {', '.join(names_c[j] for j in strongest)} tie for the "
+                             "most weight, so winner-take-one is not applied there")
+    state = _State(method, values, lower, r, c, names_r, names_c)
+    state.solve()
+    ties = state.ties()
+    # Normalise: the column with the largest total (then the smallest id) gets multiplier 1.
+    anchor = min(range(n_cols), key=lambda j: (-c[j], names_c[j])) if n_cols else None
+    if anchor is not None and state.b[anchor] > 0:
+        scale = state.b[anchor]
+        state.b = [b / scale for b in state.b]
+        state.a = [a * scale for a in state.a]
+    for _ in range(2):
+        state.centre()
+    # Back to the input order.
+    row_at = {i: k for k, i in enumerate(row_order)}
+    col_at = {j: k for k, j in enumerate(col_order)}
+    seats = [[state.x[row_at[i]][col_at[j]] for j in range(n_cols)] for i in range(n_rows)]
+    minimum = [[lower[row_at[i]][col_at[j]] for j in range(n_cols)] for i in range(n_rows)]
+    return BiproportionalResult(method, list(rows), list(columns), exact, list(row_totals), list(column_totals),
+                                seats, [state.a[row_at[i]] for i in range(n_rows)],
+                                [state.b[col_at[j]] for j in range(n_cols)], minimum, ties, excluded,
+                                notes, state.updates, state.transfers)
+
+
+class _State:
+    """Tie-and-transfer on rows and columns in id order (see the module docstring)."""
+
+    def __init__(self, method: str, values: list[list[Fraction]], lower: list[list[int]], r: list[int],
+                 c: list[int], names_r: list[str], names_c: list[str]):
+        self.method, self.v, self.lower, self.r, self.c = method, values, lower, r, c
+        self.names_r, self.names_c = names_r, names_c
+        self.n_rows, self.n_cols = len(r), len(c)
+        col_weight = [sum(values[i][j] for i in range(self.n_rows)) for j in range(self.n_cols)]
+        # Start near the answer: b_j = c_j / (column weight), so the first row apportionments are close.
+        self.b = [Fraction(max(c[j], 1)) / col_weight[j] if col_weight[j] else Fraction(1)
+                  for j in range(self.n_cols)]
+        self.a = [Fraction(0)] * self.n_rows
+        self.x = [[0] * self.n_cols for _ in range(self.n_rows)]
+        self.updates = 0
+        self.transfers = 0
+
+    def q(self, i: int, j: int) -> Fraction:
+        return self.v[i][j] * self.a[i] * self.b[j]
+
+    def can_gain(self, i: int, j: int) -> bool:
+        return self.v[i][j] > 0 and self.q(i, j) == signpost(self.method, self.x[i][j])
+
+    def can_lose(self, i: int, j: int) -> bool:
+        x = self.x[i][j]
+        return self.v[i][j] > 0 and x > self.lower[i][j] and x > 0 and self.q(i, j) == signpost(self.method, x - 1)
+
+    def solve(self) -> None:
+        for i in range(self.n_rows):
+            row = _apportion_row([self.v[i][j] * self.b[j] for j in range(self.n_cols)], self.lower[i], self.r[i],
+                                 self.method)
+            if row is None:
+                raise InfeasibleError(f"row '{self.names_r[i]}' cannot take its total of {self.r[i]} "
+                                      "(its winner-take-one seats, or the one seat every cell with weight needs "
+                                      f"under {self.method}, do not fit)", conflicts=[f"row {self.names_r[i]}"])
+            self.x[i], self.a[i] = row
+        while True:
+            error = [sum(self.x[i][j] for i in range(self.n_rows)) - self.c[j] for j in range(self.n_cols)]
+            if not any(error):
+                return
+            self._round(error)
+
+    def _round(self, error: list[int]) -> None:
+        """Label from the over-served columns; transfer along a path, or scale until a new cell ties."""
+        while True:
+            col_parent: dict[int, int | None] = {j: None for j in range(self.n_cols) if error[j] > 0}
+            row_parent: dict[int, int] = {}
+            queue = list(col_parent)
+            target = None
+            while queue and target is None:
+                j = queue.pop(0)
+                for i in range(self.n_rows):
+                    if i in row_parent or not self.can_lose(i, j):
+                        continue
+                    row_parent[i] = j
+                    for k in range(self.n_cols):
+                        if k in col_parent or not self.can_gain(i, k):
+                            continue
+                        col_parent[k] = i
+                        if error[k] < 0:
+                            target = k
+                            break
+                        queue.append(k)
+                    if target is not None:
+                        break
+            if target is not None:
+                k: int | None = target
+                while k is not None and col_parent[k] is not None:
+                    i = col_parent[k]
+                    assert i is not None
+                    j = row_parent[i]
+                    self.x[i][k] += 1
+                    self.x[i][j] -= 1
+                    k = j
+                self.transfers += 1
+                return
+            self._scale(set(col_parent), set(row_parent))
+
+    def _scale(self, cols: set[int], rows: set[int]) -> None:
+        lam: Fraction | None = None
+        for i in range(self.n_rows):
+            for j in range(self.n_cols):
+                if not self.v[i][j]:
+                    continue
+                if i not in rows and j in cols and self.x[i][j] > self.lower[i][j] and self.x[i][j] > 0:
+                    bound = signpost(self.method, self.x[i][j] - 1) / self.q(i, j)
+                elif i in rows and j not in cols and signpost(self.method, self.x[i][j]) > 0:
+                    bound = self.q(i, j) / signpost(self.method, self.x[i][j])
+                else:
+                    continue
+                if bound > 0 and (lam is None or bound > lam):
+                    lam = bound
+        if lam is None:
+            need = sum(self.c[j] for j in cols)
+            raise InfeasibleError(
+                f"the column totals cannot be met: columns {', '.join(self.names_c[j] for j in sorted(cols))} "
+                f"(totals adding up to {need}) would need more seats than rows "
+                f"{', '.join(self.names_r[i] for i in sorted(rows)) or '(none)'} and the cells with weight can give",
+                conflicts=[f"column {self.names_c[j]}" for j in sorted(cols)])
+        assert lam < 1, "the labeled cells outside the block are strictly inside their signposts"
+        for j in cols:
+            self.b[j] *= lam
+        for i in rows:
+            self.a[i] /= lam
+        self.updates += 1
+
+    def centre(self) -> None:
+        """Move each row divisor, then each column multiplier, to the simplest number strictly inside its range.
+
+        Tie-and-transfer leaves some quotients exactly on a signpost; any multiplier
+        inside the range gives the same seats, and one away from the signposts lets a
+        reader check each cell's rounding by hand without meeting a spurious tie.
+        A range that is a single point (a real tie) is left as it is.
+        """
+        for i in range(self.n_rows):
+            low, high = self._range([(self.v[i][j] * self.b[j], self.x[i][j], self.lower[i][j])
+                                     for j in range(self.n_cols)])
+            if low is not None and high is not None and low < high:
+                # The simplest divisor 1/a in (1/high, 1/low): whole numbers when the range allows.
+                self.a[i] = 1 / _simplest_between(1 / high, 1 / low) if low > 0 else 1 / _simplest_between(
+                    1 / high, 1 / high + 1)
+        for j in range(self.n_cols):
+            low, high = self._range([(self.v[i][j] * self.a[i], self.x[i][j], self.lower[i][j])
+                                     for i in range(self.n_rows)])
+            if low is not None and high is not None and low < high:
+                self.b[j] = _simplest_between(low, high)
+        for i in range(self.n_rows):
+            for j in range(self.n_cols):
+                if self.v[i][j]:
+                    q, x = self.q(i, j), self.x[i][j]
+                    assert q <= signpost(self.method, x) and (
+                        x == self.lower[i][j] or signpost(self.method, x - 1) <= q), "centring kept every cell"
+
+    def _range(self, cells: list[tuple[Fraction, int, int]]) -> tuple[Fraction | None, Fraction | None]:
+        """The multipliers m with S(x - 1) <= m v (above a cell's floor) and m v <= S(x) for every (v, x, floor)."""
+        low: Fraction | None = None
+        high: Fraction | None = None
+        for v, x, floor in cells:
+            if not v:
+                continue
+            if x > floor and x > 0:
+                bound = signpost(self.method, x - 1) / v
+                low = bound if low is None or bound > low else low
+            top = signpost(self.method, x)
+            if top > 0:
+                bound = top / v
+                high = bound if high is None or bound < high else high
+        return low, high
+
+    def ties(self) -> list[list[dict[str, Any]]]:
+        """Cells on a cycle of could-gain (row -> column) and could-lose (column -> row) edges: real ties."""
+        nodes = [("r", i) for i in range(self.n_rows)] + [("c", j) for j in range(self.n_cols)]
+        edges: dict[tuple[str, int], list[tuple[str, int]]] = {node: [] for node in nodes}
+        for i in range(self.n_rows):
+            for j in range(self.n_cols):
+                if self.can_gain(i, j):
+                    edges[("r", i)].append(("c", j))
+                if self.can_lose(i, j):
+                    edges[("c", j)].append(("r", i))
+        component = _components(nodes, edges)
+        groups: dict[int, list[dict[str, Any]]] = {}
+        for i in range(self.n_rows):
+            for j in range(self.n_cols):
+                same = component[("r", i)] == component[("c", j)]
+                if same and self.can_gain(i, j) and ("c", j) in edges[("r", i)]:
+                    groups.setdefault(component[("r", i)], []).append(
+                        {"row": self.names_r[i], "column": self.names_c[j], "seats": self.x[i][j], "could": "gain"})
+                elif same and self.can_lose(i, j):
+                    groups.setdefault(component[("r", i)], []).append(
+                        {"row": self.names_r[i], "column": self.names_c[j], "seats": self.x[i][j], "could": "lose"})
+        return [cells for _, cells in sorted(groups.items()) if len(cells) > 1]
+
+
+def _simplest_between(low: Fraction, high: Fraction) -> Fraction:
+    """The fraction with the smallest denominator strictly between 0 <= low < high (continued fractions)."""
+    whole = low.numerator // low.denominator
+    if whole + 1 < high:
+        return Fraction(whole + 1)
+    if low == whole:
+        # (whole, high) with high <= whole + 1: whole + 1/n for the smallest n with 1/n < high - whole.
+        return whole + 1 / Fraction(math.floor(1 / (high - whole)) + 1)
+    return whole + 1 / _simplest_between(1 / (high - whole), 1 / (low - whole))
+
+
+def _components(nodes: list[tuple[str, int]], edges: dict[tuple[str, int], list[tuple[str, int]]]
+                ) -> dict[tuple[str, int], int]:
+    """Strongly connected components (Tarjan, iterative), numbered in order of discovery."""
+    index: dict[tuple[str, int], int] = {}
+    low: dict[tuple[str, int], int] = {}
+    on_stack: set[tuple[str, int]] = set()
+    stack: list[tuple[str, int]] = []
+    out: dict[tuple[str, int], int] = {}
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, position = work.pop()
+            if position == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            recurse = False
+            for k in range(position, len(edges[node])):
+                nxt = edges[node][k]
+                if nxt not in index:
+                    work.append((node, k + 1))
+                    work.append((nxt, 0))
+                    recurse = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if recurse:
+                continue
+            if low[node] == index[node]:
+                number = len(set(out.values()))
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    out[member] = number
+                    if member == node:
+                        break
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return out
+
+
+def upper_apportionment(names: Sequence[str], weights: Sequence[Fraction], total: int, method: str
+                        ) -> list[int]:
+    """Totals for rows or columns apportioned from their weight sums by the same method (the upper apportionment)."""
+    return apportion(list(names), list(weights), total, method).posts
+
+
+def column_thresholds(columns: Sequence[str], weights: Sequence[Sequence[Fraction]], threshold: Fraction | None,
+                      row_threshold: Fraction | None) -> dict[str, str]:
+    """Columns that reach neither threshold, with the reason.
+
+    A column stays when its weight is at least ``threshold`` of the whole matrix's
+    weight, or at least ``row_threshold`` of some row's weight (Zürich's 5% in one
+    district); with both, passing either is enough. None: that threshold is not used.
+    """
+    for name, value in (("--threshold", threshold), ("--row-threshold", row_threshold)):
+        if value is not None and not 0 <= value < 1:
+            raise InputError(f"{name} {value} is not a share in [0, 1)", fix=f"write e.g. {name} 0.05")
+    if threshold is None and row_threshold is None:
+        return {}
+    total = sum((w for row in weights for w in row), Fraction(0))
+    row_sums = [sum(row, Fraction(0)) for row in weights]
+    out: dict[str, str] = {}
+    for j, column in enumerate(columns):
+        column_sum = sum((row[j] for row in weights), Fraction(0))
+        passes = threshold is not None and total > 0 and column_sum >= threshold * total
+        passes = passes or row_threshold is not None and any(
+            row_sums[i] > 0 and weights[i][j] >= row_threshold * row_sums[i] for i in range(len(weights)))
+        if not passes:
+            reasons = []
+            if threshold is not None:
+                reasons.append(f"{float(100 * column_sum / total) if total else 0:.3g}% of the total weight, below "
+                               f"{float(100 * threshold):g}%")
+            if row_threshold is not None:
+                best = max((weights[i][j] / row_sums[i] for i in range(len(weights)) if row_sums[i] > 0),
+                           default=Fraction(0))
+                reasons.append(f"at most {float(100 * best):.3g}% of any row's weight, below "
+                               f"{float(100 * row_threshold):g}%")
+            out[column] = "; ".join(reasons)
+    return out
