@@ -27,8 +27,11 @@ def test_reproduces_published_apportionment(case: dict, tmp_path: Path) -> None:
     """`allocator apportion` gives every area exactly its published seats."""
     table = DATA / "apportionment" / case["table"]
     out = tmp_path / "out"
+    options = [option for key in ("threshold", "first_divisor") if key in case
+               for option in (f"--{key.replace('_', '-')}", str(case[key]))]
     result = CliRunner().invoke(main, ["apportion", str(table), "--total", str(case["total"]), "--method",
-                                       case["method"], "--weight-column", case["weights"], "--out", str(out)])
+                                       case["method"], "--weight-column", case["weights"], "--out", str(out),
+                                       *options])
     assert result.exit_code == 0, result.output
     with table.open(encoding="utf-8") as stream:
         published = {row["area"]: int(row[case["published"]]) for row in csv.DictReader(stream)}

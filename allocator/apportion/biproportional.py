@@ -360,9 +360,9 @@ class _State:
                     k = j
                 self.transfers += 1
                 return
-            self._scale(set(col_parent), set(row_parent))
+            self._scale(set(col_parent), set(row_parent), error)
 
-    def _scale(self, cols: set[int], rows: set[int]) -> None:
+    def _scale(self, cols: set[int], rows: set[int], error: list[int]) -> None:
         lam: Fraction | None = None
         for i in range(self.n_rows):
             for j in range(self.n_cols):
@@ -377,12 +377,13 @@ class _State:
                 if bound > 0 and (lam is None or bound > lam):
                     lam = bound
         if lam is None:
-            need = sum(self.c[j] for j in cols)
+            short = [j for j in range(self.n_cols) if error[j] < 0]
             raise InfeasibleError(
-                f"the column totals cannot be met: columns {', '.join(self.names_c[j] for j in sorted(cols))} "
-                f"(totals adding up to {need}) would need more seats than rows "
-                f"{', '.join(self.names_r[i] for i in sorted(rows)) or '(none)'} and the cells with weight can give",
-                conflicts=[f"column {self.names_c[j]}" for j in sorted(cols)])
+                f"the column totals cannot be met: column(s) {', '.join(self.names_c[j] for j in short)} cannot "
+                f"reach their total(s) ({', '.join(str(self.c[j]) for j in short)}) at any divisors, because the "
+                f"seats over in column(s) {', '.join(self.names_c[j] for j in sorted(cols))} sit in row(s) "
+                f"{', '.join(self.names_r[i] for i in sorted(rows)) or '(none)'}, which have no weight there to "
+                "pass them on", conflicts=[f"column {self.names_c[j]}" for j in short + sorted(cols)])
         assert lam < 1, "the labeled cells outside the block are strictly inside their signposts"
         for j in cols:
             self.b[j] *= lam
