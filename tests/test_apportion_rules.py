@@ -158,3 +158,28 @@ def test_a_total_of_a_trillion_takes_under_a_second_and_little_memory(tmp_path: 
         assert sum(a["posts"] for a in document["areas"]) == 10**12
     run = CliRunner().invoke(main, ["apportion", str(table), "-n", str(MAX_TOTAL + 1), "-o", str(tmp_path / "x")])
     assert run.exit_code == 2 and "above the limit" in run.output and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("method", ["huntington-hill", "dean", "sainte-lague-modified", "jefferson"])
+def test_the_apportionment_objective_with_a_total_of_10_to_the_8(method: str) -> None:
+    """objective: apportionment with 10^8 posts solves and verifies in constant memory (issue 19)."""
+    from allocator.io.schemas import Model
+    from allocator.results.solve import solve
+
+    from tests.test_apportion import _flat_instance
+
+    code = ("import resource, sys; sys.path.insert(0, '.');\n"
+            "from tests.test_apportion import _flat_instance\n"
+            "from allocator.io.schemas import Model\nfrom allocator.results.solve import solve\n"
+            f"plan = solve(_flat_instance([500, 300, 200], 10**8), Model(name='m', objective='apportionment', "
+            f"method='{method}'))\n"
+            "print(*[int(r.posts) for r in plan.rows], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent.parent)
+    *posts, peak_kb = run.stdout.split()
+    assert [int(p) for p in posts] == [50_000_000, 30_000_000, 20_000_000]
+    assert int(peak_kb) < 400_000
+    # The same plan as the classical method (small total, in process).
+    plan = solve(_flat_instance([500, 300, 201], 1000), Model(name="m", objective="apportionment", method=method))
+    assert [int(r.posts) for r in plan.rows] == apportion(["a00", "a01", "a02"], [500, 300, 201], 1000,
+                                                          method).posts
