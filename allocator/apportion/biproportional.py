@@ -158,41 +158,6 @@ def _claim_of(value: Fraction, seats: int, method: str) -> tuple[int, Fraction]:
     return (1, value) if post == 0 else (0, value / post)
 
 
-def _apportion_row(values: list[Fraction], lower: list[int], total: int, method: str
-                   ) -> tuple[list[int], Fraction] | None:
-    """One row by the bounded divisor method on (powered) values; the seats and a multiplier a reproducing them.
-
-    None when the row cannot take its total (more forced seats than the total, or seats left but no cell
-    with weight to take them).
-    """
-    seats = [low if v > 0 else 0 for v, low in zip(values, lower)]
-    free = total - sum(seats)
-    if free < 0:
-        return None
-    heap = [(-infinite, -value, j) for j, v in enumerate(values) if v > 0
-            for infinite, value in [_claim_of(v, seats[j], method)]]
-    heapq.heapify(heap)
-    last: tuple[int, Fraction] | None = None
-    for _ in range(free):
-        if not heap:
-            return None
-        infinite, value, j = heapq.heappop(heap)
-        last = (-infinite, -value)
-        seats[j] += 1
-        claim = _claim_of(values[j], seats[j], method)
-        heapq.heappush(heap, (-claim[0], -claim[1], j))
-    following = (-heap[0][0], -heap[0][1]) if heap else None
-    if following is not None and following[0] == 1:
-        return None  # a cell with weight holds no seat under a method with s(0) = 0: too few seats
-    # a * value_j must lie between the signposts around each cell: a >= 1 / (last claim given),
-    # a <= 1 / (largest claim left). The lower end keeps a simple fraction.
-    if last is not None and last[0] == 0:
-        return seats, 1 / last[1]
-    if following is not None:
-        return seats, 1 / following[1]
-    return seats, Fraction(1)
-
-
 def biproportional(rows: Sequence[str], columns: Sequence[str], weights: Sequence[Sequence[Fraction | int]],
                    row_totals: Sequence[int], column_totals: Sequence[int], method: str = "webster", *,
                    winner_take_one: bool = False, excluded_columns: dict[str, str] | None = None
@@ -262,128 +227,222 @@ def biproportional(rows: Sequence[str], columns: Sequence[str], weights: Sequenc
             elif strongest:
                 notes.append(f"row '{names_r[i]}': columns {', '.join(names_c[j] for j in strongest)} tie for the "
                              "most weight, so winner-take-one is not applied there")
-    state = _State(method, values, lower, r, c, names_r, names_c)
+    cells = [Cell(i, j, values[i][j], lower[i][j], None) for i in range(n_rows) for j in range(n_cols)]
+    solution = tie_and_transfer(cells, r, c, method, names_r, names_c)
+    # Back to the input order.
+    row_at = {i: k for k, i in enumerate(row_order)}
+    col_at = {j: k for k, j in enumerate(col_order)}
+    seats = [[solution.seats[row_at[i] * n_cols + col_at[j]] for j in range(n_cols)] for i in range(n_rows)]
+    minimum = [[lower[row_at[i]][col_at[j]] for j in range(n_cols)] for i in range(n_rows)]
+    return BiproportionalResult(method, list(rows), list(columns), exact, list(row_totals), list(column_totals),
+                                seats, [solution.row_multipliers[row_at[i]] for i in range(n_rows)],
+                                [solution.column_multipliers[col_at[j]] for j in range(n_cols)], minimum,
+                                [[{key: value for key, value in cell.items() if key != "cell"} for cell in group]
+                                 for group in solution.ties], excluded, notes, solution.updates, solution.transfers)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a biproportional problem: its row, its column, its (powered) weight and its floor and cap.
+
+    Several cells may share a row and a column (e.g. the leaves of one training
+    region in one specialty): each is rounded on its own with the same multipliers.
+    """
+
+    row: int
+    column: int
+    value: Fraction
+    lower: int = 0
+    upper: int | None = None
+
+
+@dataclass
+class Solution:
+    """What :func:`tie_and_transfer` returns: seats per cell, multipliers (normalised and centred), ties, steps."""
+
+    seats: list[int]
+    row_multipliers: list[Fraction]
+    column_multipliers: list[Fraction]
+    ties: list[list[dict[str, Any]]]
+    updates: int
+    transfers: int
+
+
+def tie_and_transfer(cells: Sequence[Cell], row_totals: Sequence[int], column_totals: Sequence[int], method: str,
+                     row_names: Sequence[str], column_names: Sequence[str]) -> Solution:
+    """Seats for every cell with every row and column total met, x = clip(round(v a_row b_col), lower, upper).
+
+    ``value`` is the weight, squared for Huntington-Hill. Rows and columns are
+    taken in the order given (callers sort them by id). See the module docstring
+    for the algorithm and why it stops.
+
+    Raises
+    ------
+    InfeasibleError
+        When the totals cannot be met, naming the rows or columns.
+    """
+    state = _State(method, list(cells), list(row_totals), list(column_totals), list(row_names), list(column_names))
     state.solve()
     ties = state.ties()
-    # Normalise: the column with the largest total (then the smallest id) gets multiplier 1.
-    anchor = min(range(n_cols), key=lambda j: (-c[j], names_c[j])) if n_cols else None
+    # Normalise: the column with the largest total (then the first) gets multiplier 1.
+    n_cols = len(column_totals)
+    anchor = min(range(n_cols), key=lambda j: (-column_totals[j], j)) if n_cols else None
     if anchor is not None and state.b[anchor] > 0:
         scale = state.b[anchor]
         state.b = [b / scale for b in state.b]
         state.a = [a * scale for a in state.a]
     for _ in range(2):
         state.centre()
-    # Back to the input order.
-    row_at = {i: k for k, i in enumerate(row_order)}
-    col_at = {j: k for k, j in enumerate(col_order)}
-    seats = [[state.x[row_at[i]][col_at[j]] for j in range(n_cols)] for i in range(n_rows)]
-    minimum = [[lower[row_at[i]][col_at[j]] for j in range(n_cols)] for i in range(n_rows)]
-    return BiproportionalResult(method, list(rows), list(columns), exact, list(row_totals), list(column_totals),
-                                seats, [state.a[row_at[i]] for i in range(n_rows)],
-                                [state.b[col_at[j]] for j in range(n_cols)], minimum, ties, excluded,
-                                notes, state.updates, state.transfers)
+    return Solution(state.x, state.a, state.b, ties, state.updates, state.transfers)
 
 
 class _State:
-    """Tie-and-transfer on rows and columns in id order (see the module docstring)."""
+    """Tie-and-transfer on a list of cells (see the module docstring)."""
 
-    def __init__(self, method: str, values: list[list[Fraction]], lower: list[list[int]], r: list[int],
-                 c: list[int], names_r: list[str], names_c: list[str]):
-        self.method, self.v, self.lower, self.r, self.c = method, values, lower, r, c
+    def __init__(self, method: str, cells: list[Cell], r: list[int], c: list[int], names_r: list[str],
+                 names_c: list[str]):
+        self.method, self.cells, self.r, self.c = method, cells, r, c
         self.names_r, self.names_c = names_r, names_c
         self.n_rows, self.n_cols = len(r), len(c)
-        col_weight = [sum(values[i][j] for i in range(self.n_rows)) for j in range(self.n_cols)]
+        self.in_row: list[list[int]] = [[] for _ in r]
+        self.in_column: list[list[int]] = [[] for _ in c]
+        for k, cell in enumerate(cells):
+            self.in_row[cell.row].append(k)
+            self.in_column[cell.column].append(k)
+        col_weight = [sum(cells[k].value for k in self.in_column[j]) for j in range(self.n_cols)]
         # Start near the answer: b_j = c_j / (column weight), so the first row apportionments are close.
         self.b = [Fraction(max(c[j], 1)) / col_weight[j] if col_weight[j] else Fraction(1)
                   for j in range(self.n_cols)]
-        self.a = [Fraction(0)] * self.n_rows
-        self.x = [[0] * self.n_cols for _ in range(self.n_rows)]
+        self.a = [Fraction(1)] * self.n_rows
+        self.x = [0] * len(cells)
         self.updates = 0
         self.transfers = 0
 
-    def q(self, i: int, j: int) -> Fraction:
-        return self.v[i][j] * self.a[i] * self.b[j]
+    def q(self, k: int) -> Fraction:
+        cell = self.cells[k]
+        return cell.value * self.a[cell.row] * self.b[cell.column]
 
-    def can_gain(self, i: int, j: int) -> bool:
-        return self.v[i][j] > 0 and self.q(i, j) == signpost(self.method, self.x[i][j])
+    def can_gain(self, k: int) -> bool:
+        cell, x = self.cells[k], self.x[k]
+        return cell.value > 0 and (cell.upper is None or x < cell.upper) and self.q(k) == signpost(self.method, x)
 
-    def can_lose(self, i: int, j: int) -> bool:
-        x = self.x[i][j]
-        return self.v[i][j] > 0 and x > self.lower[i][j] and x > 0 and self.q(i, j) == signpost(self.method, x - 1)
+    def can_lose(self, k: int) -> bool:
+        cell, x = self.cells[k], self.x[k]
+        return cell.value > 0 and x > cell.lower and x > 0 and self.q(k) == signpost(self.method, x - 1)
 
     def solve(self) -> None:
         for i in range(self.n_rows):
-            row = _apportion_row([self.v[i][j] * self.b[j] for j in range(self.n_cols)], self.lower[i], self.r[i],
-                                 self.method)
-            if row is None:
-                raise InfeasibleError(f"row '{self.names_r[i]}' cannot take its total of {self.r[i]} "
-                                      "(its winner-take-one seats, or the one seat every cell with weight needs "
-                                      f"under {self.method}, do not fit)", conflicts=[f"row {self.names_r[i]}"])
-            self.x[i], self.a[i] = row
+            self._apportion_row(i)
         while True:
-            error = [sum(self.x[i][j] for i in range(self.n_rows)) - self.c[j] for j in range(self.n_cols)]
+            error = [sum(self.x[k] for k in self.in_column[j]) - self.c[j] for j in range(self.n_cols)]
             if not any(error):
                 return
             self._round(error)
+
+    def _apportion_row(self, i: int) -> None:
+        """Row i by the bounded divisor method at the current b, and a row multiplier that reproduces it."""
+        members = self.in_row[i]
+        for k in members:
+            cell = self.cells[k]
+            self.x[k] = cell.lower if cell.value > 0 else 0
+        free = self.r[i] - sum(self.x[k] for k in members)
+
+        def room(k: int) -> bool:
+            cell = self.cells[k]
+            return cell.value > 0 and (cell.upper is None or self.x[k] < cell.upper)
+
+        def entry(k: int) -> tuple[int, Fraction, int]:
+            value = self.cells[k].value * self.b[self.cells[k].column]
+            post = signpost(self.method, self.x[k])
+            return (-1, -value, k) if post == 0 else (0, -(value / post), k)
+
+        heap = [entry(k) for k in members if room(k)]
+        heapq.heapify(heap)
+        last: tuple[int, Fraction] | None = None
+        for _ in range(max(free, 0)):
+            if not heap:
+                break
+            infinite, value, k = heapq.heappop(heap)
+            last = (-infinite, -value)
+            self.x[k] += 1
+            if room(k):
+                heapq.heappush(heap, entry(k))
+        following = (-heap[0][0], -heap[0][1]) if heap else None
+        if free < 0 or sum(self.x[k] for k in members) != self.r[i] or (following is not None and following[0]):
+            raise InfeasibleError(f"row '{self.names_r[i]}' cannot take its total of {self.r[i]}: its floors "
+                                  "(winner-take-one, or the one seat every cell with weight needs under "
+                                  f"{self.method}) or its caps do not fit", conflicts=[f"row {self.names_r[i]}"])
+        # a * value must lie between the signposts around each cell: a >= 1 / (last claim served),
+        # a <= 1 / (largest claim left). The lower end keeps a simple fraction.
+        if last is not None and last[0] == 0:
+            self.a[i] = 1 / last[1]
+        elif following is not None:
+            self.a[i] = 1 / following[1]
+        else:
+            self.a[i] = Fraction(1)
 
     def _round(self, error: list[int]) -> None:
         """Label from the over-served columns; transfer along a path, or scale until a new cell ties."""
         while True:
             col_parent: dict[int, int | None] = {j: None for j in range(self.n_cols) if error[j] > 0}
-            row_parent: dict[int, int] = {}
+            row_parent: dict[int, int] = {}  # row -> the cell through which it was labeled (it can lose)
             queue = list(col_parent)
             target = None
             while queue and target is None:
                 j = queue.pop(0)
-                for i in range(self.n_rows):
-                    if i in row_parent or not self.can_lose(i, j):
+                for k in self.in_column[j]:
+                    i = self.cells[k].row
+                    if i in row_parent or not self.can_lose(k):
                         continue
-                    row_parent[i] = j
-                    for k in range(self.n_cols):
-                        if k in col_parent or not self.can_gain(i, k):
+                    row_parent[i] = k
+                    for g in self.in_row[i]:
+                        column = self.cells[g].column
+                        if column in col_parent or not self.can_gain(g):
                             continue
-                        col_parent[k] = i
-                        if error[k] < 0:
-                            target = k
+                        col_parent[column] = g
+                        if error[column] < 0:
+                            target = column
                             break
-                        queue.append(k)
+                        queue.append(column)
                     if target is not None:
                         break
             if target is not None:
-                k: int | None = target
-                while k is not None and col_parent[k] is not None:
-                    i = col_parent[k]
-                    assert i is not None
-                    j = row_parent[i]
-                    self.x[i][k] += 1
-                    self.x[i][j] -= 1
-                    k = j
+                column: int | None = target
+                while column is not None and col_parent[column] is not None:
+                    gain = col_parent[column]
+                    assert gain is not None
+                    lose = row_parent[self.cells[gain].row]
+                    self.x[gain] += 1
+                    self.x[lose] -= 1
+                    column = self.cells[lose].column
                 self.transfers += 1
                 return
             self._scale(set(col_parent), set(row_parent), error)
 
     def _scale(self, cols: set[int], rows: set[int], error: list[int]) -> None:
         lam: Fraction | None = None
-        for i in range(self.n_rows):
-            for j in range(self.n_cols):
-                if not self.v[i][j]:
-                    continue
-                if i not in rows and j in cols and self.x[i][j] > self.lower[i][j] and self.x[i][j] > 0:
-                    bound = signpost(self.method, self.x[i][j] - 1) / self.q(i, j)
-                elif i in rows and j not in cols and signpost(self.method, self.x[i][j]) > 0:
-                    bound = self.q(i, j) / signpost(self.method, self.x[i][j])
-                else:
-                    continue
-                if bound > 0 and (lam is None or bound > lam):
-                    lam = bound
+        for k, cell in enumerate(self.cells):
+            if not cell.value:
+                continue
+            x = self.x[k]
+            if cell.row not in rows and cell.column in cols and x > cell.lower and x > 0:
+                bound = signpost(self.method, x - 1) / self.q(k)
+            elif cell.row in rows and cell.column not in cols and (cell.upper is None or x < cell.upper) \
+                    and signpost(self.method, x) > 0:
+                bound = self.q(k) / signpost(self.method, x)
+            else:
+                continue
+            if bound > 0 and (lam is None or bound > lam):
+                lam = bound
         if lam is None:
             short = [j for j in range(self.n_cols) if error[j] < 0]
             raise InfeasibleError(
                 f"the column totals cannot be met: column(s) {', '.join(self.names_c[j] for j in short)} cannot "
                 f"reach their total(s) ({', '.join(str(self.c[j]) for j in short)}) at any divisors, because the "
                 f"seats over in column(s) {', '.join(self.names_c[j] for j in sorted(cols))} sit in row(s) "
-                f"{', '.join(self.names_r[i] for i in sorted(rows)) or '(none)'}, which have no weight there to "
-                "pass them on", conflicts=[f"column {self.names_c[j]}" for j in short + sorted(cols)])
+                f"{', '.join(self.names_r[i] for i in sorted(rows)) or '(none)'}, which cannot pass them on "
+                "(no weight there, or a floor or cap)",
+                conflicts=[f"column {self.names_c[j]}" for j in short + sorted(cols)])
         assert lam < 1, "the labeled cells outside the block are strictly inside their signposts"
         for j in cols:
             self.b[j] *= lam
@@ -400,36 +459,35 @@ class _State:
         A range that is a single point (a real tie) is left as it is.
         """
         for i in range(self.n_rows):
-            low, high = self._range([(self.v[i][j] * self.b[j], self.x[i][j], self.lower[i][j])
-                                     for j in range(self.n_cols)])
+            low, high = self._range(self.in_row[i], lambda cell: cell.value * self.b[cell.column])
             if low is not None and high is not None and low < high:
                 # The simplest divisor 1/a in (1/high, 1/low): whole numbers when the range allows.
                 self.a[i] = 1 / _simplest_between(1 / high, 1 / low) if low > 0 else 1 / _simplest_between(
                     1 / high, 1 / high + 1)
         for j in range(self.n_cols):
-            low, high = self._range([(self.v[i][j] * self.a[i], self.x[i][j], self.lower[i][j])
-                                     for i in range(self.n_rows)])
+            low, high = self._range(self.in_column[j], lambda cell: cell.value * self.a[cell.row])
             if low is not None and high is not None and low < high:
                 self.b[j] = _simplest_between(low, high)
-        for i in range(self.n_rows):
-            for j in range(self.n_cols):
-                if self.v[i][j]:
-                    q, x = self.q(i, j), self.x[i][j]
-                    assert q <= signpost(self.method, x) and (
-                        x == self.lower[i][j] or signpost(self.method, x - 1) <= q), "centring kept every cell"
+        for k, cell in enumerate(self.cells):
+            if cell.value:
+                q, x = self.q(k), self.x[k]
+                assert (x == cell.upper or q <= signpost(self.method, x)) and (
+                    x == cell.lower or signpost(self.method, x - 1) <= q), "centring kept every cell"
 
-    def _range(self, cells: list[tuple[Fraction, int, int]]) -> tuple[Fraction | None, Fraction | None]:
-        """The multipliers m with S(x - 1) <= m v (above a cell's floor) and m v <= S(x) for every (v, x, floor)."""
+    def _range(self, members: list[int], scaled: Any) -> tuple[Fraction | None, Fraction | None]:
+        """The multipliers m with S(x - 1) <= m v above a cell's floor, and m v <= S(x) below its cap."""
         low: Fraction | None = None
         high: Fraction | None = None
-        for v, x, floor in cells:
+        for k in members:
+            cell, x = self.cells[k], self.x[k]
+            v = scaled(cell)
             if not v:
                 continue
-            if x > floor and x > 0:
+            if x > cell.lower and x > 0:
                 bound = signpost(self.method, x - 1) / v
                 low = bound if low is None or bound > low else low
             top = signpost(self.method, x)
-            if top > 0:
+            if top > 0 and (cell.upper is None or x < cell.upper):
                 bound = top / v
                 high = bound if high is None or bound < high else high
         return low, high
@@ -438,23 +496,20 @@ class _State:
         """Cells on a cycle of could-gain (row -> column) and could-lose (column -> row) edges: real ties."""
         nodes = [("r", i) for i in range(self.n_rows)] + [("c", j) for j in range(self.n_cols)]
         edges: dict[tuple[str, int], list[tuple[str, int]]] = {node: [] for node in nodes}
-        for i in range(self.n_rows):
-            for j in range(self.n_cols):
-                if self.can_gain(i, j):
-                    edges[("r", i)].append(("c", j))
-                if self.can_lose(i, j):
-                    edges[("c", j)].append(("r", i))
+        gain = [self.can_gain(k) for k in range(len(self.cells))]
+        lose = [self.can_lose(k) for k in range(len(self.cells))]
+        for k, cell in enumerate(self.cells):
+            if gain[k]:
+                edges[("r", cell.row)].append(("c", cell.column))
+            if lose[k]:
+                edges[("c", cell.column)].append(("r", cell.row))
         component = _components(nodes, edges)
         groups: dict[int, list[dict[str, Any]]] = {}
-        for i in range(self.n_rows):
-            for j in range(self.n_cols):
-                same = component[("r", i)] == component[("c", j)]
-                if same and self.can_gain(i, j) and ("c", j) in edges[("r", i)]:
-                    groups.setdefault(component[("r", i)], []).append(
-                        {"row": self.names_r[i], "column": self.names_c[j], "seats": self.x[i][j], "could": "gain"})
-                elif same and self.can_lose(i, j):
-                    groups.setdefault(component[("r", i)], []).append(
-                        {"row": self.names_r[i], "column": self.names_c[j], "seats": self.x[i][j], "could": "lose"})
+        for k, cell in enumerate(self.cells):
+            if (gain[k] or lose[k]) and component[("r", cell.row)] == component[("c", cell.column)]:
+                groups.setdefault(component[("r", cell.row)], []).append(
+                    {"row": self.names_r[cell.row], "column": self.names_c[cell.column], "cell": k,
+                     "seats": self.x[k], "could": "gain" if gain[k] else "lose"})
         return [cells for _, cells in sorted(groups.items()) if len(cells) > 1]
 
 
