@@ -61,7 +61,7 @@ class ProblemData:
     leaves: list[str]
     specialties: list[str]
     unit: float
-    objective: Literal["absolute", "squared", "apportionment"]
+    objective: Literal["absolute", "squared", "apportionment", "biproportional"]
     target: np.ndarray
     previous: np.ndarray
     penalty: np.ndarray
@@ -109,6 +109,10 @@ class ProblemData:
         over = np.maximum(0.0, x - t)
         if self.objective == "absolute":
             cost = p * short + over
+        elif self.objective == "biproportional":
+            from allocator.core.matrix import log_cost  # matrix imports this module
+
+            cost = log_cost(self.method or "webster", np.asarray(n, dtype=np.int64), t / self.unit)
         elif self.objective == "apportionment":
             cost = apportionment_cost(self.method or "", np.asarray(n, dtype=np.int64), t, self.unit,
                                       self.first_divisor)

@@ -53,6 +53,27 @@ def _divisor_cost(method: str, x: np.ndarray, t: np.ndarray, unit: float,
     return np.where(w > 0, total / np.where(w > 0, w, 1.0), 0.0)
 
 
+def _log_cost(method: str, x: np.ndarray, t: np.ndarray, unit: float) -> np.ndarray:
+    """sum_{k < n} ln(s(k) / w) for n = x / unit units, w = t / unit; ln s(0) read as 0 where s(0) = 0."""
+    n = np.rint(x / unit).astype(np.int64).tolist()
+    w = (t / unit).tolist()
+    out = []
+    for units, weight in zip(n, w):
+        if weight <= 0:
+            out.append(0.0)
+            continue
+        if method == "jefferson":
+            logs = math.lgamma(units + 1)
+        elif method == "webster":
+            logs = math.lgamma(units + 0.5) - math.lgamma(0.5)
+        elif method == "adams":
+            logs = math.lgamma(units) if units > 0 else 0.0
+        else:  # huntington-hill: sum of ln sqrt(k (k + 1)) for 1 <= k < n
+            logs = (math.lgamma(units) + math.lgamma(units + 1)) / 2 if units > 0 else 0.0
+        out.append(logs - units * math.log(weight))
+    return np.array(out, dtype=float)
+
+
 def cost_of(x: np.ndarray, t: np.ndarray, p: np.ndarray, prev: np.ndarray, objective: str,
             stability_weight: float, method: str | None = None, unit: float = 1.0,
             first_divisor: Fraction | None = None) -> np.ndarray:
@@ -68,6 +89,8 @@ def cost_of(x: np.ndarray, t: np.ndarray, p: np.ndarray, prev: np.ndarray, objec
         cost = p * short + over
     elif objective == "apportionment":
         cost = (x - t) ** 2 if method == "hamilton" else _divisor_cost(method or "", x, t, unit, first_divisor)
+    elif objective == "biproportional":
+        cost = _log_cost(method or "webster", x, t, unit)
     else:
         cost = (p * short * short + over * over) / np.where(t > 0, t, 1.0)
     return cost + np.where(np.isnan(prev), 0.0, stability_weight * np.abs(x - np.nan_to_num(prev)))
