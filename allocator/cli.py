@@ -336,11 +336,15 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
 @click.option("--row-threshold", type=str, default=None,
               help="Keep a column if its weight reaches this share of some row's weight (e.g. 0.05 in one "
                    "district). With both, a column passing either stays.")
+@click.option("--per-seat", is_flag=True,
+              help="Upper apportionment from each cell's weight divided by its row's total: list votes become "
+                   "voters (Wählerzahlen), as in Zürich and Zug. The lower apportionment is the same either way.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @_guarded
 def biproportional(weights: Path, out: Path, row_totals: Path | None, column_totals: Path | None,
                    total: int | None, method: str, row_column: str, column_column: str, weight_column: str,
-                   winner_take_one: bool, threshold: str | None, row_threshold: str | None, force: bool) -> None:
+                   winner_take_one: bool, threshold: str | None, row_threshold: str | None, per_seat: bool,
+                   force: bool) -> None:
     """Share seats over a matrix so that rows and columns meet their totals (biproportional divisor method).
 
     WEIGHTS is a long CSV/XLSX of row,column,weight. Writes biproportional.csv
@@ -379,13 +383,22 @@ def biproportional(weights: Path, out: Path, row_totals: Path | None, column_tot
                 raise InputError(f"column '{name}' has a total of {value} but the threshold excludes it "
                                  f"({excluded[name]})", where=None, fix="set its total to 0, or lower the threshold")
     else:
+        if per_seat:
+            if row_totals is None:
+                raise InputError("--per-seat divides by the row totals, which are not given",
+                                 fix="give --row-totals, or drop --per-seat")
+            # A row of total 0 takes no seat, so its weights count for nothing upstairs either.
+            column_sums = [sum((row[j] / size if size else 0 for row, size in zip(matrix.weights, rows_total)),
+                               start=type(column_sums[0])(0))
+                           for j in range(len(matrix.columns))]
         kept = [j for j, name in enumerate(matrix.columns) if name not in excluded]
         posts = upper_apportionment([matrix.columns[j] for j in kept], [column_sums[j] for j in kept],
                                     total if total is not None else sum(rows_total), method)
         columns_total = [0] * len(matrix.columns)
         for j, value in zip(kept, posts):
             columns_total[j] = value
-        upper["columns"] = "apportioned from the column weight sums of the columns that pass the threshold"
+        upper["columns"] = ("apportioned from the column sums of weight / row total (--per-seat)" if per_seat else
+                            "apportioned from the column weight sums") + " of the columns that pass the threshold"
     check_output_dir(out, force)
     result = share_matrix(matrix.rows, matrix.columns, matrix.weights, rows_total, columns_total, method,
                           winner_take_one=winner_take_one, excluded_columns=excluded)

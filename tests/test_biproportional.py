@@ -48,6 +48,51 @@ def test_zurich_kantonsrat_seat_for_seat(year: int, tmp_path: Path) -> None:
             assert (seats == 0 or q >= seats - Fraction(1, 2)) and q <= seats + Fraction(1, 2)
 
 
+def _cells(path: Path, row: str, column: str) -> dict[tuple[str, str], int]:
+    with open(path, encoding="utf-8") as stream:
+        return {(r[row], r[column]): int(r["seats"]) for r in csv.DictReader(stream)}
+
+
+@pytest.mark.parametrize("year", [2011, 2015, 2019])
+def test_zurich_from_the_votes_alone(year: int, tmp_path: Path) -> None:
+    """Party seats too: upper apportionment of 180 seats from the voters (votes / district seats), 5% in one district."""
+    base = ZH / f"zh-kantonsrat-{year}"
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["biproportional", f"{base}.csv", "--row-column", "district", "--column-column",
+                                    "party", "--weight-column", "votes", "--row-totals", f"{base}-districts.csv",
+                                    "--total", "180", "--per-seat", "--row-threshold", "0.05", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    written = {(r["row"], r["column"]): int(r["seats"])
+               for r in csv.DictReader((out / "biproportional.csv").open(encoding="utf-8"))}
+    assert written == _cells(Path(f"{base}.csv"), "district", "party")
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_zug_kantonsrat_2018(upper: bool, tmp_path: Path) -> None:
+    """Zug 2018: 80 seats, 11 municipalities, 7 lists, quorum 5% in one municipality or 3% overall, winner-take-one.
+
+    With ``upper`` the list seats come from the votes (--total 80 --per-seat), else from the published list seats.
+    AuBü reaches neither quorum and is excluded.
+    """
+    base = ZH / "zg-kantonsrat-2018"
+    totals = ["--total", "80", "--per-seat"] if upper else ["--column-totals", f"{base}-lists.csv"]
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["biproportional", f"{base}.csv", "--row-column", "district", "--column-column",
+                                    "list", "--weight-column", "votes", "--row-totals", f"{base}-districts.csv",
+                                    *totals, "--winner-take-one", "--threshold", "0.03", "--row-threshold", "0.05",
+                                    "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    published = _cells(Path(f"{base}.csv"), "district", "list")
+    written = {(r["row"], r["column"]): int(r["seats"])
+               for r in csv.DictReader((out / "biproportional.csv").open(encoding="utf-8"))}
+    # The long table lists only the lists that ran in a municipality; the others get no seat there.
+    assert {key: seats for key, seats in written.items() if key in published} == published
+    assert all(seats == 0 for key, seats in written.items() if key not in published)
+    document = json.loads((out / "biproportional.json").read_text(encoding="utf-8"))
+    assert [e["column"] for e in document["excluded_columns"]] == ["AuBü"]
+    assert len(document["winner_take_one"]) == 11
+
+
 def test_upper_apportionment_and_thresholds(tmp_path: Path) -> None:
     """--total apportions the party totals from the vote sums of the parties that pass --threshold."""
     base = ZH / "zh-kantonsrat-2019"
