@@ -353,7 +353,7 @@ def biproportional(weights: Path, out: Path, row_totals: Path | None, column_tot
     multiplier)) and the ties. Totals that cannot be met exit 3.
     """
     from allocator.apportion.biproportional import biproportional as share_matrix
-    from allocator.apportion.biproportional import column_thresholds, upper_apportionment
+    from allocator.apportion.biproportional import column_thresholds, per_seat_sums, upper_apportionment
     from allocator.errors import InputError
     from allocator.io.loading import load_matrix_table, load_totals
     from allocator.writers.apportionment import write_biproportional
@@ -387,10 +387,7 @@ def biproportional(weights: Path, out: Path, row_totals: Path | None, column_tot
             if row_totals is None:
                 raise InputError("--per-seat divides by the row totals, which are not given",
                                  fix="give --row-totals, or drop --per-seat")
-            # A row of total 0 takes no seat, so its weights count for nothing upstairs either.
-            column_sums = [sum((row[j] / size if size else 0 for row, size in zip(matrix.weights, rows_total)),
-                               start=type(column_sums[0])(0))
-                           for j in range(len(matrix.columns))]
+            column_sums = per_seat_sums(matrix.weights, rows_total)
         kept = [j for j, name in enumerate(matrix.columns) if name not in excluded]
         posts = upper_apportionment([matrix.columns[j] for j in kept], [column_sums[j] for j in kept],
                                     total if total is not None else sum(rows_total), method)

@@ -609,3 +609,14 @@ def column_thresholds(columns: Sequence[str], weights: Sequence[Sequence[Fractio
                                f"{float(100 * row_threshold):g}%")
             out[column] = "; ".join(reasons)
     return out
+
+
+def per_seat_sums(weights: Sequence[Sequence[Fraction]], row_totals: Sequence[int]) -> list[Fraction]:
+    """Column sums of weight / row total: with list votes (a voter casts one vote per seat of the district)
+    these are the voters (Wählerzahlen, unrounded) behind each column, which Zürich and Zug apportion upstairs.
+
+    A row of total 0 takes no seat, so its weights count for nothing.
+    """
+    n_cols = len(weights[0]) if weights else 0
+    return [sum((row[j] / size for row, size in zip(weights, row_totals) if size), Fraction(0))
+            for j in range(n_cols)]
