@@ -373,15 +373,17 @@ def biproportional(weights: Path, out: Path, row_totals: Path | None, column_tot
         rows_total, found = load_totals(row_totals, "row", matrix.rows)
         hashes.update(found)
     else:
-        rows_total = upper_apportionment(matrix.rows, row_sums, total or 0, method)
+        apportioned = upper_apportionment(matrix.rows, row_sums, total or 0, method)
+        rows_total = apportioned.posts
         upper["rows"] = "apportioned from the row weight sums"
+        upper["row_ties"] = [tie.describe() for tie in apportioned.ties if tie.decides_total]
     if column_totals is not None:
         columns_total, found = load_totals(column_totals, "column", matrix.columns)
         hashes.update(found)
         for name, value in zip(matrix.columns, columns_total):
             if name in excluded and value:
                 raise InputError(f"column '{name}' has a total of {value} but the threshold excludes it "
-                                 f"({excluded[name]})", where=None, fix="set its total to 0, or lower the threshold")
+                                 f"({excluded[name]})", fix="set its total to 0, or lower the threshold")
     else:
         if per_seat:
             if row_totals is None:
@@ -389,11 +391,12 @@ def biproportional(weights: Path, out: Path, row_totals: Path | None, column_tot
                                  fix="give --row-totals, or drop --per-seat")
             column_sums = per_seat_sums(matrix.weights, rows_total)
         kept = [j for j, name in enumerate(matrix.columns) if name not in excluded]
-        posts = upper_apportionment([matrix.columns[j] for j in kept], [column_sums[j] for j in kept],
-                                    total if total is not None else sum(rows_total), method)
+        apportioned = upper_apportionment([matrix.columns[j] for j in kept], [column_sums[j] for j in kept],
+                                          total if total is not None else sum(rows_total), method)
         columns_total = [0] * len(matrix.columns)
-        for j, value in zip(kept, posts):
+        for j, value in zip(kept, apportioned.posts):
             columns_total[j] = value
+        upper["column_ties"] = [tie.describe() for tie in apportioned.ties if tie.decides_total]
         upper["columns"] = ("apportioned from the column sums of weight / row total (--per-seat)" if per_seat else
                             "apportioned from the column weight sums") + " of the columns that pass the threshold"
     check_output_dir(out, force)
@@ -416,6 +419,8 @@ def biproportional(weights: Path, out: Path, row_totals: Path | None, column_tot
                                        for cell in group), err=True)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+    for tie in upper.get("row_ties", []) + upper.get("column_ties", []):
+        click.echo(f"tie in the upper apportionment: {tie}", err=True)
     click.echo("Wrote " + ", ".join(str(path) for path in written))
 
 

@@ -213,3 +213,16 @@ def test_one_row_with_other_column_totals_is_infeasible_or_equal() -> None:
     assert result.seats == [[3, 1]]
     with pytest.raises(InfeasibleError):
         biproportional(["only"], ["a", "b"], [[3, 0]], [4], [3, 1])
+
+
+def test_a_tie_in_the_upper_apportionment_is_reported(tmp_path: Path) -> None:
+    """Two columns of equal weight and an odd total: the upper apportionment's tie is in the JSON and on stderr."""
+    weights = tmp_path / "w.csv"
+    weights.write_text("row,column,weight\nA,x,10\nA,y,10\nB,x,10\nB,y,10\n", encoding="utf-8")
+    rows = tmp_path / "r.csv"
+    rows.write_text("row,total\nA,2\nB,1\n", encoding="utf-8")
+    run = CliRunner().invoke(main, ["biproportional", str(weights), "--row-totals", str(rows), "--total", "3",
+                                    "-o", str(tmp_path / "o")])
+    assert run.exit_code == 0, run.output
+    document = json.loads((tmp_path / "o" / "biproportional.json").read_text(encoding="utf-8"))
+    assert document["upper_apportionment"]["column_ties"] and "tie in the upper apportionment" in run.output

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from allocator.apportion.methods import apportion, method_named, signpost
+from allocator.apportion.methods import Apportionment, apportion, method_named, signpost
 from allocator.errors import InfeasibleError, InputError
 
 #: The methods the biproportional command accepts (BAZI's usual four).
@@ -571,9 +571,12 @@ def _components(nodes: list[tuple[str, int]], edges: dict[tuple[str, int], list[
 
 
 def upper_apportionment(names: Sequence[str], weights: Sequence[Fraction], total: int, method: str
-                        ) -> list[int]:
-    """Totals for rows or columns apportioned from their weight sums by the same method (the upper apportionment)."""
-    return apportion(list(names), list(weights), total, method).posts
+                        ) -> Apportionment:
+    """Totals for rows or columns apportioned from their weight sums by the same method (the upper apportionment).
+
+    Ties are those of :func:`apportion` (area id, ascending), reported on the result.
+    """
+    return apportion(list(names), list(weights), total, method)
 
 
 def column_thresholds(columns: Sequence[str], weights: Sequence[Sequence[Fraction]], threshold: Fraction | None,

@@ -3,49 +3,46 @@
 A divisor method gives seat n+1 (counting from 0) to the area with the largest
 claim w / s(n), where s is the method's signpost sequence:
 
-========================  ==========================  ==================
-method                    s(n)                        also called
-========================  ==========================  ==================
-``jefferson``             n + 1                       D'Hondt
-``webster``               n + 1/2                     Sainte-Laguë
-``huntington-hill``       sqrt(n (n + 1))             equal proportions
-``adams``                 n                           smallest divisors
-``dean``                  n (n + 1) / (n + 1/2)       harmonic mean
-``sainte-lague-modified`` f/2 for n = 0, else n + 1/2  Scandinavian
-========================  ==========================  ==================
+===========================  ===============================  ==================
+method                       s(n)                             also called
+===========================  ===============================  ==================
+``jefferson``                n + 1                            D'Hondt
+``webster``                  n + 1/2                          Sainte-Laguë
+``sainte-lague-modified``    f/2 for n = 0, else n + 1/2      Scandinavian
+``huntington-hill``          sqrt(n (n + 1))                  equal proportions
+``adams``                    n                                smallest divisors
+``dean``                     n (n + 1) / (n + 1/2)            harmonic mean
+===========================  ===============================  ==================
 
-(f is the first divisor in the 1, 3, 5, … scale: 1.4 by default, as in Norway
-and in Sweden before 2018; Sweden has used 1.2 since 2018.)
+f is modified Sainte-Laguë's first divisor in the 1, 3, 5, … scale: 1.4 by
+default (Norway), 1.2 in Sweden since 2018.
 
 With min and max bounds an area starts at its min and stops at its max: this
 sequential rule gives the bounded divisor method (every area gets
 min(max(lo, round(w / D)), hi) for one divisor D), as in BAZI. Hamilton
-(largest remainder) shares out restricted quotas: q_i = clip(lambda w_i, lo_i,
-hi_i) with lambda such that the q_i add up to the total; each area gets the
-integer part of its quota, and the seats left over go to the largest
-remainders.
-
-``droop`` is largest remainder with the Droop quota Q = floor(W / (total + 1)) + 1
-(whole-vote form): each area gets floor(w / Q), the seats left go to the largest
-remainders w - Q floor(w / Q).
+(largest remainder, Hare quota) shares out restricted quotas: q_i = clip(lambda
+w_i, lo_i, hi_i) with lambda such that the q_i add up to the total; each area
+gets the integer part of its quota, and the seats left over go to the largest
+remainders. Droop is largest remainder with the whole-vote Droop quota
+Q = floor(W / (total + 1)) + 1: floor(w / Q) each, the rest to the largest
+remainders (no bounds).
 
 All claims are compared as exact fractions (the Huntington-Hill claim squared),
 so a tie is a real tie. An area with no seat under Adams, Huntington-Hill or
-Dean has an infinite claim (s(0) = 0); those areas are served largest weight
-first, which is the order of the claims w / s(0 + e) as e -> 0, the limit of
-the claim. A real tie (equal claims) is broken by the tie rule: area id,
-ascending (``id``, the default), or table order (``first-listed``), or it stops
-the run (``error``). Every tie that decides a seat is reported, never broken
-silently.
+Dean has an infinite claim (s(0) = 0): such areas are served largest weight
+first, the order of w / s(0 + e) as e -> 0 (the limit of the claim), and equal
+weights there are a tie. A tie is broken by the tie rule: area id, ascending
+(``id``, the default) or table order (``first-listed``); with ``error`` a tie
+that decides a seat of the total stops the run. Every tie that decides a seat
+is reported, never broken silently.
 
-Thresholds (``threshold``: a share of the total weight; ``threshold_count``: a
-weight) exclude the areas below them before the method runs; the excluded
-areas get no seat and are listed with the reason.
+Thresholds (a share of the total weight, or a weight) exclude the areas below
+them before the method runs; they get no seat and are listed with the reason.
 
-The divisor methods do not step seat by seat through a large total: they first
-jump to a divisor found by bisection, give every area the seats whose claims
-lie above it, and hand out the last few seats (and the priority list) by claim.
-Time and memory depend on the number of areas, not on the total.
+For a large total a divisor method first jumps: it finds by bisection a claim
+level just above the last seat, gives every area the seats whose claims lie
+above it, and hands out the last seats and the priority list one by one. Time
+and memory depend on the number of areas, not on the total.
 """
 
 from __future__ import annotations
@@ -486,7 +483,7 @@ def apportion(areas: Sequence[str], weights: Sequence[Fraction | int | float], t
     if method == "droop" and (any(lows) or any(h is not None for h in highs)):
         raise InputError("the droop method takes no min or max", fix="drop the min and max columns, or use hamilton")
     k_lo = [lows[i] for i in keep]
-    k_hi: list[int | None] = [0 if areas[i] in excluded else highs[i] for i in keep]
+    k_hi: list[int | None] = [highs[i] for i in keep]
     if total < sum(k_lo) or all(h is not None for h in k_hi) and total > sum(h for h in k_hi if h is not None):
         most = "no limit" if any(h is None for h in k_hi) else sum(h for h in k_hi if h is not None)
         raise InfeasibleError(f"the mins add up to {sum(k_lo)} and the maxes to {most}, so {total} seats "
