@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from allocator.apportion.biproportional import BIPROPORTIONAL_METHODS, Cell, tie_and_transfer
 from allocator.core.problem import ProblemData
-from allocator.errors import InputError
+from allocator.errors import InputError, Location
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,11 @@ def log_cost(method: str, n: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.where(positive, logs - x * np.log(np.where(positive, weight, 1.0)), 0.0)
 
 
-def matrix_plan(problem: ProblemData) -> MatrixPlan:
+def matrix_plan(problem: ProblemData, locate: Callable[[str, str | None], Location | None] | None = None
+                ) -> MatrixPlan:
     """The biproportional plan of ``problem`` (built with ``objective: biproportional``).
+
+    ``locate(area, specialty)`` gives the file and row of a bound row, for the messages.
 
     Raises
     ------
@@ -68,6 +71,9 @@ def matrix_plan(problem: ProblemData) -> MatrixPlan:
     InfeasibleError
         When the totals cannot be met.
     """
+    def where(area: str, specialty: str | None) -> Location | None:
+        return locate(area, specialty) if locate is not None else None
+
     method = problem.method or "webster"
     assert method in BIPROPORTIONAL_METHODS, "the schema admits only these"
     rows: list[tuple[str, int, np.ndarray]] = []
@@ -80,7 +86,8 @@ def matrix_plan(problem: ProblemData) -> MatrixPlan:
             raise InputError(f"objective 'biproportional' takes only bounds that fix an area's posts over all "
                              f"specialties (min = max) and bounds on single cells; the bound on area "
                              f"'{group.area}'{'' if group.specialty is None else f', specialty {group.specialty!r}'}"
-                             " is neither", fix="drop that bound, or make it min = max over all specialties")
+                             " is neither", where=where(group.area or "", group.specialty),
+                             fix="drop that bound, or make it min = max over all specialties")
     if not rows:
         raise InputError("objective 'biproportional' needs row totals: bounds that fix the posts of an area over "
                          "all specialties (min = max), e.g. one per training region",
@@ -93,7 +100,8 @@ def matrix_plan(problem: ProblemData) -> MatrixPlan:
         if len(clash):
             other = rows[int(row_of[clash[0]])][0]
             raise InputError(f"the fixed totals of areas '{other}' and '{area}' overlap (one lies under the other)",
-                             fix="fix the totals of disjoint areas only, e.g. the training regions")
+                             where=where(area, None), fix="fix the totals of disjoint areas only, e.g. the "
+                                                          "training regions")
         row_of[cells] = index
     uncovered = np.flatnonzero(open_cells & (row_of < 0))
     if len(uncovered):

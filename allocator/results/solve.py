@@ -166,7 +166,13 @@ def _solve_biproportional(instance: Instance, model: Model, problem: ProblemData
     """``objective: biproportional``: the exact biproportional divisor method, verified like every plan."""
     from allocator.core.matrix import matrix_plan
 
-    matrix = matrix_plan(problem)
+    bounds = {(bound.area, bound.specialty): bound for bound in instance.bounds}
+
+    def locate(area: str, specialty: str | None) -> Location | None:
+        bound = bounds.get((area, specialty))
+        return bound.where("area") if bound is not None else None
+
+    matrix = matrix_plan(problem, locate)
     solved = time.perf_counter()
     metadata: dict[str, Any] = {
         "tool": "allocator",
