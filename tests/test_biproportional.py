@@ -142,6 +142,9 @@ def test_infeasible_totals_exit_3_naming_them(tmp_path: Path) -> None:
     assert run.exit_code == 2 and "c.csv, line 3, field 'column'" in run.output
     run = CliRunner().invoke(main, ["biproportional", str(weights), "-o", str(tmp_path / "o")])
     assert run.exit_code == 2 and "totals are missing" in run.output
+    run = CliRunner().invoke(main, ["biproportional", str(weights), "--total", "4", "--per-seat", "-o",
+                                    str(tmp_path / "o")])
+    assert run.exit_code == 2 and "--per-seat divides by the row totals, which are not given" in run.output
 
 
 def test_winner_take_one_and_ties() -> None:

@@ -137,6 +137,9 @@ def test_refusals() -> None:
     with pytest.raises(InputError, match="overlap"):
         solve(make_instance(**base, bounds=[{"area": "R", "min": 8, "max": 8}, {"area": "x", "min": 4, "max": 4}]),
               make_model(objective="biproportional"))
+    with pytest.raises(InputError, match="leaf area 'z' lies under no area with a fixed total"):
+        solve(make_instance(specialties=base["specialties"], areas=[*base["areas"], {"id": "z", "population": 1}],
+                            bounds=[{"area": "R", "min": 6, "max": 6}]), make_model(objective="biproportional"))
     with pytest.raises(ValueError, match="takes the method"):
         make_model(objective="biproportional", method="dean")
 
