@@ -2,8 +2,8 @@
 
 Rows are the areas whose posts over all specialties a bound fixes (min = max),
 typically the training regions; columns are the specialties, with their totals;
-the weight of a cell is its target (need, scaled per specialty, which the column
-multiplier absorbs). Every leaf cell under a row is rounded on its own with its
+the weight of a cell is its leaf's need (exact; the target is need scaled per
+specialty, a factor the column multiplier absorbs), 0 where the cell is closed. Every leaf cell under a row is rounded on its own with its
 row's divisor and its specialty's multiplier, within its box (cell bounds and
 stability limits). Exact tie-and-transfer (:mod:`allocator.apportion.biproportional`)
 computes it. Other bound rows are refused: the method has no place for them.
@@ -113,13 +113,17 @@ def matrix_plan(problem: ProblemData, locate: Callable[[str, str | None], Locati
     column_at = {s: j for j, s in enumerate(order)}
     power = 2 if method == "huntington-hill" else 1
     totals = [problem.total_of(s).lo for s in order]
-    weight = problem.target / problem.unit
+    # The weight is the leaf's need itself, not the target: within a specialty the target is need times one
+    # float factor, which the column multiplier absorbs exactly, while the float division would blur the
+    # exact proportions (and hide real ties, e.g. between leaves whose needs are in the same ratio).
+    need = [Fraction(problem.needs[leaf].need) for leaf in problem.leaves]
     cells: list[Cell] = []
     index: list[int] = []
     for c in np.flatnonzero(row_of >= 0).tolist():
         total = totals[column_at[int(problem.cell_specialty[c])]]
         high = int(problem.hi[c])
-        value = Fraction(float(weight[c])) ** power if open_cells[c] else Fraction(0)
+        value = need[int(problem.cell_leaf[c])] ** power if open_cells[c] and problem.target[c] > 0 \
+            else Fraction(0)
         cells.append(Cell(int(row_of[c]), column_at[int(problem.cell_specialty[c])], value, int(problem.lo[c]),
                           None if high >= total else high))
         index.append(c)
@@ -130,8 +134,8 @@ def matrix_plan(problem: ProblemData, locate: Callable[[str, str | None], Locati
     root = math.sqrt if power == 2 else float
     details = {
         "method": method,
-        "rule": "posts of a leaf cell (in units) = round(target / unit / row_divisor x specialty_multiplier), "
-                "within its bounds",
+        "rule": "posts of a leaf cell (in units) = round(need / row_divisor x specialty_multiplier) by the "
+                "method's signposts, within the cell's bounds (need: the leaf's need under the model)",
         "row_divisors": {row[0]: 1 / root(a) if a else None for row, a in zip(rows, solution.row_multipliers)},
         "specialty_multipliers": {problem.specialties[s]: root(b) for s, b in zip(order, solution.column_multipliers)},
         "ties": [[{key: value for key, value in cell.items() if key != "cell"} | {
