@@ -92,6 +92,8 @@ def test_modified_sainte_lague_first_divisor() -> None:
     assert apportion(["a", "b"], [6, 1], 4, "sainte-lague-modified", first_divisor=1).posts == [3, 1]
     with pytest.raises(InputError, match="outside"):
         apportion(["a"], [1], 1, "sainte-lague-modified", first_divisor=3)
+    with pytest.raises(InputError, match="a first divisor belongs to sainte-lague-modified, not to webster"):
+        apportion(["a"], [1], 1, "webster", first_divisor=1.2)
 
 
 def test_droop_and_hare() -> None:

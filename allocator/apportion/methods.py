@@ -452,6 +452,9 @@ def apportion(areas: Sequence[str], weights: Sequence[Fraction | int | float], t
     if total > MAX_TOTAL:
         raise InputError(f"the total {total} is above the limit of {MAX_TOTAL:.0e} seats",
                          fix=f"share out at most {MAX_TOTAL:,} seats (or scale the total down)")
+    if first_divisor is not None and method != "sainte-lague-modified":
+        raise InputError(f"a first divisor belongs to sainte-lague-modified, not to {method}",
+                         fix="drop --first-divisor, or use --method sainte-lague-modified")
     fd = first_divisor_of(first_divisor) if method == "sainte-lague-modified" else None
     n = len(areas)
     exact = [_exact(w) for w in weights]
