@@ -229,3 +229,14 @@ def test_a_tie_in_the_upper_apportionment_is_reported(tmp_path: Path) -> None:
     assert run.exit_code == 0, run.output
     document = json.loads((tmp_path / "o" / "biproportional.json").read_text(encoding="utf-8"))
     assert document["upper_apportionment"]["column_ties"] and "tie in the upper apportionment" in run.output
+
+
+def test_a_cell_twice_and_a_column_without_weight(tmp_path: Path) -> None:
+    """The loader names the line of a repeated cell; a column total with no weight anywhere exits 3."""
+    weights = tmp_path / "W.csv"
+    weights.write_text("row,column,weight\nA,x,1\nA,x,2\n", encoding="utf-8")
+    run = CliRunner().invoke(main, ["biproportional", str(weights), "--total", "1", "-o", str(tmp_path / "o")])
+    assert run.exit_code == 2 and "W.csv, line 3, field 'column': the cell (A, x) appears twice (first on line 2)" \
+        in run.output
+    with pytest.raises(InfeasibleError, match="column 'x' has a total of 2 but no weight in any row"):
+        biproportional(["A"], ["x", "y"], [[0, 5]], [2], [2, 0])
