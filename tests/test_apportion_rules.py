@@ -110,11 +110,11 @@ def test_droop_and_hare() -> None:
         apportion(["a"], [1], 1, "droop", lo=[1])
 
 
-weights_st = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=6).filter(any)
+weights_st = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=10).filter(any)
 
 
-@settings(max_examples=150, deadline=None)
-@given(weights=weights_st, total=st.integers(min_value=0, max_value=400),
+@settings(max_examples=200, deadline=None)
+@given(weights=weights_st, total=st.one_of(st.integers(min_value=0, max_value=40), st.integers(0, 3000)),
        method=st.sampled_from(DIVISOR_METHODS), data=st.data())
 def test_the_jump_to_the_divisor_equals_seat_by_seat(weights: list[int], total: int, method: str,
                                                      data: st.DataObject) -> None:

@@ -581,40 +581,63 @@ def _jump(method: str, weights: list[Fraction], total: int, lo: list[int], hi: l
     """Seats per area at a claim level just above the last seat of ``total``: no more than ``total`` in all.
 
     The number of seats with claims above a level L, each clipped to its bounds,
-    falls as L grows. Bisection on L (in floats, each count exact) finds two levels
-    a relative 1e-12 apart with the total between their counts; the seats above the
-    upper level are all given by the sequential rule before seat ``total``, and few
-    claims lie between the two levels, so few seats are left for the heap. A tie
-    that decides the total lies below the upper level, so the heap still sees it.
+    falls as L grows. Bisection on L with a float estimate of that count
+    (off by at most a seat per area, and only at a signpost) brings L close; the exact
+    count (:func:`_seats_above`) is then taken there, and L is raised until the
+    exact count is at most the total. Every seat above that level comes before
+    seat ``total`` in the sequential order, and only a few (at most about two
+    per area) are left for the heap. A tie that decides the total lies at or
+    below the level, so the heap still sees it.
     """
+    floors = [max(low, 1 if w > 0 and signpost(method, 0, first_divisor) == 0 else 0) for w, low in zip(weights, lo)]
+    if sum(f if h is None else min(f, h) for f, h in zip(floors, hi)) > total:
+        return list(lo)  # more infinite claims (s(0) = 0) than seats: nothing to jump over
+    w = np.array([float(x) for x in weights])
+    low_bound = np.array(lo, dtype=float)
+    high_bound = np.array([np.inf if h is None else h for h in hi], dtype=float)
+
+    # #{k : s(k) < x} in floats: exact but for rounding at the signposts (Huntington-Hill and Dean
+    # lie within 1/(8k) of Webster's k + 1/2).
+    offset = {"jefferson": 1.0, "adams": 0.0}.get(method, 0.5)
+
+    def estimate(level: float) -> float:
+        x = w / (math.sqrt(level) if method == "huntington-hill" else level)
+        count = np.maximum(np.ceil(x - offset), 0.0)
+        if method == "sainte-lague-modified":
+            count = np.where(x > float(first_divisor) / 2, np.maximum(count, 1.0), 0.0)
+        return float(np.minimum(np.maximum(count, low_bound), high_bound).sum())
+
     def seats_at(level: float) -> list[int]:
         exact_level = Fraction(level)
         out = []
-        for w, low, high in zip(weights, lo, hi):
-            k = max(low, _seats_above(method, w, exact_level, first_divisor))
+        for weight, low, high in zip(weights, lo, hi):
+            k = max(low, _seats_above(method, weight, exact_level, first_divisor))
             out.append(k if high is None else min(k, high))
         return out
 
-    weight_sum = float(sum(weights))
-    guess = weight_sum / max(total, 1)
+    guess = float(sum(weights)) / max(total, 1)
     if method == "huntington-hill":
         guess *= guess
     low_level, high_level = guess, guess
-    while sum(seats_at(high_level)) > total:
+    while estimate(high_level) > total:
         high_level *= 4
-        if high_level > 1e300:  # more infinite claims (s(0) = 0) than seats: nothing to jump over
-            return list(lo)
-    while sum(seats_at(low_level)) <= total and low_level > 1e-300:
+    while estimate(low_level) <= total and low_level > 1e-300:
         low_level /= 4
     for _ in range(200):
         if high_level - low_level <= 1e-12 * high_level:
             break
         middle = (low_level + high_level) / 2
-        if sum(seats_at(middle)) > total:
+        if estimate(middle) > total:
             low_level = middle
         else:
             high_level = middle
-    return seats_at(high_level)
+    seats = seats_at(high_level)
+    bump = 1e-12
+    while sum(seats) > total:  # the estimate was off by a seat in some areas: raise the level a little
+        high_level *= 1 + bump
+        bump *= 2
+        seats = seats_at(high_level)
+    return seats
 
 
 def restricted_quotas(weights: list[Fraction], total: int, lo: list[int], hi: list[int | None]) -> list[Fraction]:
