@@ -88,7 +88,7 @@ TIE_RULES = ("id", "first-listed", "error")
 #: quota still prints as a float and the bisection for the divisor stays within float range.
 MAX_TOTAL = 10**15
 #: Below this many free seats (beyond a few per area) the seats are simply handed out one by one.
-_STEPWISE = 50_000
+_STEPWISE = 1_000
 
 
 def method_named(name: str) -> str:
