@@ -93,6 +93,38 @@ def test_zug_kantonsrat_2018(upper: bool, tmp_path: Path) -> None:
     assert len(document["winner_take_one"]) == 11
 
 
+def test_graubuenden_2022_with_winner_take_one(tmp_path: Path) -> None:
+    """Graubünden 2022: 120 seats, 39 districts, 3% quorum, winner-take-one (it changes 10 cells here), from the votes.
+
+    In Rheinwald two lists tie for the most votes, so winner-take-one is not applied there (as in the source).
+    """
+    base = ZH / "gr-grossrat-2022"
+    run = CliRunner().invoke(main, ["biproportional", f"{base}.csv", "--row-column", "district", "--column-column",
+                                    "party", "--weight-column", "votes", "--row-totals", f"{base}-districts.csv",
+                                    "--total", "120", "--per-seat", "--winner-take-one", "--threshold", "0.03",
+                                    "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    written = {(r["row"], r["column"]): int(r["seats"])
+               for r in csv.DictReader((tmp_path / "out" / "biproportional.csv").open(encoding="utf-8"))}
+    assert written == _cells(Path(f"{base}.csv"), "district", "party")
+    assert "row 'Rheinwald': columns FDP, SP&Grüne tie for the most weight" in run.output
+
+
+def test_aargau_2020_from_voters(tmp_path: Path) -> None:
+    """Aargau 2020: 140 seats, 11 districts, voters (Wählerzahlen) given, quorum 5% in one district or 3% overall."""
+    base = ZH / "ag-grossrat-2020"
+    run = CliRunner().invoke(main, ["biproportional", f"{base}.csv", "--row-column", "district", "--column-column",
+                                    "party", "--weight-column", "voters", "--row-totals", f"{base}-districts.csv",
+                                    "--total", "140", "--threshold", "0.03", "--row-threshold", "0.05",
+                                    "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    written = {(r["row"], r["column"]): int(r["seats"])
+               for r in csv.DictReader((tmp_path / "out" / "biproportional.csv").open(encoding="utf-8"))}
+    published = _cells(Path(f"{base}.csv"), "district", "party")
+    assert {key: seats for key, seats in written.items() if key in published} == published
+    assert all(seats == 0 for key, seats in written.items() if key not in published)
+
+
 def test_upper_apportionment_and_thresholds(tmp_path: Path) -> None:
     """--total apportions the party totals from the vote sums of the parties that pass --threshold."""
     base = ZH / "zh-kantonsrat-2019"
