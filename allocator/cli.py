@@ -330,7 +330,8 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
 @click.option("--column-column", default="column", show_default=True, help="Column of WEIGHTS naming the column.")
 @click.option("--weight-column", default="weight", show_default=True, help="Column of WEIGHTS holding the weight.")
 @click.option("--winner-take-one", is_flag=True,
-              help="The column with the most weight in each row gets at least one seat there.")
+              help="The column with the most weight in each row gets at least one seat there (tied columns each "
+                   "get one if the row has the seats, else none).")
 @click.option("--threshold", type=str, default=None,
               help="Keep a column if its weight reaches this share of the total weight (e.g. 0.03).")
 @click.option("--row-threshold", type=str, default=None,

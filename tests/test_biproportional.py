@@ -107,7 +107,7 @@ def test_graubuenden_2022_with_winner_take_one(tmp_path: Path) -> None:
     written = {(r["row"], r["column"]): int(r["seats"])
                for r in csv.DictReader((tmp_path / "out" / "biproportional.csv").open(encoding="utf-8"))}
     assert written == _cells(Path(f"{base}.csv"), "district", "party")
-    assert "row 'Rheinwald': columns FDP, SP&Grüne tie for the most weight" in run.output
+    assert "row 'Rheinwald': columns FDP, SP&Grüne tie for the most weight and the row has 1 seat(s)" in run.output
 
 
 def test_aargau_2020_from_voters(tmp_path: Path) -> None:
@@ -186,6 +186,9 @@ def test_winner_take_one_and_ties() -> None:
     floor = biproportional(["d1", "d2"], ["big", "small"], [[100, 90], [1000, 10]], [1, 3], [3, 1],
                            winner_take_one=True)
     assert floor.seats == [[1, 0], [2, 1]] and floor.minimum == [[1, 0], [1, 0]]
+    both = biproportional(["d1", "d2"], ["x", "y", "z"], [[5, 5, 1], [1, 1, 9]], [2, 2], [1, 1, 2],
+                          winner_take_one=True)
+    assert both.minimum[0] == [1, 1, 0] and both.seats[0] == [1, 1, 0] and not both.notes
     tied = biproportional(["a", "b"], ["x", "y"], [[1, 1], [1, 1]], [1, 1], [1, 1])
     assert tied.ties and {cell["could"] for cell in tied.ties[0]} == {"gain", "lose"}
 

@@ -175,7 +175,9 @@ def biproportional(rows: Sequence[str], columns: Sequence[str], weights: Sequenc
     method
         webster (default), jefferson (= dhondt), adams or huntington-hill.
     winner_take_one
-        The column with the largest weight in each row gets at least one seat there.
+        The column with the largest weight in each row gets at least one seat there; columns tied
+        for the largest weight each get one if the row has enough seats, else none does (as in
+        proporz and BAZI's practice, a note says so).
     excluded_columns
         Columns already excluded by a threshold (weights kept, seats 0; their total must be 0).
 
@@ -222,11 +224,12 @@ def biproportional(rows: Sequence[str], columns: Sequence[str], weights: Sequenc
         for i in range(n_rows):
             top = max(live[i], default=Fraction(0))
             strongest = [j for j in range(n_cols) if live[i][j] == top and top > 0]
-            if len(strongest) == 1:
-                lower[i][strongest[0]] = 1
+            if strongest and len(strongest) <= r[i]:
+                for j in strongest:  # columns tied for the most weight each get the floor, while seats allow
+                    lower[i][j] = 1
             elif strongest:
                 notes.append(f"row '{names_r[i]}': columns {', '.join(names_c[j] for j in strongest)} tie for the "
-                             "most weight, so winner-take-one is not applied there")
+                             f"most weight and the row has {r[i]} seat(s), so winner-take-one is not applied there")
     cells = [Cell(i, j, values[i][j], lower[i][j], None) for i in range(n_rows) for j in range(n_cols)]
     solution = tie_and_transfer(cells, r, c, method, names_r, names_c)
     # Back to the input order.
