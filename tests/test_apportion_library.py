@@ -18,7 +18,8 @@ def test_library_case(case: dict) -> None:
     """Our result equals the library's expected seats, with the library's threshold and tie rule."""
     areas = [f"p{i:02d}" for i in range(len(case["weights"]))]
     result = apportion(areas, case["weights"], case["seats"], case["method"], ties=case.get("ties", "id"),
-                       threshold=case.get("threshold"), first_divisor=case.get("first_divisor"))
+                       threshold=case.get("threshold"), threshold_count=case.get("threshold_count"),
+                       first_divisor=case.get("first_divisor"))
     assert result.posts == case["expected"]
 
 
