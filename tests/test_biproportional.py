@@ -275,3 +275,30 @@ def test_a_cell_twice_and_a_column_without_weight(tmp_path: Path) -> None:
         in run.output
     with pytest.raises(InfeasibleError, match="column 'x' has a total of 2 but no weight in any row"):
         biproportional(["A"], ["x", "y"], [[0, 5]], [2], [2, 0])
+
+
+def test_xlsx_weights_and_totals(tmp_path: Path) -> None:
+    """The long table and the totals may be XLSX sheets; the result equals the CSV run."""
+    from openpyxl import Workbook
+
+    base = ZH / "zh-kantonsrat-2019"
+    book = Workbook()
+    sheet = book.active
+    with open(f"{base}.csv", encoding="utf-8") as stream:
+        for k, record in enumerate(csv.reader(stream)):
+            sheet.append(record if k == 0 else [record[0], record[1], int(record[2]), int(record[3])])
+    book.save(tmp_path / "w.xlsx")
+    for name in ("districts", "parties"):
+        book = Workbook()
+        with open(f"{base}-{name}.csv", encoding="utf-8") as stream:
+            for k, record in enumerate(csv.reader(stream)):
+                book.active.append(record if k == 0 else [record[0], int(record[1])])
+        book.save(tmp_path / f"{name}.xlsx")
+    run = CliRunner().invoke(main, ["biproportional", str(tmp_path / "w.xlsx"), "--row-column", "district",
+                                    "--column-column", "party", "--weight-column", "votes", "--row-totals",
+                                    str(tmp_path / "districts.xlsx"), "--column-totals",
+                                    str(tmp_path / "parties.xlsx"), "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    written = {(r["row"], r["column"]): int(r["seats"])
+               for r in csv.DictReader((tmp_path / "out" / "biproportional.csv").open(encoding="utf-8"))}
+    assert written == _cells(Path(f"{base}.csv"), "district", "party")
