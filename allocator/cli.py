@@ -354,57 +354,29 @@ def biproportional(weights: Path, out: Path, row_totals: Path | None, column_tot
     multiplier)) and the ties. Totals that cannot be met exit 3.
     """
     from allocator.apportion.biproportional import biproportional as share_matrix
-    from allocator.apportion.biproportional import column_thresholds, per_seat_sums, upper_apportionment
-    from allocator.errors import InputError
+    from allocator.apportion.biproportional import column_thresholds, matrix_totals
     from allocator.io.loading import load_matrix_table, load_totals
     from allocator.writers.apportionment import write_biproportional
 
     matrix = load_matrix_table(weights, row_column, column_column, weight_column)
     hashes = dict(matrix.hashes)
-    excluded = column_thresholds(matrix.columns, matrix.weights, _fraction_option("--threshold", threshold),
-                                 _fraction_option("--row-threshold", row_threshold))
-    row_sums = [sum(row) for row in matrix.weights]
-    column_sums = [sum(row[j] for row in matrix.weights) for j in range(len(matrix.columns))]
-    if (row_totals is None or column_totals is None) and total is None:
-        raise InputError("the row or column totals are missing",
-                         fix="give --row-totals and --column-totals files, or --total N to apportion the missing "
-                             "ones from the weights")
-    upper: dict[str, Any] = {}
+    share = _fraction_option("--threshold", threshold)
+    row_share = _fraction_option("--row-threshold", row_threshold)
+    excluded = column_thresholds(matrix.columns, matrix.weights, share, row_share)
+    given_rows = given_columns = None
     if row_totals is not None:
-        rows_total, found = load_totals(row_totals, "row", matrix.rows)
+        given_rows, found = load_totals(row_totals, "row", matrix.rows)
         hashes.update(found)
-    else:
-        apportioned = upper_apportionment(matrix.rows, row_sums, total or 0, method)
-        rows_total = apportioned.posts
-        upper["rows"] = "apportioned from the row weight sums"
-        upper["row_ties"] = [tie.describe() for tie in apportioned.ties if tie.decides_total]
     if column_totals is not None:
-        columns_total, found = load_totals(column_totals, "column", matrix.columns)
+        given_columns, found = load_totals(column_totals, "column", matrix.columns)
         hashes.update(found)
-        for name, value in zip(matrix.columns, columns_total):
-            if name in excluded and value:
-                raise InputError(f"column '{name}' has a total of {value} but the threshold excludes it "
-                                 f"({excluded[name]})", fix="set its total to 0, or lower the threshold")
-    else:
-        if per_seat:
-            if row_totals is None:
-                raise InputError("--per-seat divides by the row totals, which are not given",
-                                 fix="give --row-totals, or drop --per-seat")
-            column_sums = per_seat_sums(matrix.weights, rows_total)
-        kept = [j for j, name in enumerate(matrix.columns) if name not in excluded]
-        apportioned = upper_apportionment([matrix.columns[j] for j in kept], [column_sums[j] for j in kept],
-                                          total if total is not None else sum(rows_total), method)
-        columns_total = [0] * len(matrix.columns)
-        for j, value in zip(kept, apportioned.posts):
-            columns_total[j] = value
-        upper["column_ties"] = [tie.describe() for tie in apportioned.ties if tie.decides_total]
-        upper["columns"] = ("apportioned from the column sums of weight / row total (--per-seat)" if per_seat else
-                            "apportioned from the column weight sums") + " of the columns that pass the threshold"
+    rows_total, columns_total, upper = matrix_totals(matrix.rows, matrix.columns, matrix.weights, given_rows,
+                                                     given_columns, total, method, excluded, per_seat)
     check_output_dir(out, force)
     result = share_matrix(matrix.rows, matrix.columns, matrix.weights, rows_total, columns_total, method,
                           winner_take_one=winner_take_one, excluded_columns=excluded)
-    extra = {"upper_apportionment": upper, "threshold": threshold, "row_threshold": row_threshold,
-             "inputs": hashes}
+    extra = {"upper_apportionment": upper, "threshold": None if share is None else float(share),
+             "row_threshold": None if row_share is None else float(row_share), "inputs": hashes}
     with _output_dir(out, force):
         written = write_biproportional(out, result, extra)
     width = max(len(row) for row in result.rows)

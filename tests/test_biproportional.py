@@ -302,3 +302,18 @@ def test_xlsx_weights_and_totals(tmp_path: Path) -> None:
     written = {(r["row"], r["column"]): int(r["seats"])
                for r in csv.DictReader((tmp_path / "out" / "biproportional.csv").open(encoding="utf-8"))}
     assert written == _cells(Path(f"{base}.csv"), "district", "party")
+
+
+def test_per_seat_with_given_column_totals_is_refused_and_fractions_accepted(tmp_path: Path) -> None:
+    """--per-seat acts only on the upper apportionment; a threshold may be written as a fraction."""
+    base = ZH / "zh-kantonsrat-2019"
+    common = ["biproportional", f"{base}.csv", "--row-column", "district", "--column-column", "party",
+              "--weight-column", "votes", "--row-totals", f"{base}-districts.csv"]
+    run = CliRunner().invoke(main, [*common, "--column-totals", f"{base}-parties.csv", "--per-seat", "-o",
+                                    str(tmp_path / "a")])
+    assert run.exit_code == 2 and "--per-seat changes only the upper apportionment" in run.output
+    run = CliRunner().invoke(main, [*common, "--total", "180", "--per-seat", "--row-threshold", "1/20", "-o",
+                                    str(tmp_path / "b")])
+    assert run.exit_code == 0, run.output
+    document = json.loads((tmp_path / "b" / "biproportional.json").read_text(encoding="utf-8"))
+    assert document["row_threshold"] == 0.05

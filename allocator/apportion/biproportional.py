@@ -12,7 +12,7 @@ column. Everything is an exact fraction. Huntington-Hill's signposts are square
 roots, so for it every quotient, multiplier and signpost is kept squared (the
 order is the same); the JSON shows their square roots.
 
-Tie-and-transfer (Pukelsheim, Proportional Representation, 2nd ed. 2017, ch. 15;
+Tie-and-transfer (Pukelsheim, Proportional Representation, 2nd ed. 2017;
 Balinski and Demange 1989) keeps the row sums right throughout and moves the
 column sums towards their totals:
 
@@ -615,6 +615,56 @@ def column_thresholds(columns: Sequence[str], weights: Sequence[Sequence[Fractio
                                f"{float(100 * row_threshold):g}%")
             out[column] = "; ".join(reasons)
     return out
+
+
+def matrix_totals(rows: Sequence[str], columns: Sequence[str], weights: Sequence[Sequence[Fraction]],
+                  row_totals: list[int] | None, column_totals: list[int] | None, total: int | None, method: str,
+                  excluded: dict[str, str], per_seat: bool) -> tuple[list[int], list[int], dict[str, Any]]:
+    """The row and column totals: as given, or apportioned from the weights' sums (the upper apportionment).
+
+    Rows come first (from ``total``, when not given); columns are then apportioned
+    among the columns that pass the thresholds, from their weight sums, or with
+    ``per_seat`` from the sums of weight / row total (voters). Returns the totals
+    and a description of what was apportioned, with any tie that decided a seat.
+
+    Raises
+    ------
+    InputError
+        When totals are missing and there is no ``total``, when ``per_seat`` has
+        nothing to act on, or when an excluded column has a total.
+    """
+    upper: dict[str, Any] = {}
+    if (row_totals is None or column_totals is None) and total is None:
+        raise InputError("the row or column totals are missing",
+                         fix="give --row-totals and --column-totals files, or --total N to apportion the missing "
+                             "ones from the weights")
+    if per_seat and (row_totals is None or column_totals is not None):
+        raise InputError("--per-seat divides by the row totals, which are not given" if row_totals is None else
+                         "--per-seat changes only the upper apportionment of the columns, and their totals are given",
+                         fix="give --row-totals and apportion the columns with --total, or drop --per-seat")
+    if row_totals is None:
+        apportioned = upper_apportionment(rows, [sum(row, Fraction(0)) for row in weights], total or 0, method)
+        row_totals = apportioned.posts
+        upper["rows"] = "apportioned from the row weight sums"
+        upper["row_ties"] = [tie.describe() for tie in apportioned.ties if tie.decides_total]
+    if column_totals is not None:
+        for name, value in zip(columns, column_totals):
+            if name in excluded and value:
+                raise InputError(f"column '{name}' has a total of {value} but the threshold excludes it "
+                                 f"({excluded[name]})", fix="set its total to 0, or lower the threshold")
+        return row_totals, column_totals, upper
+    sums = per_seat_sums(weights, row_totals) if per_seat else \
+        [sum((row[j] for row in weights), Fraction(0)) for j in range(len(columns))]
+    kept = [j for j, name in enumerate(columns) if name not in excluded]
+    apportioned = upper_apportionment([columns[j] for j in kept], [sums[j] for j in kept],
+                                      total if total is not None else sum(row_totals), method)
+    column_totals = [0] * len(columns)
+    for j, value in zip(kept, apportioned.posts):
+        column_totals[j] = value
+    upper["columns"] = ("apportioned from the column sums of weight / row total (--per-seat)" if per_seat else
+                        "apportioned from the column weight sums") + " of the columns that pass the threshold"
+    upper["column_ties"] = [tie.describe() for tie in apportioned.ties if tie.decides_total]
+    return row_totals, column_totals, upper
 
 
 def per_seat_sums(weights: Sequence[Sequence[Fraction]], row_totals: Sequence[int]) -> list[Fraction]:
