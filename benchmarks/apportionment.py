@@ -17,7 +17,8 @@ around the call alone. Jobs:
 - ``objective: apportionment`` (Huntington-Hill) solved as a plan with
   10^8 posts on three leaves (a synthetic instance);
 - ``biproportional`` on the three official Zürich Kantonsrat matrices
-  (18 x 9 or 10, 180 seats), lower apportionment from the published totals.
+  (18 x 9 or 10, 180 seats), lower apportionment from the published totals,
+  and on synthetic matrices up to 100 x 30 (one run each).
 """
 
 from __future__ import annotations
@@ -104,6 +105,25 @@ print(json.dumps({{"times": times, "peak_mb": resource.getrusage(resource.RUSAGE
 """
 
 
+_SYNTHETIC_MATRIX = """
+import json, random, resource, time
+from allocator.apportion.biproportional import biproportional
+random.seed(3)  # SYNTHETIC: uniform weights, totals from a random whole matrix (always feasible)
+R, C = {rows}, {cols}
+w = [[random.randint(0, 10**5) for _ in range(C)] for _ in range(R)]
+seats = [[random.randint(0, 10) for _ in range(C)] for _ in range(R)]
+r = [sum(x) for x in seats]
+c = [sum(x) for x in zip(*seats)]
+times = []
+for _ in range({repeats}):
+    start = time.perf_counter()
+    result = biproportional([f"r{{i}}" for i in range(R)], [f"c{{j}}" for j in range(C)], w, r, c)
+    times.append(time.perf_counter() - start)
+print(json.dumps({{"times": times, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                   "updates": result.updates, "transfers": result.transfers, "seats": sum(r)}}))
+"""
+
+
 def _run(code: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -161,6 +181,13 @@ def main(argv: list[str] | None = None) -> None:
         job = _run(_BIPROPORTIONAL.format(base=str(DATA / f"zh-kantonsrat-{year}"), repeats=args.repeats))
         lines.append(f"| {year} | {statistics.median(job['times']):.4f} | {job['peak_mb']:.0f} | {job['updates']} | "
                      f"{job['transfers']} | {'yes' if job['official'] else 'NO'} |")
+        print(lines[-1], flush=True)
+    lines += ["", "## `biproportional`, SYNTHETIC matrices (uniform weights 0..10^5, up to 10 seats a cell)", "",
+              "| rows x columns | seats | median s | peak MB | scalings | transfers |", "|---|---:|---:|---:|---:|---:|"]
+    for rows, cols in ((20, 10), (50, 20), (100, 30)):
+        job = _run(_SYNTHETIC_MATRIX.format(rows=rows, cols=cols, repeats=1))
+        lines.append(f"| {rows} x {cols} | {job['seats']:,} | {statistics.median(job['times']):.2f} | "
+                     f"{job['peak_mb']:.0f} | {job['updates']} | {job['transfers']} |")
         print(lines[-1], flush=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"Wrote {args.out}")
