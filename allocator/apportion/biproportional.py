@@ -318,12 +318,18 @@ class _State:
                   for j in range(self.n_cols)]
         self.a = [Fraction(1)] * self.n_rows
         self.x = [0] * len(cells)
+        self.quotients = [Fraction(0)] * len(cells)
         self.updates = 0
         self.transfers = 0
 
     def q(self, k: int) -> Fraction:
-        cell = self.cells[k]
-        return cell.value * self.a[cell.row] * self.b[cell.column]
+        """The cell's quotient v a b, kept up to date in ``self.quotients`` while tie-and-transfer runs."""
+        return self.quotients[k]
+
+    def _refresh(self, members: Sequence[int]) -> None:
+        for k in members:
+            cell = self.cells[k]
+            self.quotients[k] = cell.value * self.a[cell.row] * self.b[cell.column]
 
     def can_gain(self, k: int) -> bool:
         cell, x = self.cells[k], self.x[k]
@@ -383,6 +389,7 @@ class _State:
             self.a[i] = 1 / following[1]
         else:
             self.a[i] = Fraction(1)
+        self._refresh(members)
 
     def _round(self, error: list[int]) -> None:
         """Label from the over-served columns; transfer along a path, or scale until a new cell ties."""
@@ -451,6 +458,10 @@ class _State:
             self.b[j] *= lam
         for i in rows:
             self.a[i] /= lam
+        # Only cells between a labeled and an unlabeled line change their quotient.
+        for k, cell in enumerate(self.cells):
+            if (cell.row in rows) != (cell.column in cols):
+                self.quotients[k] = self.quotients[k] / lam if cell.row in rows else self.quotients[k] * lam
         self.updates += 1
 
     def centre(self) -> None:
@@ -471,6 +482,7 @@ class _State:
             low, high = self._range(self.in_column[j], lambda cell: cell.value * self.a[cell.row])
             if low is not None and high is not None and low < high:
                 self.b[j] = _simplest_between(low, high)
+        self._refresh(range(len(self.cells)))
         for k, cell in enumerate(self.cells):
             if cell.value:
                 q, x = self.q(k), self.x[k]
