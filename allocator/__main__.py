@@ -1,13 +1,27 @@
 """The command-line entry point: ``allocator …`` and ``python -m allocator …``."""
 
 import os
+import signal
 import sys
+from types import FrameType
 
 from allocator import cli
+from allocator.errors import Interrupted
+
+
+def _stop(number: int, frame: FrameType | None) -> None:
+    raise Interrupted(None if number == signal.SIGINT else signal.Signals(number).name)
 
 
 def run() -> None:
-    """Run the ``allocator`` command, flushing its output before the exit code is final."""
+    """Run the ``allocator`` command, flushing its output before the exit code is final.
+
+    SIGTERM (a scheduler's timeout, ``systemctl stop``, a cancelled CI job) and
+    SIGHUP (a closed terminal) stop the run as Ctrl-C does: a message, exit
+    code 4, and no temporary files or half-written folder left behind.
+    """
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _stop)
     try:
         cli.main()
     except SystemExit:

@@ -6,25 +6,28 @@ Every error prints one line saying what to fix, never a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location
-from allocator.io.loading import Loaded, load_instance, load_model
+from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location, printable
+from allocator.io.loading import Loaded, column_warnings, load_instance, load_model
 from allocator.io.schemas import DEFAULT_MODEL, Instance
 from allocator.results.plan import Plan
 from allocator.writers.diagnosis import write_diagnosis
-from allocator.writers.output import check_output_dir, prepare_output_dir
+from allocator.writers.output import check_output_dir, prepare_output_dir, publishing
 from allocator.writers.plan import XLSX_AUTO_ROWS, write_plan
 from allocator.writers.sensitivity import write_sensitivity
 from allocator.writers.text import format_number
+
+
+def _say(text: str, err: bool = False) -> None:
+    """Print a line; names from other people's files may hold escape codes, so controls are shown escaped."""
+    click.echo(printable(text), err=err)
 
 
 def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -35,13 +38,18 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except InfeasibleError as exc:
-            click.echo(f"infeasible: {exc}", err=True)
+            _say(f"infeasible: {exc}", err=True)
             sys.exit(exc.exit_code)
         except AllocatorError as exc:
-            click.echo(f"error: {exc}", err=True)
+            _say(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted: no plan was written. Run the command again to finish.", err=True)
+        except KeyboardInterrupt as exc:
+            name = getattr(exc, "signal_name", None)
+            by = f" by {name}" if name else ""
+            if getattr(exc, "files_written", False):
+                _say(f"interrupted{by} just after the files were written: they are complete.", err=True)
+            else:
+                _say(f"interrupted{by}: no plan was written. Run the command again to finish.", err=True)
             sys.exit(EXIT_SOLVER)
         except BrokenPipeError:
             # The reader of our output went away (`allocator solve … | head`): not a bug. Send the
@@ -52,24 +60,19 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # a bug: say so in one line, keep the traceback for debugging
             if os.environ.get("ALLOCATOR_DEBUG"):
                 raise
-            click.echo(f"internal error ({type(exc).__name__}: {exc}). This is a bug in allocator; "
-                       "rerun with ALLOCATOR_DEBUG=1 for the traceback and report it.", err=True)
+            _say(f"internal error ({type(exc).__name__}: {exc}). This is a bug in allocator; "
+                 "rerun with ALLOCATOR_DEBUG=1 for the traceback and report it.", err=True)
             sys.exit(1)
 
     return wrapper
 
 
-@contextlib.contextmanager
-def _output_dir(out: Path, force: bool) -> Iterator[None]:
-    """Create ``out`` for writing; if writing fails or is interrupted, remove it again when this run made it."""
-    created = not out.exists()
-    prepare_output_dir(out, force)
-    try:
-        yield
-    except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
-        raise
+def _warn(instance: Instance, models: list[Any]) -> list[str]:
+    """Print the warnings about the instance's columns (even with --quiet) and return them."""
+    warnings = column_warnings(instance, models)
+    for warning in warnings:
+        _say(f"warning: {warning}", err=True)
+    return warnings
 
 
 def _load_model(path: Path | None) -> Loaded:
@@ -77,18 +80,18 @@ def _load_model(path: Path | None) -> Loaded:
 
 
 def _echo_plan(instance: Instance, plan: Plan, limit: int = 40) -> None:
-    click.echo(f"Plan for {plan.instance} under model '{plan.model}' "
+    _say(f"Plan for {plan.instance} under model '{plan.model}' "
                f"(objective {plan.objective:.6g}, solver {plan.metadata.get('solver')}, verified)")
     table = plan.table
     width = max((len(table.leaf_names[code]) for code in set(table.leaf.tolist())), default=0)
-    click.echo(f"  {'area':<{width}}    {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
+    _say(f"  {'area':<{width}}    {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
     for row in plan.rows[:limit]:
         flag = "⚑" if row.underserved else " "
-        click.echo(f"  {row.area_name:<{width}} {flag}  {row.specialty:<16} {format_number(row.posts):>7} "
+        _say(f"  {row.area_name:<{width}} {flag}  {row.specialty:<16} {format_number(row.posts):>7} "
                    f"{row.target:>9.2f} {format_number(row.previous):>7}  {', '.join(row.binding)}")
-    click.echo("  ⚑ = designated under-served")
+    _say("  ⚑ = designated under-served")
     if len(plan.rows) > limit:
-        click.echo(f"  … {len(plan.rows) - limit} more rows in plan.csv")
+        _say(f"  … {len(plan.rows) - limit} more rows in plan.csv")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,27 +126,30 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
     loaded = load_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)  # fail before solving; create nothing until the plan is verified
+    warnings = _warn(loaded.value, [model.value])
     try:
         plan = solve_plan(loaded.value, model.value, solver=solver, time_limit=time_limit,
                           inputs={**loaded.hashes, **model.hashes})
     except InfeasibleError as exc:
         if exc.diagnosis is not None:
-            with _output_dir(out, force):
-                written = write_diagnosis(out, loaded.value.name, exc.diagnosis)
-            click.echo("Wrote " + ", ".join(str(path) for path in written), err=True)
+            with publishing(out, force) as target:
+                written = write_diagnosis(target, loaded.value.name, exc.diagnosis)
+            _say("Wrote " + ", ".join(str(path) for path in written), err=True)
         raise
     plan.metadata["model_description"] = model.value.description
+    if warnings:
+        plan.metadata["warnings"] = warnings
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
     report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet) if with_sensitivity else None
-    with _output_dir(out, force):
-        written = write_plan(loaded.value, plan, out, xlsx=write_xlsx)
+    with publishing(out, force) as target:
+        written = write_plan(loaded.value, plan, target, xlsx=write_xlsx)
         if report is not None:
-            written += write_sensitivity(out, report, float(loaded.value.unit))
+            written += write_sensitivity(target, report, float(loaded.value.unit))
     if not quiet:
         _echo_plan(loaded.value, plan)
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+    _say("Wrote " + ", ".join(str(path) for path in written))
     if xlsx is None and not write_xlsx:
-        click.echo(f"Skipped plan.xlsx: the plan has {len(plan.rows):,} rows; add --xlsx to write it.")
+        _say(f"Skipped plan.xlsx: the plan has {len(plan.rows):,} rows; add --xlsx to write it.")
 
 
 def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quiet: bool, draws: int = 200,
@@ -152,7 +158,7 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
 
     def say(step: str) -> None:
         if not quiet and step != "robustness":
-            click.echo(f"sensitivity: {step} …", err=True)
+            _say(f"sensitivity: {step} …", err=True)
 
     if quiet or not draws:
         return analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say)
@@ -184,11 +190,12 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     loaded = load_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)
+    _warn(loaded.value, [model.value])
     plan = solve_plan(loaded.value, model.value, inputs={**loaded.hashes, **model.hashes})
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
-    with _output_dir(out, force):
-        written = write_sensitivity(out, report, float(loaded.value.unit))
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+    with publishing(out, force) as target:
+        written = write_sensitivity(target, report, float(loaded.value.unit))
+    _say("Wrote " + ", ".join(str(path) for path in written))
 
 
 @main.command()
@@ -202,12 +209,13 @@ def validate(instance: Path, model_path: Path | None) -> None:
 
     loaded = load_instance(instance)
     value = loaded.value
-    click.echo(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
+    _say(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
                f"({len(value.leaves)} leaves), {len(value.bounds)} bounds, {len(value.previous)} previous rows")
+    _warn(value, [load_model(model_path).value] if model_path is not None else [])
     if model_path is not None:
         model = load_model(model_path).value
         targets(value, model)
-        click.echo(f"{model_path}: ok — model '{model.name}' with {len(model.criteria)} criteria")
+        _say(f"{model_path}: ok — model '{model.name}' with {len(model.criteria)} criteria")
 
 
 @main.command()
@@ -238,28 +246,41 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
                              fix="give each model its own name")
     need_model = load_model(need_model_path).value if need_model_path is not None else None
     check_output_dir(out, force)
+    _warn(loaded.value, models + ([need_model] if need_model is not None else []))
     comparison = line_up(loaded.value, models, solver=solver, need_model=need_model)
-    with _output_dir(out, force):
-        written = write_comparison(out, comparison)
+    with publishing(out, force) as target:
+        written = write_comparison(target, comparison)
     per_leaf = [comparison.leaf_posts(c) for c in comparison.models]
     width = max(len(leaf) for leaf in loaded.value.leaves[:40])
-    click.echo(f"  {'area':<{width}} " + " ".join(f"{name[:14]:>14}" for name in names))
+    _say(f"  {'area':<{width}} " + " ".join(f"{name[:14]:>14}" for name in names))
     for leaf in loaded.value.leaves[:40]:
-        click.echo(f"  {leaf:<{width}} " + " ".join(f"{format_number(posts[leaf]):>14}" for posts in per_leaf))
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+        _say(f"  {leaf:<{width}} " + " ".join(f"{format_number(posts[leaf]):>14}" for posts in per_leaf))
+    _say("Wrote " + ", ".join(str(path) for path in written))
 
 
 @main.command()
 @click.argument("root", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an index.md that this command did not write.")
 @_guarded
-def index(root: Path) -> None:
+def index(root: Path, force: bool) -> None:
     """Write ROOT/index.md linking every plan (ROOT/<instance>/<model>/) and comparison of a batch run."""
-    from allocator.batch import index_markdown
+    from allocator.batch import INDEX_MARK, index_markdown
+    from allocator.errors import InputError
     from allocator.writers.output import write_atomic
 
     text = index_markdown(root)
-    write_atomic(root / "index.md", text)
-    click.echo(f"Wrote {root / 'index.md'}")
+    existing = root / "index.md"
+    if (existing.exists() or existing.is_symlink()) and not force:
+        try:
+            with open(existing, "rb") as stream:
+                first = stream.readline(len(INDEX_MARK) + 2).decode("utf-8", "replace").strip()
+        except OSError:
+            first = ""
+        if first != INDEX_MARK:
+            raise InputError("index.md exists and was not written by 'allocator index'", where=Location(existing),
+                             fix="move it away, or add --force to replace it")
+    write_atomic(existing, text)
+    _say(f"Wrote {root / 'index.md'}")
 
 
 @main.command()
@@ -300,19 +321,19 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
                        first_divisor=_fraction_option("--first-divisor", first_divisor),
                        threshold=_fraction_option("--threshold", threshold),
                        threshold_count=_fraction_option("--threshold-count", threshold_count))
-    with _output_dir(out, force):
-        written = write_apportionment(out, result, rows.hashes)
+    with publishing(out, force) as target:
+        written = write_apportionment(target, result, rows.hashes)
     width = max(len(area) for area in result.areas)
-    click.echo(f"{result.method}: {total} posts among {len(result.areas) - len(result.excluded)} areas")
+    _say(f"{result.method}: {total} posts among {len(result.areas) - len(result.excluded)} areas")
     for area, posts, quota in zip(result.areas, result.posts, result.quotas):
         if area in result.excluded:
-            click.echo(f"  {area:<{width}} {posts:>6}  (excluded: {result.excluded[area]})")
+            _say(f"  {area:<{width}} {posts:>6}  (excluded: {result.excluded[area]})")
         else:
-            click.echo(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
-    click.echo("  next: " + ", ".join(area or "(paradox)" for area in result.next))
+            _say(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
+    _say("  next: " + ", ".join(area or "(paradox)" for area in result.next))
     for tie in result.ties:
-        click.echo(f"tie: {tie.describe()}", err=True)
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+        _say(f"tie: {tie.describe()}", err=True)
+    _say("Wrote " + ", ".join(str(path) for path in written))
 
 
 @main.command()
@@ -377,24 +398,24 @@ def biproportional(weights: Path, out: Path, row_totals: Path | None, column_tot
                           winner_take_one=winner_take_one, excluded_columns=excluded)
     extra = {"upper_apportionment": upper, "threshold": None if share is None else float(share),
              "row_threshold": None if row_share is None else float(row_share), "inputs": hashes}
-    with _output_dir(out, force):
-        written = write_biproportional(out, result, extra)
+    with publishing(out, force) as target:
+        written = write_biproportional(target, result, extra)
     width = max(len(row) for row in result.rows)
-    click.echo(f"biproportional ({result.method}): {sum(rows_total)} seats, {len(result.rows)} rows x "
-               f"{len(result.columns)} columns")
-    click.echo(f"  {'':<{width}} " + " ".join(f"{column[:8]:>8}" for column in result.columns))
+    _say(f"biproportional ({result.method}): {sum(rows_total)} seats, {len(result.rows)} rows x "
+         f"{len(result.columns)} columns")
+    _say(f"  {'':<{width}} " + " ".join(f"{column[:8]:>8}" for column in result.columns))
     for i, row in enumerate(result.rows[:40]):
-        click.echo(f"  {row:<{width}} " + " ".join(f"{seats:>8}" for seats in result.seats[i]))
+        _say(f"  {row:<{width}} " + " ".join(f"{seats:>8}" for seats in result.seats[i]))
     for column, reason in result.excluded_columns.items():
-        click.echo(f"excluded: {column}: {reason}", err=True)
+        _say(f"excluded: {column}: {reason}", err=True)
     for group in result.ties:
-        click.echo("tie: " + "; ".join(f"({cell['row']}, {cell['column']}) could {cell['could']} a seat"
-                                       for cell in group), err=True)
+        _say("tie: " + "; ".join(f"({cell['row']}, {cell['column']}) could {cell['could']} a seat"
+                                 for cell in group), err=True)
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        _say(f"note: {note}", err=True)
     for tie in upper.get("row_ties", []) + upper.get("column_ties", []):
-        click.echo(f"tie in the upper apportionment: {tie}", err=True)
-    click.echo("Wrote " + ", ".join(str(path) for path in written))
+        _say(f"tie in the upper apportionment: {tie}", err=True)
+    _say("Wrote " + ", ".join(str(path) for path in written))
 
 
 def _fraction_option(option: str, value: str | None) -> Any:
@@ -465,7 +486,7 @@ def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit
     except ValueError as exc:
         raise InputError(f"{exc}", fix="write e.g. --tree 3,5,98 --specialties 40 --offered 10, "
                                        "or --closed-share 0.8 without --offered") from None
-    click.echo(f"Wrote {path}")
+    _say(f"Wrote {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ the message on one line and exits with :attr:`AllocatorError.exit_code`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -15,6 +16,22 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_SOLVER = 4
+
+
+#: Characters a terminal acts on rather than shows: C0 and C1 controls, DEL, and the bidirectional
+#: overrides and isolates that can make a name display as another (Trojan Source).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``), for terminals.
+
+    Names come from other people's files; an escape sequence in one must not
+    retitle, recolour or rewrite the user's terminal, nor hide in a message.
+    """
+    if not _UNPRINTABLE.search(text):
+        return text
+    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class AllocatorError(Exception):
@@ -82,6 +99,26 @@ class InputError(AllocatorError):
             text = f"{text}. Fix: {self.fix}"
         # One line, whatever a parser put in its own message.
         return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+class OutputError(InputError):
+    """The output folder cannot be written: read-only, full, or not a folder (exit code 2)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP: the run stops as for Ctrl-C (exit code 4, no half-written output).
+
+    Parameters
+    ----------
+    signal_name
+        ``SIGTERM``, ``SIGHUP``, or None for Ctrl-C.
+    """
+
+    def __init__(self, signal_name: str | None = None) -> None:
+        super().__init__(signal_name or "SIGINT")
+        self.signal_name = signal_name
+        #: Set when the signal arrived while the files were being moved in, and was let in after.
+        self.files_written = False
 
 
 class InfeasibleError(AllocatorError):

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from allocator.writers.output import write_atomic
+
 INDICATORS = ["inhabitants_per_gp", "closed_practice_share", "gps_aged_60_plus_share", "elderly_share", "travel_km"]
 
 
@@ -140,7 +142,7 @@ def _posts(units: np.ndarray, unit: float) -> list[str]:
 def _write_csv(path: Path, header: Sequence[str], columns: Sequence[Sequence[str]]) -> None:
     """Write text columns as CSV. No generated field holds a comma, quote or line break, so none is quoted."""
     lines = [",".join(header), *map(",".join, zip(*columns))]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(path, "\n".join(lines) + "\n")
 
 
 @dataclass
@@ -299,7 +301,7 @@ def generate(options: GeneratorOptions, out: Path) -> Path:
         lines.append("offers: offers.csv")
     lines += ["sources:", "  all: SYNTHETIC, generated with numpy's default_rng; no figure is real."]
     path = out / "instance.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(path, "\n".join(lines) + "\n")
     return path
 
 

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
+from tests import hostile
 from tests.conftest import DATA, DK_INSTANCE, ROOT
 
 BAD = DATA / "bad"
@@ -67,7 +68,16 @@ def _documented_rows() -> list[tuple[str, str, str, int]]:
                          ids=[row[0] for row in _documented_rows()])
 def test_documented_bad_input(tmp_path: Path, source: str, model: str, message: str, code: int) -> None:
     out = tmp_path / "out"
-    args = ["solve", str(DATA / source), "--out", str(out), "-q"] + (["--model", str(DATA / model)] if model else [])
+    if source.startswith("hostile:"):  # made by a builder in tests/hostile.py, not stored
+        args = hostile.CASES[source.removeprefix("hostile:")](tmp_path)
+        out = tmp_path / hostile.OUT
+        if code == 0:
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == 0 and message in " ".join(result.output.split()), result.output
+            return
+    else:
+        args = ["solve", str(DATA / source), "--out", str(out), "-q"] + \
+            (["--model", str(DATA / model)] if model else [])
     result = CliRunner().invoke(main, args)
     assert result.exit_code == code, result.output
     assert message in " ".join(result.output.split()), result.output
@@ -77,7 +87,7 @@ def test_documented_bad_input(tmp_path: Path, source: str, model: str, message: 
 
 
 def test_docs_table_covers_every_input_file() -> None:
-    documented = {row[0] for row in _documented_rows()}
+    documented = {row[0] for row in _documented_rows() if not row[0].startswith("hostile:")}
     on_disk = {f"{p.parent.name}/{p.name}" for folder in ("bad", "infeasible") for p in (DATA / folder).glob("*.yaml")}
     assert on_disk == documented
 
@@ -116,3 +126,8 @@ def test_floors_over_total_exit_3_naming_total_and_bounds(tmp_path: Path) -> Non
 def test_validate_exits_2_on_bad_file(name: str) -> None:
     result = CliRunner().invoke(main, ["validate", str(BAD / name)])
     assert result.exit_code == 2 and "Fix:" in result.output and "Traceback" not in result.output
+
+
+def test_every_hostile_case_is_documented() -> None:
+    documented = {row[0].removeprefix("hostile:") for row in _documented_rows() if row[0].startswith("hostile:")}
+    assert documented == set(hostile.CASES)

@@ -30,12 +30,17 @@ class Document:
         (e.g. ``("areas", 3, "population")``); empty for JSON.
     raw
         The bytes read, for hashing into the plan's metadata.
+    plain
+        The text as written of every unquoted YAML value that YAML reads as
+        something other than text or null (``0101`` is read as 65, ``1:20`` as
+        80, ``no`` as False), keyed like ``lines``; ids are kept as written.
     """
 
     path: Path
     data: dict[str, Any]
     lines: dict[PathKey, int] = field(default_factory=dict)
     raw: bytes = b""
+    plain: dict[PathKey, str] = field(default_factory=dict)
 
     def locate(self, key: PathKey, field_name: str | None = None) -> Location:
         """Describe ``key`` as a location a person can find in the file."""
@@ -83,16 +88,16 @@ def read_document(path: Path | str) -> Document:
             fix="save the file as UTF-8",
         ) from None
     if path.suffix.lower() == ".json":
-        data, lines = _parse_json(path, text), {}
+        data, lines, plain = _parse_json(path, text), {}, {}
     else:
-        data, lines = _parse_yaml(path, text)
+        data, lines, plain = _parse_yaml(path, text)
     if not isinstance(data, dict):
         raise InputError(
             "the file must hold a mapping of keys (name:, areas:, …) at the top level",
             where=Location(path),
             fix="start the file with 'name: …'",
         )
-    return Document(path=path, data=data, lines=lines, raw=raw)
+    return Document(path=path, data=data, lines=lines, raw=raw, plain=plain)
 
 
 def _read_bytes(path: Path, limit: int) -> bytes:
@@ -133,7 +138,7 @@ def _parse_json(path: Path, text: str) -> Any:
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int]]:
+def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int], dict[PathKey, str]]:
     loader = _SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
@@ -155,7 +160,8 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int]]:
         loader.dispose()
         raise InputError("the file holds no data", where=Location(path), fix="fill it in")
     lines: dict[PathKey, int] = {}
-    _index_lines(path, node, (), lines, [0])  # counts the expanded size before anything is built
+    plain: dict[PathKey, str] = {}
+    _index_lines(path, node, (), lines, [0], plain)  # counts the expanded size before anything is built
     try:
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:  # e.g. a malformed timestamp the composer accepted
@@ -164,7 +170,11 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int]]:
         raise InputError(f"not usable YAML: {exc}", where=Location(path), fix="simplify the file") from None
     finally:
         loader.dispose()
-    return data, lines
+    return data, lines, plain
+
+
+#: Tags whose plain scalars read back as the text written.
+_TEXT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:null"}
 
 
 def _nesting_exceeds_limit(text: str) -> bool:
@@ -214,7 +224,8 @@ def _too_deep(path: Path) -> InputError:
     )
 
 
-def _index_lines(path: Path, node: yaml.Node, key: PathKey, lines: dict[PathKey, int], count: list[int]) -> None:
+def _index_lines(path: Path, node: yaml.Node, key: PathKey, lines: dict[PathKey, int], count: list[int],
+                 plain: dict[PathKey, str]) -> None:
     # Aliases make the node graph a DAG; walking it counts the expanded size,
     # which is exactly what a "billion laughs" document inflates.
     count[0] += 1
@@ -227,10 +238,12 @@ def _index_lines(path: Path, node: yaml.Node, key: PathKey, lines: dict[PathKey,
     if len(key) > MAX_NESTING:
         raise _too_deep(path)
     lines[key] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and not node.style and node.tag not in _TEXT_TAGS:  # plain: None or ""
+        plain[key] = node.value
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(len(lines))
-            _index_lines(path, value_node, key + (name,), lines, count)
+            _index_lines(path, value_node, key + (name,), lines, count, plain)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(path, item, key + (index,), lines, count)
+            _index_lines(path, item, key + (index,), lines, count, plain)

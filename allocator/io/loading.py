@@ -320,13 +320,22 @@ def _is_multiple(value: float, unit: float) -> bool:
 
 
 def _check_unique(rows: list[Any], key: str, what: str) -> None:
+    """Refuse two ids that are equal, or equal but for case (ids are already in NFC, see schemas)."""
     seen: dict[str, Any] = {}
     for row in rows:
         value = getattr(row, key)
-        if value in seen:
-            raise InputError(f"duplicate {what} id '{value}'", where=row.where(key),
-                             fix=f"ids must be unique; the first is at {seen[value].where()}")
-        seen[value] = row
+        folded = value.casefold()
+        if folded in seen:
+            first = getattr(seen[folded], key)
+            if first == value:
+                same = " (ids are compared after Unicode NFC normalisation, so an accented letter typed as " \
+                       "letter + accent is the same id)" if not value.isascii() else ""
+                raise InputError(f"duplicate {what} id '{value}'{same}", where=row.where(key),
+                                 fix=f"ids must be unique; the first is at {seen[folded].where()}")
+            raise InputError(f"{what} ids '{first}' and '{value}' differ only in case", where=row.where(key),
+                             fix=f"use one spelling for one {what}, or two clearly different ids; "
+                                 f"'{first}' is at {seen[folded].where()}")
+        seen[folded] = row
 
 
 def _check_cycles(instance: Instance) -> None:
@@ -454,6 +463,51 @@ def load_apportionment_table(path: Path | str, min_column: str = "min", max_colu
 
 def _hashes_of(table: Table) -> dict[str, str]:
     return {str(path): hashlib.sha256(raw).hexdigest() for path, raw in table.files.items()}
+
+
+#: The fields of an areas table; any other column is an indicator.
+_AREA_FIELDS = ("id", "name", "parent", "population", "underserved")
+
+
+def _squeezed(name: str) -> str:
+    return "".join(char for char in name.casefold() if char not in " _-\t")
+
+
+def column_warnings(instance: Instance, models: Sequence[Model] = ()) -> list[str]:
+    """What the areas table's extra columns may hide: one line per warning, for the terminal.
+
+    - A column whose name is a field's but for case or spaces (``Underserved``)
+      is read as an indicator, so the field it was meant to be is lost.
+    - Given models, the indicator columns that none of them uses are named,
+      with the indicator each one may have been meant to be.
+    """
+    columns = list(dict.fromkeys(name for area in instance.areas for name in area.indicators))
+    if not columns:
+        return []
+    where = instance.areas[0].where().file
+    source = f"{where}: " if where else ""
+    warnings = []
+    fields = {_squeezed(name): name for name in _AREA_FIELDS}
+    near_field = {name: fields[_squeezed(name)] for name in columns if _squeezed(name) in fields}
+    for name, meant in near_field.items():
+        warnings.append(f"{source}the column '{name}' is read as an indicator, not as the field '{meant}' "
+                        f"(column names are case-sensitive). Fix: rename the column '{meant}'")
+    if models:
+        used: set[str] = set()
+        for model in models:
+            used.update(criterion.indicator for criterion in model.criteria)
+            used.update([model.base] if isinstance(model.base, str) else model.base)
+        unused = [name for name in columns if name not in used and name not in near_field]
+        if unused:
+            hints = []
+            for name in unused:
+                guess = [known for known in used if _squeezed(known) == _squeezed(name)] or \
+                    difflib.get_close_matches(name, sorted(used - set(columns)), n=1)
+                hints.append(f"'{name}'" + (f" (did you mean '{guess[0]}'?)" if guess else ""))
+            names = ", ".join(f"'{model.name}'" for model in models)
+            who = f"the model {names} does not use" if len(models) == 1 else f"none of the models {names} uses"
+            warnings.append(f"{source}{len(unused)} column{'s' if len(unused) > 1 else ''} {who}: {', '.join(hints)}")
+    return warnings
 
 
 @dataclass(frozen=True)

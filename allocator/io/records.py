@@ -13,6 +13,7 @@ result never depends on which path a row took (tested).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, Callable
 
@@ -31,7 +32,8 @@ _UNDECIDED = object()
 
 
 def _identifier(value: Any) -> Any:
-    if type(value) is str and value and value == value.strip():
+    if type(value) is str and value and value == value.strip() and (
+            value.isascii() or unicodedata.is_normalized("NFC", value)):
         return value
     return _UNDECIDED
 
@@ -102,6 +104,8 @@ def _screen_text_column(kind: str, cells: list[Any], decimal_comma: bool | None)
 
     Only for CSV columns, whose cells are stripped text or None.
     """
+    if kind in {"id", "id?"} and not _nfc_column(cells):
+        return None  # some id is not in NFC: each cell goes through the parser, which normalises it
     if kind == "id":
         return cells if None not in cells else None
     if kind in {"id?", "text?"}:
@@ -127,6 +131,12 @@ def _screen_text_column(kind: str, cells: list[Any], decimal_comma: bool | None)
             return None
         return values
     return None
+
+
+def _nfc_column(cells: list[Any]) -> bool:
+    """Whether every text cell is already in Unicode NFC (checked at once when the column is ASCII)."""
+    text = "\n".join(cell for cell in cells if cell is not None)
+    return text.isascii() or unicodedata.is_normalized("NFC", text)
 
 
 def validate_one(record_type: type[Any], table: Table, index: int,

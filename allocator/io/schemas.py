@@ -7,6 +7,8 @@ that every later check can name the file, the row and the field.
 
 from __future__ import annotations
 
+import unicodedata
+
 from collections.abc import Iterator, Sequence
 from functools import cached_property, partial
 from itertools import repeat
@@ -53,7 +55,8 @@ def _identifier(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str):
-        return value.strip()
+        # Ids are compared after NFC: 'Århus' typed with a combining ring is the same id.
+        return unicodedata.normalize("NFC", value.strip())
     return value
 
 

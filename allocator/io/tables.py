@@ -7,18 +7,20 @@ Every row keeps its place in the file, so a bad cell is reported as
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from allocator.errors import InputError, Location
+from allocator.errors import InputError, Location, printable
 from allocator.io.documents import Document, _read_bytes
-from allocator.io.limits import MAX_TABLE_BYTES, MAX_TABLE_ROWS
+from allocator.io.limits import (MAX_TABLE_BYTES, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS, MAX_XLSX_PARTS,
+                                 MAX_XLSX_UNPACKED_BYTES)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,23 @@ class TableRow:
     def where(self, field_name: str | None = None) -> Location:
         """The location of this row, optionally narrowed to one field."""
         return Location(self.file, self.label, field_name)
+
+
+#: A text cell starting with one of these is a formula to a spreadsheet program (OWASP's CSV injection list,
+#: plus the quote itself so that the rule can be undone). The CSV writers put a ``'`` before such a cell;
+#: the CSV reader takes one ``'`` off a cell that starts with ``'`` and one of these, so our files read back.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def unneutralised(cell: str | None) -> str | None:
+    """``cell`` without the ``'`` a CSV writer put before a formula trigger (see :data:`FORMULA_TRIGGERS`)."""
+    if cell is not None and cell[:1] == "'" and cell[1:2] in FORMULA_TRIGGERS and len(cell) > 1:
+        return cell[1:]
+    return cell
+
+
+#: Columns that hold ids in every table. Written bare in YAML, their values are kept as written.
+ID_COLUMNS = frozenset({"id", "parent", "area", "specialty"})
 
 
 #: Marks a key that an inline row does not have (as opposed to a key given as empty).
@@ -147,7 +166,11 @@ def read_table(document: Document, key: str, *, required: bool = True) -> Table:
             )
         line = document.lines.get((key, index))
         labels.append(f"{key} row {index + 1}" + (f" (line {line})" if line else ""))
-        items.append({str(k).strip(): v for k, v in item.items()})
+        row = {str(k).strip(): v for k, v in item.items()}
+        for name in ID_COLUMNS & row.keys():
+            if not isinstance(row[name], str) and (key, index, name) in document.plain:
+                row[name] = document.plain[(key, index, name)]  # '0101' stays 0101, not 65
+        items.append(row)
     columns = list(dict.fromkeys(name for item in items for name in item))
     data = {name: [item.get(name, MISSING) for item in items] for name in columns}
     return Table(data, labels, document.path)
@@ -255,6 +278,8 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
                     for i in named}
         else:
             data = {columns[i]: cells_of[i] for i in named}
+        if "'" in rest:
+            data = {name: list(map(unneutralised, cells)) for name, cells in data.items()}
         return Table(data, LineLabels(range(2, len(lines) + 2)), path, decimal_comma=delimiter == ";",
                      text_cells=True)
     try:
@@ -280,7 +305,7 @@ def _parse_csv(path: Path, raw: bytes) -> Table:
                     fix=f"check for a stray '{delimiter}' or a decimal comma in a comma-separated file",
                 )
             values = (values + [""] * width)[:width]
-        records.append([values[i].strip() or None for i in named])
+        records.append([unneutralised(values[i].strip() or None) for i in named])
         numbers.append(reader.line_num)
     return Table(_by_column([columns[i] for i in named], records), LineLabels(numbers), path,
                  decimal_comma=delimiter == ";", text_cells=True)
@@ -302,38 +327,202 @@ def _too_many_rows(path: Path) -> InputError:
 
 
 def _parse_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
-    import openpyxl  # imported here: only spreadsheet users pay for it
+    """Read one sheet of a workbook, as hostile input: nothing it claims about itself is trusted.
 
+    The unpacked size of every part is capped before openpyxl sees the file, the
+    ``<dimension>`` record is ignored (cells are read as they are, so a stale one
+    loses nothing and a huge one costs nothing), a formula with no saved value
+    is refused, and any malformed part is a located :class:`InputError`.
+    """
+    _check_xlsx_parts(path, raw)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise InputError(f"not a readable XLSX workbook ({type(exc).__name__})", where=Location(path),
+        return _read_sheet(path, raw, sheet)
+    except InputError:
+        raise
+    except Exception as exc:  # the workbook is a stranger's file: whatever breaks in it is bad input, not a bug
+        raise InputError(f"not a readable XLSX workbook ({_describe_failure(exc)})", where=Location(path),
+                         fix="open it in Excel or LibreOffice and save it again as .xlsx") from None
+
+
+def _describe_failure(exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())[:120]
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _check_xlsx_parts(path: Path, raw: bytes) -> None:
+    """Refuse a workbook whose parts unpack beyond the limits (a zip bomb), from the zip directory alone.
+
+    The sizes the directory declares are binding: :mod:`zipfile` stops reading a
+    part at its declared size and fails its checksum if there was more.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise InputError(f"not a readable XLSX workbook ({_describe_failure(exc)})", where=Location(path),
                          fix="save the file from Excel as .xlsx") from None
+    if len(parts) > MAX_XLSX_PARTS:
+        raise InputError(f"the workbook holds {len(parts):,} parts, over the limit of {MAX_XLSX_PARTS:,}",
+                         where=Location(path), fix="save the table alone in a new workbook, or as CSV")
+    total = 0
+    for part in parts:
+        total += part.file_size
+        if part.file_size > MAX_XLSX_UNPACKED_BYTES or total > MAX_XLSX_UNPACKED_BYTES:
+            raise InputError(
+                f"the workbook unpacks to more than {MAX_XLSX_UNPACKED_BYTES:,} bytes "
+                f"(part '{printable(part.filename)}' alone is {part.file_size:,})",
+                where=Location(path), fix="save the table as CSV, or split it over several files")
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for part in parts:
+            if not part.filename.endswith((".xml", ".rels")):
+                continue
+            try:
+                with archive.open(part) as stream:
+                    prolog = stream.read(_PROLOG_BYTES)
+            except Exception:  # a broken part is reported with its context when openpyxl reads it
+                continue
+            if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                # Office never writes a DTD; one in a workbook is there to expand entities (an XML bomb).
+                raise InputError(f"the part '{printable(part.filename)}' declares a DTD or entities, "
+                                 "which no spreadsheet program writes", where=Location(path),
+                                 fix="open the workbook in Excel or LibreOffice and save it again as .xlsx")
+
+
+#: How much of each XML part is searched for a DTD: it can only sit in the prolog, before the root element.
+_PROLOG_BYTES = 4096
+
+
+@functools.cache
+def _sheet_parser() -> type:
+    """openpyxl's own sheet parser, asked one more question per cell: is it a formula with no saved value?
+
+    Such a cell (any workbook written by a script and never opened in Excel)
+    reads as empty with ``data_only``, which would silently drop a bound.
+    Built on first use, so that only spreadsheet users import openpyxl.
+    """
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class SheetCells(WorkSheetParser):  # type: ignore[misc]
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell = super().parse_cell(element)
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                cell["data_type"] = UNSAVED_FORMULA
+            return cell
+
+    return SheetCells
+
+
+#: The data type :func:`_sheet_parser`'s cells have for a formula cell whose value was never computed.
+UNSAVED_FORMULA = "formula without value"
+
+
+def _read_sheet(path: Path, raw: bytes, sheet: str | None) -> Table:
+    import openpyxl  # imported here: only spreadsheet users pay for it
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     try:
         if sheet is not None and sheet not in book.sheetnames:
-            raise InputError(f"the workbook has no sheet '{sheet}' (it has {', '.join(book.sheetnames)})",
+            raise InputError(f"the workbook has no sheet '{printable(sheet)}' "
+                             f"(it has {', '.join(map(printable, book.sheetnames))})",
                              where=Location(path), fix="name an existing sheet after '#'")
+        if not book.worksheets:
+            raise InputError("the workbook has no sheet", where=Location(path), fix="save the table in a sheet")
         worksheet = book[sheet] if sheet else book.worksheets[0]
-        title = worksheet.title
-        iterator = worksheet.iter_rows(values_only=True)
-        header = next(iterator, None)
-        if not header or not any(cell is not None and str(cell).strip() for cell in header):
-            raise InputError("the sheet has no header row", where=Location(path, f"sheet '{title}' row 1"),
-                             fix="put the column names on the first row")
-        columns = _check_header(path, f"sheet '{title}' row 1",
-                                [str(cell).strip() if cell is not None else "" for cell in header])
-        named = [i for i, name in enumerate(columns) if name]
-        records: list[list[Any]] = []
-        numbers: list[int] = []
-        for number, values in enumerate(iterator, start=2):
-            cleaned = [v.strip() or None if isinstance(v, str) else v for v in values]
-            if all(v is None for v in cleaned):
-                continue
-            records.append([cleaned[i] if i < len(cleaned) else None for i in named])
-            numbers.append(number)
-            if len(records) > MAX_TABLE_ROWS:
-                raise _too_many_rows(path)
+        title = printable(worksheet.title)
+        # The read-only worksheet pads every row to the width its <dimension> claims (XFD: 16,384
+        # cells) and invents the rows up to the height it claims; its parser yields only the cells
+        # that exist, so we read through that, with the workbook's own strings and date formats.
+        source = worksheet._get_source()
+        try:
+            parser = _sheet_parser()(source, worksheet._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+            rows = _parsed_rows(path, title, worksheet._worksheet_path, parser)
+            header: list[str] = []
+            header_row = 0
+            for header_row, cells in rows:
+                header = _header_cells(path, title, header_row, cells)
+                if any(header):
+                    break
+            if not any(header):
+                raise InputError("the sheet has no header row", where=Location(path, f"sheet '{title}' row 1"),
+                                 fix="put the column names on the first row")
+            columns = _check_header(path, f"sheet '{title}' row {header_row}", header)
+            named = {i + 1: k for k, i in enumerate(i for i, name in enumerate(columns) if name)}
+            width = len(columns)
+            records: list[list[Any]] = []
+            numbers: list[int] = []
+            blank = [None] * len(named)
+            for number, cells in rows:
+                values = list(blank)
+                filled = False
+                for cell in cells:
+                    value = cell["value"]
+                    if cell["data_type"] == UNSAVED_FORMULA:
+                        raise InputError(
+                            f"cell {get_column_letter(cell['column'])}{number} holds a formula with no saved value",
+                            where=Location(path, f"sheet '{title}' row {number}", _column_name(columns, cell)),
+                            fix="open the workbook in Excel or LibreOffice and save it, or type the value")
+                    if isinstance(value, str):
+                        value = value.strip() or None
+                    if value is None:
+                        continue
+                    position = named.get(cell["column"])
+                    if position is None:
+                        if cell["column"] > width:
+                            raise InputError(
+                                f"cell {get_column_letter(cell['column'])}{number} holds a value to the right of "
+                                "the last named column", where=Location(path, f"sheet '{title}' row {number}"),
+                                fix="give that column a header, or delete the cell")
+                        continue  # a column with no header, as in CSV
+                    values[position] = value
+                    filled = True
+                if not filled:
+                    continue
+                records.append(values)
+                numbers.append(number)
+                if len(records) > MAX_TABLE_ROWS:
+                    raise _too_many_rows(path)
+        finally:
+            source.close()
     finally:
         book.close()
-    return Table(_by_column([columns[i] for i in named], records), LineLabels(numbers, f"sheet '{title}' row {{}}"),
-                 path)
+    return Table(_by_column([columns[i - 1] for i in named], records),
+                 LineLabels(numbers, f"sheet '{title}' row {{}}"), path)
+
+
+def _parsed_rows(path: Path, title: str, part: str, parser: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """The sheet's non-empty rows; malformed XML in it is reported with the sheet and the part."""
+    rows = parser.parse()
+    while True:
+        try:
+            number, cells = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # expat's ParseError, defusedxml's refusals, openpyxl's own ValueErrors
+            raise InputError(f"the sheet '{title}' (part {printable(part)}) is not readable "
+                             f"({_describe_failure(exc)})", where=Location(path),
+                             fix="open the workbook in Excel or LibreOffice and save it again as .xlsx") from None
+        if cells:
+            yield number, cells
+
+
+def _header_cells(path: Path, title: str, number: int, cells: list[dict[str, Any]]) -> list[str]:
+    width = max(cell["column"] for cell in cells)
+    if width > MAX_TABLE_COLUMNS:
+        raise InputError(f"the header reaches column {width:,}, over the limit of {MAX_TABLE_COLUMNS:,}",
+                         where=Location(path, f"sheet '{title}' row {number}"),
+                         fix="delete the stray cells to the right of the table")
+    header = [""] * width
+    for cell in cells:
+        if cell["data_type"] == UNSAVED_FORMULA:
+            raise InputError("a column name is a formula with no saved value",
+                             where=Location(path, f"sheet '{title}' row {number}"), fix="type the column name")
+        if cell["value"] is not None:
+            header[cell["column"] - 1] = str(cell["value"]).strip()
+    return header
+
+
+def _column_name(columns: list[str], cell: dict[str, Any]) -> str | None:
+    index = cell["column"] - 1
+    return columns[index] or None if index < len(columns) else None

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.writers.output import write_files
+from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS, csv_text, format_number
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def comparison_csv(comparison: Comparison) -> str:
             row += [format_number(posts - float(first[c]))] if compared is not comparison.reference else []
             row += [format_number(posts - previous if known else None)]
         rows.append(row)
-    return csv_text(rows[0], list(zip(*rows[1:])) if len(rows) > 1 else [[] for _ in rows[0]])
+    return csv_text(rows[0], list(zip(*rows[1:])) if len(rows) > 1 else [[] for _ in rows[0]], text={0, 1, 2})
 
 
 def comparison_json(comparison: Comparison) -> str:
@@ -121,7 +121,7 @@ def comparison_markdown(comparison: Comparison) -> str:
     return "\n".join(out)
 
 
-def write_comparison(out: Path, comparison: Comparison) -> list[Path]:
+def write_comparison(out: Target, comparison: Comparison) -> list[Path]:
     """Write comparison.csv, comparison.json and comparison.md into ``out``."""
     return write_files(out, {
         "comparison.csv": lambda: comparison_csv(comparison),

@@ -14,7 +14,7 @@ import polars as pl
 
 from allocator.io.schemas import Instance
 from allocator.results.plan import Plan, PlanTable
-from allocator.writers.output import write_files
+from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS, format_number, gathered, text_column
 
 #: Without --xlsx/--no-xlsx, plan.xlsx is written only for plans up to this many rows.
@@ -120,7 +120,9 @@ def plan_xlsx(instance: Instance, plan: Plan) -> bytes:
     import xlsxwriter  # imported here: only runs that write a workbook pay for it
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True})
+    # Every string is a string: names such as '=cmd|...' or 'external:...' must not become formulas or links.
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
     sheet = book.add_worksheet("plan")
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, len(plan.rows), len(PLAN_COLUMNS) - 1)
@@ -273,7 +275,7 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
 BACKGROUND_ROWS = 20_000
 
 
-def write_plan(instance: Instance, plan: Plan, out: Path, *, xlsx: bool = True) -> list[Path]:
+def write_plan(instance: Instance, plan: Plan, out: Target, *, xlsx: bool = True) -> list[Path]:
     """Write plan.csv, plan.json, summary.md and (unless ``xlsx`` is False) plan.xlsx into ``out``."""
     files: dict[str, Callable[[], str | bytes]] = {
         "plan.csv": lambda: plan_csv(plan),

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from allocator.writers.output import write_files
+from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def sensitivity_markdown(report: SensitivityReport, unit: float) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_sensitivity(out: Path, report: SensitivityReport, unit: float) -> list[Path]:
+def write_sensitivity(out: Target, report: SensitivityReport, unit: float) -> list[Path]:
     """Write sensitivity.json and sensitivity.md into ``out``."""
     return write_files(out, {"sensitivity.json": lambda: sensitivity_json(report),
                              "sensitivity.md": lambda: sensitivity_markdown(report, unit)})
