@@ -317,3 +317,15 @@ def test_per_seat_with_given_column_totals_is_refused_and_fractions_accepted(tmp
     assert run.exit_code == 0, run.output
     document = json.loads((tmp_path / "b" / "biproportional.json").read_text(encoding="utf-8"))
     assert document["row_threshold"] == 0.05
+
+
+def test_a_total_above_the_limit_is_refused(tmp_path: Path) -> None:
+    """More than MAX_SEATS seats: exit 2 before any work, nothing written."""
+    from allocator.apportion.biproportional import MAX_SEATS
+
+    weights = tmp_path / "w.csv"
+    weights.write_text("row,column,weight\nA,x,1\nA,y,1\nB,x,1\nB,y,1\n", encoding="utf-8")
+    run = CliRunner().invoke(main, ["biproportional", str(weights), "--total", str(MAX_SEATS + 1), "-o",
+                                    str(tmp_path / "o")])
+    assert run.exit_code == 2 and "is above the limit of 1,000,000" in run.output
+    assert not (tmp_path / "o").exists()

@@ -56,6 +56,9 @@ from allocator.errors import InfeasibleError, InputError
 
 #: The methods the biproportional command accepts (BAZI's usual four).
 BIPROPORTIONAL_METHODS = ("webster", "jefferson", "adams", "huntington-hill")
+#: The most seats tie-and-transfer takes: it starts by handing out each row's seats one by one, so time
+#: grows with the total (about 10 s per million seats here); far above any parliament or training plan.
+MAX_SEATS = 10**6
 
 
 @dataclass(frozen=True)
@@ -281,9 +284,15 @@ def tie_and_transfer(cells: Sequence[Cell], row_totals: Sequence[int], column_to
 
     Raises
     ------
+    InputError
+        When the totals exceed :data:`MAX_SEATS`.
     InfeasibleError
         When the totals cannot be met, naming the rows or columns.
     """
+    if sum(row_totals) > MAX_SEATS:
+        raise InputError(f"{sum(row_totals):,} seats is above the limit of {MAX_SEATS:,} for the biproportional "
+                         "method (it hands out each row's seats one by one)",
+                         fix="share out fewer seats, e.g. in larger units")
     state = _State(method, list(cells), list(row_totals), list(column_totals), list(row_names), list(column_names))
     state.solve()
     ties = state.ties()
