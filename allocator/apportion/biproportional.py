@@ -328,6 +328,11 @@ class _State:
         self.a = [Fraction(1)] * self.n_rows
         self.x = [0] * len(cells)
         self.quotients = [Fraction(0)] * len(cells)
+        # A float copy of each quotient: most comparisons are settled by it, and the exact fraction decides
+        # only when the two sides are within 1e-9 of each other.
+        self.approx = [0.0] * len(cells)
+        self.positive = [cell.value > 0 for cell in cells]
+        self._float_posts: dict[int, float] = {}
         self.updates = 0
         self.transfers = 0
 
@@ -339,14 +344,28 @@ class _State:
         for k in members:
             cell = self.cells[k]
             self.quotients[k] = cell.value * self.a[cell.row] * self.b[cell.column]
+            self.approx[k] = float(self.quotients[k])
+
+    def _post(self, n: int) -> float:
+        """float(s(n)), remembered."""
+        value = self._float_posts.get(n)
+        if value is None:
+            value = self._float_posts[n] = float(signpost(self.method, n))
+        return value
+
+    def _on(self, k: int, n: int) -> bool:
+        """True when cell k's quotient is exactly the signpost s(n)."""
+        if abs(self.approx[k] - self._post(n)) > 1e-9 * max(self.approx[k], 1e-300):
+            return False
+        return self.quotients[k] == signpost(self.method, n)
 
     def can_gain(self, k: int) -> bool:
         cell, x = self.cells[k], self.x[k]
-        return cell.value > 0 and (cell.upper is None or x < cell.upper) and self.q(k) == signpost(self.method, x)
+        return self.positive[k] and (cell.upper is None or x < cell.upper) and self._on(k, x)
 
     def can_lose(self, k: int) -> bool:
         cell, x = self.cells[k], self.x[k]
-        return cell.value > 0 and x > cell.lower and x > 0 and self.q(k) == signpost(self.method, x - 1)
+        return self.positive[k] and x > cell.lower and x > 0 and self._on(k, x - 1)
 
     def solve(self) -> None:
         for i in range(self.n_rows):
@@ -439,20 +458,30 @@ class _State:
             self._scale(set(col_parent), set(row_parent), error)
 
     def _scale(self, cols: set[int], rows: set[int], error: list[int]) -> None:
+        # Only the cells between a labeled and an unlabeled line move: those of the labeled columns in
+        # unlabeled rows (their quotients fall) and those of the labeled rows in unlabeled columns (rise).
+        falling = [k for j in cols for k in self.in_column[j] if self.cells[k].row not in rows]
+        rising = [k for i in rows for k in self.in_row[i] if self.cells[k].column not in cols]
+        # The first cell to reach a signpost has the largest bound lam (S(x-1)/q falling, q/S(x) rising).
+        # Floats find the candidates; exact fractions compare the few within 1e-9 of the float maximum.
+        candidates: list[tuple[float, int, bool]] = []
+        for k in falling:
+            cell, x = self.cells[k], self.x[k]
+            if self.positive[k] and x > cell.lower and x > 0:
+                candidates.append((self._post(x - 1) / self.approx[k], k, True))
+        for k in rising:
+            cell, x = self.cells[k], self.x[k]
+            if self.positive[k] and (cell.upper is None or x < cell.upper) and self._post(x) > 0:
+                candidates.append((self.approx[k] / self._post(x), k, False))
         lam: Fraction | None = None
-        for k, cell in enumerate(self.cells):
-            if not cell.value:
+        top = max((bound for bound, _, _ in candidates), default=0.0)
+        for bound, k, is_falling in candidates:
+            if bound < top * (1 - 1e-9) or bound <= 0:
                 continue
             x = self.x[k]
-            if cell.row not in rows and cell.column in cols and x > cell.lower and x > 0:
-                bound = signpost(self.method, x - 1) / self.q(k)
-            elif cell.row in rows and cell.column not in cols and (cell.upper is None or x < cell.upper) \
-                    and signpost(self.method, x) > 0:
-                bound = self.q(k) / signpost(self.method, x)
-            else:
-                continue
-            if bound > 0 and (lam is None or bound > lam):
-                lam = bound
+            exact = signpost(self.method, x - 1) / self.q(k) if is_falling else self.q(k) / signpost(self.method, x)
+            if exact > 0 and (lam is None or exact > lam):
+                lam = exact
         if lam is None:
             short = [j for j in range(self.n_cols) if error[j] < 0]
             raise InfeasibleError(
@@ -467,10 +496,12 @@ class _State:
             self.b[j] *= lam
         for i in rows:
             self.a[i] /= lam
-        # Only cells between a labeled and an unlabeled line change their quotient.
-        for k, cell in enumerate(self.cells):
-            if (cell.row in rows) != (cell.column in cols):
-                self.quotients[k] = self.quotients[k] / lam if cell.row in rows else self.quotients[k] * lam
+        for k in falling:
+            self.quotients[k] *= lam
+            self.approx[k] = float(self.quotients[k])
+        for k in rising:
+            self.quotients[k] /= lam
+            self.approx[k] = float(self.quotients[k])
         self.updates += 1
 
     def centre(self) -> None:

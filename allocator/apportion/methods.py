@@ -128,6 +128,7 @@ def first_divisor_of(value: Fraction | float | str | None) -> Fraction:
     return exact
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same few signposts are asked for again and again by tie-and-transfer
 def signpost(method: str, n: int, first_divisor: Fraction = FIRST_DIVISOR) -> Fraction:
     """s(n) of a divisor method as an exact fraction; Huntington-Hill gives s(n)^2 = n (n + 1) instead."""
     if method == "jefferson":
