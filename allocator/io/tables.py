@@ -178,6 +178,9 @@ def read_table(document: Document, key: str, *, required: bool = True) -> Table:
 
 def _read_table_file(document: Document, key: str, reference: str) -> Table:
     name, _, sheet = reference.partition("#")
+    if "\x00" in name:  # no file name holds a NUL byte, and the OS refuses to resolve one (ValueError)
+        raise InputError(f"'{key}' refers to a file name with a NUL byte", where=document.locate((key,)),
+                         fix="write the name of the table file, e.g. areas.csv")
     path = (document.path.parent / name).resolve()
     shown = document.path.parent / name
     suffix = path.suffix.lower()
