@@ -124,7 +124,7 @@ def read_geometry(instance: Instance, where: Location | None = None) -> dict[str
     missing = [leaf for leaf in leaves if leaf not in shapes]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise InputError(f"{len(missing)} leaf areas have no feature on the map: {shown}", where=Location(path),
+        raise InputError(f"leaf areas with no feature on the map: {shown} ({len(missing)} of {len(leaves)})", where=Location(path),
                          fix="add a feature for each leaf area, or drop 'geometry' from the instance")
     return shapes
 

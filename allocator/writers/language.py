@@ -14,6 +14,7 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -74,4 +75,7 @@ class Numbers:
         """A share as a percentage: ``44,9 %``."""
         if share is None:
             return "–"
-        return format_percent(share, format="#,##0." + "0" * digits + " %", locale=self.locale)
+        # The language's own pattern (Danish "44,9 %" with a no-break space, English "44.9%"), with decimals.
+        pattern = Locale.parse(self.locale).percent_formats[None].pattern
+        return format_percent(share, format=pattern.replace("0", "0." + "0" * digits, 1) if digits else pattern,
+                              locale=self.locale)
