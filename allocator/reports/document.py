@@ -229,8 +229,11 @@ def _sensitivity_part(tree: _Tree, report: dict[str, Any]) -> SensitivityPart:
         # The widest ranges are the ones a reader must see; ties keep the run's order (area, specialty).
         ranked = sorted(range(len(intervals)), key=lambda k: -(intervals[k].high - intervals[k].low))
         intervals = [intervals[k] for k in sorted(ranked[:MEMO_AREAS])]
-    priority = [(names.get(s, s), [tree.name(a) for a in lists.get("next", [])],
-                 [tree.name(a) for a in lists.get("last", [])])
+    def step(areas: Any) -> str:
+        # One step of total ranging may move posts in several areas at once.
+        return " + ".join(tree.name(a) for a in (areas if isinstance(areas, list) else [areas]))
+
+    priority = [(names.get(s, s), [step(a) for a in lists.get("next", [])], [step(a) for a in lists.get("last", [])])
                 for s, lists in (report.get("priority") or {}).items()]
     return SensitivityPart(model=str(report["model"]), draws=int(robustness.get("draws", 0)),
                            noise=float(robustness.get("noise", 0.0)), seed=int(robustness.get("seed", 0)),
