@@ -53,10 +53,24 @@ def test_populations_flags_and_gps_are_the_sourced_figures() -> None:
     assert sum(population.values()) == 5_805_991  # + Christiansø's 90 = 5,806,081, the national total
     for region, total in BRIEF_POPULATION.items():
         assert per_region[region] == total - (CHRISTIANSO if region == "Hovedstaden" else 0)
-    for leaf in instance.leaves:
-        region = instance.area_by_id[leaf].parent
-        assert instance.area_by_id[leaf].indicators["inhabitants_per_gp"] == round(
-            per_region[region] / BRIEF_GPS[region], 1)  # type: ignore[index]
+    for region, gps in BRIEF_GPS.items():  # on the region rows; the municipalities inherit them
+        assert instance.area_by_id[region].indicators["inhabitants_per_gp"] == round(per_region[region] / gps, 1)
+    assert all("inhabitants_per_gp" not in instance.area_by_id[leaf].indicators for leaf in instance.leaves)
+
+
+def test_every_municipality_inherits_its_regions_inhabitants_per_gp() -> None:
+    from allocator.core.need import targets
+    from allocator.io.loading import load_model
+
+    instance = load_instance(FOLDER / "instance.yaml").value
+    model = load_model(ROOT / "models" / "need-weighted.yaml").value
+    by_population = load_model(ROOT / "models" / "population.yaml").value
+    weighted, plain = targets(instance, model), targets(instance, by_population)
+    # Within a region the need index is the region's: every municipality's target scales alike.
+    for region in BRIEF_GPS:
+        ratios = {round(weighted[leaf, "almen-medicin"] / plain[leaf, "almen-medicin"], 9)
+                  for leaf in instance.leaves if instance.area_by_id[leaf].parent == region}
+        assert len(ratios) == 1, region
 
 
 def test_the_copied_files_are_the_shared_reference_files() -> None:

@@ -127,8 +127,7 @@ def policies(labels: Sequence[str], series: dict[str, Sequence[float]], flagged:
         axes.grid(axis="y", color="#eeeeee", linewidth=0.5)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value)))
         axes.set_xlabel(axis_label)
-        axes.legend(loc="upper center", bbox_to_anchor=(0.5, 1.0 + 0.3 / _height(len(labels))), ncols=min(count, 4),
-                    frameon=False)
+        figure.legend(loc="outside upper center", ncols=min(count, 5), frameon=False)
         return _svg(figure)
 
 
