@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.writers.language import LANGUAGES, LOCALE_DIR, Numbers
+from allocator.writers.language import LANGUAGES, LOCALE_DIR, Numbers, catalogue_path, read_catalogue
 from tests.conftest import DK_INSTANCE, MODELS, ROOT
 
 #: The code whose sentences people read: the report and the console of `solve`.
@@ -80,6 +80,24 @@ def test_danish_is_not_english() -> None:
             and not re.fullmatch(r"[%()\w\s.,/:]*", str(entry.id).replace("Median", ""))]
     assert len(same) == 0, same
     assert danish.get("Posts").string == "Forløb"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_quick_reader_agrees_with_babels(language: str) -> None:
+    messages, plurals = read_catalogue(catalogue_path(language))
+    catalogue = _catalogue(language)
+    assert catalogue.plural_expr == "(n != 1)" and catalogue.num_plurals == 2  # what Catalogue.ngettext assumes
+    expected = {entry.id: entry.string for entry in catalogue if entry.id and isinstance(entry.id, str)}
+    expected_plurals = {entry.id[0]: tuple(entry.string) for entry in catalogue if isinstance(entry.id, tuple)}
+    assert messages == expected and plurals == expected_plurals
+    assert read_catalogue.__module__ == "allocator.writers.language"
+
+
+def test_the_reader_undoes_every_escape(tmp_path: Path) -> None:
+    path = tmp_path / "x.po"
+    path.write_text('msgid ""\nmsgstr ""\n"Language: da\\n"\n\n#, fuzzy\nmsgid "skip"\nmsgstr "no"\n\n'
+                    'msgid "a \\"b\\" \\\\n"\nmsgstr ""\n"c\\t"\n"d"\n', encoding="utf-8")
+    assert read_catalogue(path) == ({'a "b" \\n': "c\td"}, {})
 
 
 def test_numbers_follow_each_languages_notation() -> None:
