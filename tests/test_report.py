@@ -122,6 +122,7 @@ def test_sensitivity_and_comparison_reports(tmp_path: Path) -> None:
     html = (tmp_path / "c" / "report.html").read_text(encoding="utf-8")
     assert "Politikkerne side om side" in html  # the instance's language
     assert "Lighedsmål" in html and html.count("<th class=\"num\">need-weighted</th>") == 1
+    assert len(re.findall(r'<g id="area-[01]-[0-4]" class="area"><title>', html)) == 10, "a map per policy"
     text = " ".join(_pdf_text(tmp_path / "c" / "report.pdf").split())
     assert "Politikkerne side om side" in text
 

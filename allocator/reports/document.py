@@ -118,6 +118,7 @@ class PolicyFigures:
     description: str
     metrics: dict[str, Any]
     posts: dict[str, float]  # area id (leaf or parent) -> posts
+    leaf_posts: dict[str, float]  # leaf id -> posts (the maps)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class ComparisonPart:
     need_yardstick: str
     policies: list[PolicyFigures]
     areas: list[AreaFigures]  # the reference policy's figures, for names and last year
+    leaves: list[AreaFigures]  # the same per leaf (the maps)
     summed_per_parent: bool
     same_plans: list[list[str]]
 
@@ -254,7 +256,8 @@ def _comparison_part(tree: _Tree, comparison: dict[str, Any]) -> ComparisonPart:
         per_area: dict[str, float] = defaultdict(float)
         for leaf, posts in per_leaf.items():
             per_area[tree.group_of(leaf)] += posts
-        policies.append(PolicyFigures(model["name"], model.get("description", ""), model["metrics"], dict(per_area)))
+        policies.append(PolicyFigures(model["name"], model.get("description", ""), model["metrics"], dict(per_area),
+                                      dict(per_leaf)))
     for cell in comparison["cells"]:
         reference_posts[cell["area"]] += cell["posts"][reference]
         reference_target[cell["area"]] += cell["target"][reference]
@@ -263,6 +266,7 @@ def _comparison_part(tree: _Tree, comparison: dict[str, Any]) -> ComparisonPart:
     return ComparisonPart(reference=reference, need_yardstick=str(comparison.get("need_yardstick", reference)),
                           policies=policies,
                           areas=tree.figures(reference_posts, reference_target, previous, tree.group_of),
+                          leaves=tree.figures(reference_posts, reference_target, previous, lambda leaf: leaf),
                           summed_per_parent=tree.summed, same_plans=list(comparison.get("same_plans") or []))
 
 

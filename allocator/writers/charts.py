@@ -142,6 +142,55 @@ def _compound(polygons: Sequence[Polygon], scale: float) -> MplPath:
     return MplPath(vertices, codes)
 
 
+def _projected(shapes: Sequence[Sequence[Polygon]]) -> list[MplPath]:
+    latitudes = [lat for polygons in shapes for polygon in polygons for ring in polygon for _, lat in ring]
+    scale = math.cos(math.radians((min(latitudes) + max(latitudes)) / 2)) if latitudes else 1.0
+    return [_compound(polygons, scale) for polygons in shapes]
+
+
+def choropleth_grid(shapes: Sequence[Sequence[Polygon]], series: dict[str, Sequence[float | None]],
+                    titles: dict[str, Sequence[str]], flagged: Sequence[bool], number: Callable[[float], str],
+                    legend: str) -> str:
+    """One small map per series (policy) on one colour scale, side by side.
+
+    Each area of map P is ``<g class="area" id="area-P-N">`` with a ``<title>``.
+    """
+    paths = _projected(shapes)
+    known = [v for values in series.values() for v in values if v is not None]
+    norm = Normalize(vmin=min(known, default=0.0), vmax=max(known, default=1.0) or 1.0)
+    cmap = plt.get_cmap("Blues")
+    columns = min(3, len(series))
+    rows = math.ceil(len(series) / columns)
+    with plt.rc_context(STYLE):
+        figure, grid = plt.subplots(rows, columns, figsize=(WIDTH, 2.1 * rows + 0.5), layout="constrained",
+                                    squeeze=False)
+        for p, (name, values) in enumerate(series.items()):
+            axes = grid[p // columns][p % columns]
+            for k in sorted(range(len(paths)), key=lambda k: flagged[k]):
+                patch = PathPatch(paths[k], linewidth=0.6 if flagged[k] else 0.15,
+                                  facecolor="#dddddd" if values[k] is None else cmap(norm(values[k])),
+                                  edgecolor="#000000" if flagged[k] else "#ffffff")
+                patch.set_gid(f"area-{p}-{k}")
+                axes.add_patch(patch)
+            axes.autoscale_view()
+            axes.set_aspect("equal")
+            axes.set_axis_off()
+            axes.set_title(name)
+        for q in range(len(series), rows * columns):
+            grid[q // columns][q % columns].set_axis_off()
+        bar = figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=grid, shrink=0.5, location="bottom")
+        bar.set_label(legend)
+        bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value)))
+        text = _svg(figure)
+    names = list(series)
+
+    def titled(match: re.Match[str]) -> str:
+        p, k = int(match.group(1)), int(match.group(2))
+        return f'<g id="area-{p}-{k}" class="area"><title>{html.escape(titles[names[p]][k])}</title>'
+
+    return re.sub(r'<g id="area-(\d+)-(\d+)">', titled, text)
+
+
 def choropleth(shapes: Sequence[Sequence[Polygon]], values: Sequence[float | None], titles: Sequence[str],
                flagged: Sequence[bool], number: Callable[[float], str], legend: str, flag_label: str,
                diverging: bool = False) -> str:

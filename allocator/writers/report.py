@@ -156,6 +156,23 @@ class _Writer:
                       description, f"table-{key}")
 
     # --- comparison -------------------------------------------------------------------------------
+    def comparison_maps(self, part: ComparisonPart, key: str) -> Figure | None:
+        _, n = self._, self.n
+        if self.shapes is None:
+            return None
+        leaves = _sorted(part.leaves)
+        series = {p.name: [p.leaf_posts.get(a.id, 0.0) / a.population * 100_000 if a.population > 0 else None
+                           for a in leaves] for p in part.policies}
+        titles = {name: [f"{name}: {a.name}: {n.decimal(v)} " + _("per 100,000") for a, v in zip(leaves, values)]
+                  for name, values in series.items()}
+        description = _("Maps of posts per 100,000 inhabitants in %(count)s areas under each of %(policies)s "
+                        "policies, on one colour scale; under-served areas are outlined.") % {
+            "count": n.whole(len(leaves)), "policies": n.whole(len(part.policies))}
+        svg = charts.choropleth_grid([self.shapes[a.id] for a in leaves], series, titles,
+                                     [a.underserved for a in leaves], n.decimal, _("Posts per 100,000 inhabitants"))
+        return Figure(self.svg_with_description(svg, description), _("Each policy's plan on the map"), description,
+                      f"table-{key}")
+
     def comparison_figure(self, part: ComparisonPart, key: str) -> Figure:
         _, n = self._, self.n
         areas = _sorted(part.areas)
@@ -178,6 +195,7 @@ class _Writer:
             "sensitivities": [{"part": part, "figure": self.sensitivity_figure(part, f"sens-{k}"), "key": f"sens-{k}"}
                               for k, part in enumerate(document.sensitivities)],
             "comparisons": [{"part": part, "figure": self.comparison_figure(part, f"cmp-{k}"),
+                             "maps": self.comparison_maps(part, f"cmp-{k}"),
                              "areas": _sorted(part.areas), "key": f"cmp-{k}"}
                             for k, part in enumerate(document.comparisons)],
         }
