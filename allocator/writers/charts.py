@@ -22,7 +22,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display: drawing only (must precede pyplot)
 
 from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.colors import Normalize, TwoSlopeNorm  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap, Normalize, TwoSlopeNorm  # noqa: E402
 from matplotlib.patches import PathPatch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
@@ -43,6 +44,11 @@ STYLE = {
 POSTS, TARGET, GAIN, LOSS = "#0072B2", "#000000", "#009E73", "#D55E00"
 POLICY_MARKERS = "osD^vP*Xh<>"
 POLICY_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+#: The sequential colours of the maps: Blues without its near-white end, so that the area with the
+#: fewest posts still stands out from the white page.
+SEQUENTIAL = ListedColormap(plt.get_cmap("Blues")(np.linspace(0.15, 1.0, 256)), name="allocator-blues")
+#: The colour of borders between areas that are not outlined.
+BORDER = "#8a8a8a"
 #: Inches per row of a per-area chart: 100 rows fill an A4 page.
 ROW = 0.095
 WIDTH = 6.6
@@ -158,7 +164,7 @@ def choropleth_grid(shapes: Sequence[Sequence[Polygon]], series: dict[str, Seque
     paths = _projected(shapes)
     known = [v for values in series.values() for v in values if v is not None]
     norm = Normalize(vmin=min(known, default=0.0), vmax=max(known, default=1.0) or 1.0)
-    cmap = plt.get_cmap("Blues")
+    cmap = SEQUENTIAL
     columns = min(3, len(series))
     rows = math.ceil(len(series) / columns)
     with plt.rc_context(STYLE):
@@ -169,7 +175,7 @@ def choropleth_grid(shapes: Sequence[Sequence[Polygon]], series: dict[str, Seque
             for k in sorted(range(len(paths)), key=lambda k: flagged[k]):
                 patch = PathPatch(paths[k], linewidth=0.6 if flagged[k] else 0.15,
                                   facecolor="#dddddd" if values[k] is None else cmap(norm(values[k])),
-                                  edgecolor="#000000" if flagged[k] else "#ffffff")
+                                  edgecolor="#000000" if flagged[k] else BORDER)
                 patch.set_gid(f"area-{p}-{k}")
                 axes.add_patch(patch)
             axes.autoscale_view()
@@ -208,7 +214,7 @@ def choropleth(shapes: Sequence[Sequence[Polygon]], values: Sequence[float | Non
         cmap = plt.get_cmap("PuOr")
     else:
         norm = Normalize(vmin=min(known, default=0.0), vmax=max(known, default=1.0) or 1.0)
-        cmap = plt.get_cmap("Blues")
+        cmap = SEQUENTIAL
     with plt.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(WIDTH, 4.6), layout="constrained")
         order = sorted(range(len(shapes)), key=lambda k: flagged[k])  # outlines drawn last stay on top
@@ -216,7 +222,7 @@ def choropleth(shapes: Sequence[Sequence[Polygon]], values: Sequence[float | Non
             value = values[k]
             patch = PathPatch(_compound(shapes[k], scale), linewidth=1.1 if flagged[k] else 0.3,
                               facecolor="#dddddd" if value is None else cmap(norm(value)),
-                              edgecolor="#000000" if flagged[k] else "#ffffff", joinstyle="round")
+                              edgecolor="#000000" if flagged[k] else BORDER, joinstyle="round")
             patch.set_gid(f"area-{k}")
             axes.add_patch(patch)
         axes.autoscale_view()
