@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
@@ -121,8 +122,9 @@ def _report_options(command: Callable[..., Any]) -> Callable[..., Any]:
                         help="Also write report.html and report.pdf (see 'allocator report').")(command)
 
 
-def _write_report(target: Any, instance: Instance, lang: str | None, plans: list[Any] = (),  # type: ignore[assignment]
-                  sensitivities: list[Any] = (), comparisons: list[Any] = ()) -> list[Path]:  # type: ignore[assignment]
+def _write_report(target: Any, instance: Instance, lang: str | None, plans: Sequence[Any] = (),
+                  sensitivities: Sequence[Any] = (), comparisons: Sequence[Any] = ()) -> list[Path]:
+    """report.html and report.pdf from the runs' JSON documents, in ``lang``, else the instance's language."""
     from allocator.io.geometry import read_geometry
     from allocator.reports.document import build_document
     from allocator.writers.report import write_report
