@@ -10,6 +10,9 @@ LOCK_TARGET := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
 LATEST := .venv-latest
 
 DK_INSTANCE := instances/dk-2020-almen-medicin/instance.yaml
+DK_KOMMUNER := instances/dk-2019-almen-medicin-kommuner/instance.yaml
+# Debian packages the report tests use: the browser test's Chromium, the PDF checks' pdftotext and pdftoppm.
+REPORT_TOOLS := chromium poppler-utils
 DEFAULT_MODEL := models/population.yaml
 OUT ?= out
 
@@ -19,7 +22,7 @@ PLANS := $(foreach i,$(INSTANCES),$(foreach m,$(MODELS),$(OUT)/$(i)/$(m)/plan.cs
 # population first: the reference every delta and the common cost are taken against.
 COMPARE_MODELS := models/population.yaml $(filter-out models/population.yaml,$(sort $(wildcard models/*.yaml)))
 
-.PHONY: run test test-latest lock bench bench-apportion fuzz setup clean all compare
+.PHONY: run test test-latest lock bench bench-apportion fuzz setup clean all compare report-tools
 
 setup: $(STAMP)
 
@@ -46,13 +49,25 @@ test-latest:
 	@echo "testing against:"; cat $(LATEST)/versions.txt
 	$(LATEST)/bin/python -m pytest -q --deselect tests/test_lock.py::test_the_installed_versions_are_the_locked_ones
 
-## run: solve the bundled Danish instance with the default (population) model into out/dk-2020-almen-medicin/population/
+## run: solve the bundled Danish instance with the default (population) model into out/dk-2020-almen-medicin/population/,
+## and the municipal instance with its Danish report (report.html, report.pdf) into out/dk-2019-almen-medicin-kommuner/population/
 run: $(STAMP)
 	$(BIN)/allocator solve $(DK_INSTANCE) --model $(DEFAULT_MODEL) --out $(OUT)/dk-2020-almen-medicin/population --force
+	$(BIN)/allocator solve $(DK_KOMMUNER) --model $(DEFAULT_MODEL) --out $(OUT)/dk-2019-almen-medicin-kommuner/population \
+		--force --quiet --report --lang da
 
-## test: run the whole test suite
-test: $(STAMP)
+## test: run the whole test suite (installs Debian's Chromium and poppler-utils first where it can: as root)
+test: $(STAMP) report-tools
 	$(BIN)/python -m pytest -q
+
+## report-tools: the Debian packages of the report tests; as root with apt-get, else the tests skip naming them
+report-tools:
+	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(REPORT_TOOLS) from Debian for the report tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(REPORT_TOOLS) >/dev/null; \
+	else echo "not root: the report tests that need $(REPORT_TOOLS) (Debian packages) will skip"; fi
 
 ## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
 bench: $(STAMP)
@@ -79,11 +94,14 @@ $(foreach i,$(INSTANCES),$(foreach m,$(MODELS),$(eval $(call plan_rule,$(i),$(m)
 $(OUT)/index.md: $(PLANS) $(wildcard $(OUT)/*/comparison/comparison.md) | $(STAMP)
 	$(BIN)/allocator index $(OUT)
 
-## compare: every model side by side on the Danish instance into out/dk-2020-almen-medicin/comparison/
-compare: $(OUT)/dk-2020-almen-medicin/comparison/comparison.md
+## compare: every model side by side on each Danish instance into out/<instance>/comparison/ (with the municipal report)
+compare: $(OUT)/dk-2020-almen-medicin/comparison/comparison.md $(OUT)/dk-2019-almen-medicin-kommuner/comparison/comparison.md
 
 $(OUT)/dk-2020-almen-medicin/comparison/comparison.md: $(wildcard instances/dk-2020-almen-medicin/*) $(COMPARE_MODELS) | $(STAMP)
 	$(BIN)/allocator compare $(DK_INSTANCE) $(addprefix --model ,$(COMPARE_MODELS)) --need-model models/need-weighted.yaml --out $(@D) --force
+
+$(OUT)/dk-2019-almen-medicin-kommuner/comparison/comparison.md: $(wildcard instances/dk-2019-almen-medicin-kommuner/*) $(COMPARE_MODELS) | $(STAMP)
+	$(BIN)/allocator compare $(DK_KOMMUNER) $(addprefix --model ,$(COMPARE_MODELS)) --need-model models/need-weighted.yaml --out $(@D) --force --report
 
 clean:
 	rm -rf out .pytest_cache .hypothesis benchmarks/.instances $(LATEST)

@@ -7,8 +7,10 @@ Every error prints one line saying what to fix, never a traceback.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,8 +22,8 @@ from allocator.io.schemas import DEFAULT_MODEL, Instance
 from allocator.results.plan import Plan
 from allocator.writers.diagnosis import write_diagnosis
 from allocator.writers.output import check_output_dir, prepare_output_dir, publishing
-from allocator.writers.plan import XLSX_AUTO_ROWS, write_plan
-from allocator.writers.sensitivity import write_sensitivity
+from allocator.writers.plan import XLSX_AUTO_ROWS, plan_json, write_plan
+from allocator.writers.sensitivity import sensitivity_json, write_sensitivity
 from allocator.writers.text import format_number
 
 
@@ -79,19 +81,57 @@ def _load_model(path: Path | None) -> Loaded:
     return load_model(path) if path is not None else Loaded(DEFAULT_MODEL, {})
 
 
-def _echo_plan(instance: Instance, plan: Plan, limit: int = 40) -> None:
-    _say(f"Plan for {plan.instance} under model '{plan.model}' "
-               f"(objective {plan.objective:.6g}, solver {plan.metadata.get('solver')}, verified)")
+def _echo_plan(instance: Instance, plan: Plan, language: str = "en", limit: int = 40) -> None:
+    from allocator.writers.language import Numbers, translations
+
+    _ = translations(language).gettext
+    # English keeps the notation the console always had; Danish uses Danish numbers (924,5).
+    number = format_number if language == "en" else Numbers(language).posts
+    decimals = (lambda value: f"{value:.2f}") if language == "en" else (lambda value: Numbers(language).decimal(value, 2))
+    _say(_("Plan for %(instance)s under model '%(model)s' (objective %(objective)s, solver %(solver)s, verified)")
+         % {"instance": plan.instance, "model": plan.model, "objective": f"{plan.objective:.6g}",
+            "solver": plan.metadata.get("solver")})
     table = plan.table
     width = max((len(table.leaf_names[code]) for code in set(table.leaf.tolist())), default=0)
-    _say(f"  {'area':<{width}}    {'specialty':<16} {'posts':>7} {'target':>9} {'last yr':>7}  binding")
+    area, specialty, posts, target, last, binding = (_("area"), _("specialty"), _("posts"), _("target"),
+                                                     _("last yr"), _("binding"))
+    _say(f"  {area:<{width}}    {specialty:<16} {posts:>7} {target:>9} {last:>7}  {binding}")
     for row in plan.rows[:limit]:
         flag = "⚑" if row.underserved else " "
-        _say(f"  {row.area_name:<{width}} {flag}  {row.specialty:<16} {format_number(row.posts):>7} "
-                   f"{row.target:>9.2f} {format_number(row.previous):>7}  {', '.join(row.binding)}")
-    _say("  ⚑ = designated under-served")
+        _say(f"  {row.area_name:<{width}} {flag}  {row.specialty:<16} {number(row.posts):>7} "
+                   f"{decimals(row.target):>9} {number(row.previous) if row.previous is not None else '':>7}  "
+                   f"{', '.join(row.binding)}")
+    _say("  " + _("⚑ = designated under-served"))
     if len(plan.rows) > limit:
-        _say(f"  … {len(plan.rows) - limit} more rows in plan.csv")
+        _say("  " + _("… %(count)s more rows in plan.csv") % {"count": len(plan.rows) - limit})
+
+
+def _console(language: str) -> Callable[[str], str]:
+    """The catalogue's gettext for the console messages of ``solve``."""
+    from allocator.writers.language import translations
+
+    return translations(language).gettext
+
+
+def _report_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--report`` and ``--lang``, shared by solve, sensitivity and compare."""
+    command = click.option("--lang", type=click.Choice(["da", "en"]), default=None,
+                           help="Language of the report (default: the instance's 'language:', else English); "
+                                "for solve, also of its console messages (default English).")(command)
+    return click.option("--report", "with_report", is_flag=True,
+                        help="Also write report.html and report.pdf (see 'allocator report').")(command)
+
+
+def _write_report(target: Any, instance: Instance, lang: str | None, plans: Sequence[Any] = (),
+                  sensitivities: Sequence[Any] = (), comparisons: Sequence[Any] = ()) -> list[Path]:
+    """report.html and report.pdf from the runs' JSON documents, in ``lang``, else the instance's language."""
+    from allocator.io.geometry import read_geometry
+    from allocator.reports.document import build_document
+    from allocator.writers.report import write_report
+
+    document = build_document(instance, plans, sensitivities, comparisons)
+    shapes = read_geometry(instance) if instance.geometry is not None else None
+    return write_report(target, document, lang or instance.language or "en", shapes)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,9 +157,11 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the plan.")
 @click.option("--sensitivity", "with_sensitivity", is_flag=True,
               help="Also write sensitivity.json and sensitivity.md (see 'allocator sensitivity').")
+@_report_options
 @_guarded
 def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
-          force: bool, xlsx: bool | None, quiet: bool, with_sensitivity: bool) -> None:
+          force: bool, xlsx: bool | None, quiet: bool, with_sensitivity: bool, with_report: bool,
+          lang: str | None) -> None:
     """Solve INSTANCE under a model and write plan.csv, plan.xlsx, plan.json and summary.md."""
     from allocator.results.solve import solve as solve_plan
 
@@ -137,6 +179,7 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
             _say("Wrote " + ", ".join(str(path) for path in written), err=True)
         raise
     plan.metadata["model_description"] = model.value.description
+    plan.metadata["instance_file"] = str(instance)  # where `allocator report` finds the area tree and map
     if warnings:
         plan.metadata["warnings"] = warnings
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
@@ -145,11 +188,16 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
         written = write_plan(loaded.value, plan, target, xlsx=write_xlsx)
         if report is not None:
             written += write_sensitivity(target, report, float(loaded.value.unit))
+        if with_report:
+            written += _write_report(target, loaded.value, lang, plans=[json.loads(plan_json(plan))],
+                                     sensitivities=[json.loads(sensitivity_json(report))] if report else [])
+    console = lang or "en"
+    _ = _console(console)
     if not quiet:
-        _echo_plan(loaded.value, plan)
-    _say("Wrote " + ", ".join(str(path) for path in written))
+        _echo_plan(loaded.value, plan, console)
+    _say(_("Wrote %(files)s") % {"files": ", ".join(str(path) for path in written)})
     if xlsx is None and not write_xlsx:
-        _say(f"Skipped plan.xlsx: the plan has {len(plan.rows):,} rows; add --xlsx to write it.")
+        _say(_("Skipped plan.xlsx: the plan has %(rows)s rows; add --xlsx to write it.") % {"rows": f"{len(plan.rows):,}"})
 
 
 def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quiet: bool, draws: int = 200,
@@ -181,9 +229,10 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Monte Carlo draws.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@_report_options
 @_guarded
 def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draws: int, noise: float, seed: int,
-                force: bool, quiet: bool) -> None:
+                force: bool, quiet: bool, with_report: bool, lang: str | None) -> None:
     """How firm the plan of INSTANCE is: write sensitivity.json and sensitivity.md into OUT."""
     from allocator.results.solve import solve as solve_plan
 
@@ -195,6 +244,8 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
     with publishing(out, force) as target:
         written = write_sensitivity(target, report, float(loaded.value.unit))
+        if with_report:
+            written += _write_report(target, loaded.value, lang, sensitivities=[json.loads(sensitivity_json(report))])
     _say("Wrote " + ", ".join(str(path) for path in written))
 
 
@@ -227,13 +278,14 @@ def validate(instance: Path, model_path: Path | None) -> None:
               help="The model whose need measures posts per need for every plan. Default: the first --model.")
 @click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@_report_options
 @_guarded
 def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model_path: Path | None, solver: str,
-            force: bool) -> None:
+            force: bool, with_report: bool, lang: str | None) -> None:
     """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md."""
     from allocator.errors import InputError
     from allocator.reports.compare import compare as line_up
-    from allocator.writers.comparison import write_comparison
+    from allocator.writers.comparison import comparison_json, write_comparison
 
     loaded = load_instance(instance)
     models = [load_model(path).value for path in model_paths]
@@ -250,11 +302,52 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
     comparison = line_up(loaded.value, models, solver=solver, need_model=need_model)
     with publishing(out, force) as target:
         written = write_comparison(target, comparison)
+        if with_report:
+            written += _write_report(target, loaded.value, lang, comparisons=[json.loads(comparison_json(comparison))])
     per_leaf = [comparison.leaf_posts(c) for c in comparison.models]
     width = max(len(leaf) for leaf in loaded.value.leaves[:40])
     _say(f"  {'area':<{width}} " + " ".join(f"{name[:14]:>14}" for name in names))
     for leaf in loaded.value.leaves[:40]:
         _say(f"  {leaf:<{width}} " + " ".join(f"{format_number(posts[leaf]):>14}" for posts in per_leaf))
+    _say("Wrote " + ", ".join(str(path) for path in written))
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--lang", type=click.Choice(["da", "en"]), default=None,
+              help="Language of the report. Default: the instance's 'language:', else English.")
+@click.option("--instance", "instance_path", type=click.Path(path_type=Path), default=None,
+              help="The instance the runs were made from. Default: the one plan.json names, "
+                   "else instances/<name>/instance.yaml.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Folder for the report. Default: the folder given (required with several).")
+@_guarded
+def report(folders: tuple[Path, ...], lang: str | None, instance_path: Path | None, out: Path | None) -> None:
+    """Write report.html and report.pdf from the output folders FOLDERS of solve, sensitivity or compare."""
+    from allocator.errors import InputError
+    from allocator.io.outputs import instance_file_of, read_output_folder
+
+    runs = [read_output_folder(folder) for folder in folders]
+    names = {run.instance_name for run in runs}
+    if len(names) > 1:
+        raise InputError(f"the folders hold runs of different instances ({', '.join(sorted(names))})",
+                         where=Location(folders[0]), fix="make one report per instance")
+    if out is None:
+        if len(folders) > 1:
+            raise InputError("several folders and no --out", where=Location(folders[0]),
+                             fix="add --out FOLDER for the report of several runs")
+        out = folders[0]
+    path = instance_path or next((found for found in map(instance_file_of, runs) if found is not None), None)
+    if path is None:
+        raise InputError(f"cannot find the instance '{names.pop()}' the runs were made from",
+                         where=Location(folders[0]), fix="add --instance PATH/instance.yaml")
+    loaded = load_instance(path)
+    if loaded.value.name not in names:
+        raise InputError(f"the runs were made from '{names.pop()}', not '{loaded.value.name}'",
+                         where=Location(path, None, "name"), fix="name the instance the runs were made from")
+    written = _write_report(out, loaded.value, lang, plans=[r.plan for r in runs if r.plan is not None],
+                            sensitivities=[r.sensitivity for r in runs if r.sensitivity is not None],
+                            comparisons=[r.comparison for r in runs if r.comparison is not None])
     _say("Wrote " + ", ".join(str(path) for path in written))
 
 

@@ -28,6 +28,7 @@ from allocator.io.schemas import (
     AreaFields,
     Bound,
     Criterion,
+    Geometry,
     Instance,
     Model,
     Offer,
@@ -132,7 +133,8 @@ def load_instance(path: Path | str) -> Loaded:
     _reject_unknown_keys(document, set(Instance.model_fields))
     tables = {key: read_table(document, key, required=key in {"specialties", "areas"})
               for key in ("specialties", "areas", "bounds", "previous", "offers")}
-    header = {key: document.data.get(key) for key in ("name", "year", "unit", "sources") if key in document.data}
+    header = {key: document.data.get(key) for key in ("name", "year", "unit", "sources", "language", "geometry")
+              if key in document.data}
     try:
         shell = Instance.model_validate({**header, "specialties": [], "areas": []})
     except ValidationError as exc:
@@ -146,6 +148,8 @@ def load_instance(path: Path | str) -> Loaded:
         year=shell.year,
         unit=shell.unit,
         sources=shell.sources,
+        language=shell.language,
+        geometry=_geometry_beside(shell.geometry, document),
         specialties=_rows(Specialty, tables["specialties"]),
         areas=_area_rows(tables["areas"], inline_areas),
         bounds=validate_records(Bound, tables["bounds"], validate_row),
@@ -153,7 +157,19 @@ def load_instance(path: Path | str) -> Loaded:
         offers=validate_records(Offer, tables["offers"], validate_row),
     )
     check_instance(instance, document.path)
-    return Loaded(instance, _hashes(document, list(tables.values())))
+    hashes = _hashes(document, list(tables.values()))
+    if instance.geometry is not None:
+        from allocator.io.geometry import check_geometry
+
+        hashes.update(check_geometry(instance, document.locate(("geometry",), "geometry")))
+    return Loaded(instance, hashes)
+
+
+def _geometry_beside(geometry: Geometry | None, document: Document) -> Geometry | None:
+    """The geometry with its file found beside the instance file (as tables are)."""
+    if geometry is None:
+        return None
+    return geometry.model_copy(update={"path": str(Path(document.path).parent / geometry.file)})
 
 
 def load_model(path: Path | str) -> Loaded:

@@ -275,6 +275,20 @@ def _records_of(record_type: type[Any]) -> Any:
     return BeforeValidator(convert)
 
 
+class Geometry(BaseModel):
+    """The map of an instance: a GeoJSON file whose features carry each leaf area's id (or name).
+
+    ``path`` is filled in by the loader: the file, found beside the instance file.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: Annotated[str, Field(min_length=1)]
+    property: Annotated[str, Field(min_length=1)] = "id"
+    match: Literal["id", "name"] = "id"
+    path: str | None = None
+
+
 class Instance(BaseModel):
     """The facts of one allocation round."""
 
@@ -289,6 +303,9 @@ class Instance(BaseModel):
     previous: Annotated[SkipValidation[Sequence[Previous]], _records_of(Previous)] = Field(default_factory=list)
     offers: Annotated[SkipValidation[Sequence[Offer]], _records_of(Offer)] = Field(default_factory=list)
     sources: Any = None
+    #: The language of the reports made from this instance's plans (``allocator report``); None: English.
+    language: Literal["da", "en"] | None = None
+    geometry: Geometry | None = None
 
     @cached_property
     def area_by_id(self) -> dict[str, Area]:

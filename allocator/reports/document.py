@@ -1,0 +1,299 @@
+"""What a report shows, as numbers: no language, no layout.
+
+A report is built from the JSON documents a run writes (plan.json,
+sensitivity.json, comparison.json), whether they were just rendered by the
+same command (``--report``) or read back from an output folder (``allocator
+report``); so both give the same report. The instance supplies what the
+documents do not hold: the area tree, names, population and the map.
+
+Above :data:`MEMO_AREAS` leaf areas the tables and charts are summed per
+parent area, as summary.md is; the map, when there is one, keeps every leaf.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from allocator.io.schemas import Instance
+
+#: A report lists at most this many areas; a larger plan is summed per parent area (as summary.md is).
+MEMO_AREAS = 300
+
+
+@dataclass
+class AreaFigures:
+    """Posts of one area (a leaf, or a parent when the plan is summed per parent), all specialties together."""
+
+    id: str
+    name: str
+    group: str  # the training region (top-level area) it lies in
+    population: float
+    underserved: bool
+    posts: float
+    target: float
+    previous: float | None
+
+    @property
+    def change(self) -> float | None:
+        """Posts against last year (None when last year is not given)."""
+        return None if self.previous is None else self.posts - self.previous
+
+    @property
+    def per_100k(self) -> float | None:
+        """Posts per 100,000 inhabitants (None without population)."""
+        return self.posts / self.population * 100_000 if self.population > 0 else None
+
+
+@dataclass
+class PlanPart:
+    """The plan of one model: the headline figures, the areas and the training regions."""
+
+    model: str
+    description: str
+    solver: str
+    unit: float
+    total: float
+    specialties: list[tuple[str, float]]  # (name, posts)
+    areas: list[AreaFigures]  # leaves, or parents when summed
+    leaves: list[AreaFigures]  # always the leaves (the map)
+    groups: list[AreaFigures]  # top-level areas
+    summed_per_parent: bool
+    has_previous: bool
+    underserved_areas: int
+    underserved_posts: float
+    underserved_population_share: float
+    population: float
+
+    @property
+    def underserved_share(self) -> float:
+        """The under-served areas' share of all posts."""
+        return self.underserved_posts / self.total if self.total else 0.0
+
+    def gains(self, count: int = 3) -> list[AreaFigures]:
+        """The areas that gain most against last year (largest change first; ties by name)."""
+        moved = [a for a in self.areas if a.change is not None and a.change > 0]
+        return sorted(moved, key=lambda a: (-(a.change or 0), a.name))[:count]
+
+    def losses(self, count: int = 3) -> list[AreaFigures]:
+        """The areas that lose most against last year (largest loss first; ties by name)."""
+        moved = [a for a in self.areas if a.change is not None and a.change < 0]
+        return sorted(moved, key=lambda a: (a.change or 0, a.name))[:count]
+
+
+@dataclass
+class Interval:
+    """The Monte Carlo range of one cell's posts."""
+
+    area: str
+    specialty: str
+    posts: float
+    low: float
+    median: float
+    high: float
+    keep_share: float
+
+
+@dataclass
+class SensitivityPart:
+    """The Monte Carlo ranges and who gets the next and loses the last post."""
+
+    model: str
+    draws: int
+    noise: float
+    seed: int
+    infeasible_draws: int
+    intervals: list[Interval]
+    intervals_shown_of: int  # cells in the run; only the widest MEMO_AREAS ranges are shown above that
+    priority: list[tuple[str, list[str], list[str]]]  # (specialty name, next areas, last areas)
+
+
+@dataclass
+class PolicyFigures:
+    """One policy of a comparison: its metrics and posts per area."""
+
+    name: str
+    description: str
+    metrics: dict[str, Any]
+    posts: dict[str, float]  # area id (leaf or parent) -> posts
+    leaf_posts: dict[str, float]  # leaf id -> posts (the maps)
+
+
+@dataclass
+class ComparisonPart:
+    """Each policy's plan side by side, with the equity metrics."""
+
+    reference: str
+    need_yardstick: str
+    policies: list[PolicyFigures]
+    areas: list[AreaFigures]  # the reference policy's figures, for names and last year
+    leaves: list[AreaFigures]  # the same per leaf (the maps)
+    summed_per_parent: bool
+    same_plans: list[list[str]]
+
+
+@dataclass
+class Document:
+    """Everything one report shows."""
+
+    instance: str
+    year: int | None
+    language: str | None
+    plans: list[PlanPart] = field(default_factory=list)
+    sensitivities: list[SensitivityPart] = field(default_factory=list)
+    comparisons: list[ComparisonPart] = field(default_factory=list)
+    group_names: dict[str, str] = field(default_factory=dict)
+    sources: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def training_regions(self) -> list[str]:
+        """The names of the top-level areas, in the instance's order."""
+        return list(self.group_names.values())
+
+
+class _Tree:
+    """Names, parents, population and flags of the instance's areas, for summing leaves."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.by_id = instance.area_by_id
+        self.leaves = instance.leaves
+        self.summed = len(self.leaves) > MEMO_AREAS
+        self.top = {leaf: self._top(leaf) for leaf in self.leaves}
+
+    def _top(self, area: str) -> str:
+        while self.by_id[area].parent is not None:
+            area = self.by_id[area].parent  # type: ignore[assignment]
+        return area
+
+    def name(self, area: str) -> str:
+        return self.by_id[area].name or area
+
+    def group_of(self, leaf: str) -> str:
+        """The area a leaf is counted under in tables: itself, or its parent above MEMO_AREAS leaves."""
+        return (self.by_id[leaf].parent or leaf) if self.summed else leaf
+
+    def figures(self, posts: dict[str, float], target: dict[str, float], previous: dict[str, float | None],
+                key: Any) -> list[AreaFigures]:
+        """Figures per area under ``key`` (a leaf -> area function), in the instance's leaf order."""
+        sums: dict[str, list[Any]] = {}
+        for leaf in self.leaves:
+            area = key(leaf)
+            entry = sums.setdefault(area, [0.0, 0.0, 0.0, None, False, self.top[leaf]])
+            entry[0] += posts.get(leaf, 0.0)
+            entry[1] += target.get(leaf, 0.0)
+            entry[2] += self.by_id[leaf].population or 0.0
+            if previous.get(leaf) is not None:
+                entry[3] = (entry[3] or 0.0) + previous[leaf]
+            entry[4] = entry[4] or self.by_id[leaf].underserved
+        return [AreaFigures(area, self.name(area), self.name(top), population, underserved, p, t, prev)
+                for area, (p, t, population, prev, underserved, top) in sums.items()]
+
+
+def _plan_part(tree: _Tree, plan: dict[str, Any]) -> PlanPart:
+    posts: dict[str, float] = defaultdict(float)
+    target: dict[str, float] = defaultdict(float)
+    previous: dict[str, float | None] = {}
+    by_specialty: dict[str, float] = defaultdict(float)
+    for row in plan["rows"]:
+        leaf = row["area"]
+        posts[leaf] += row["posts"]
+        target[leaf] += row["target"]
+        by_specialty[row["specialty"]] += row["posts"]
+        if row.get("previous") is not None:
+            previous[leaf] = (previous.get(leaf) or 0.0) + row["previous"]
+    names = {s.id: s.name or s.id for s in tree.instance.specialties}
+    leaves = tree.figures(posts, target, previous, lambda leaf: leaf)
+    population = sum(a.population for a in leaves)
+    underserved = [a for a in leaves if a.underserved]
+    metadata = plan.get("metadata", {})
+    return PlanPart(
+        model=str(plan["model"]), description=str(metadata.get("model_description", "")),
+        solver=str(metadata.get("solver", "")), unit=float(plan.get("unit", 1)), total=sum(posts.values()),
+        specialties=[(names.get(s, s), by_specialty[s]) for s in tree.instance.specialty_ids if s in by_specialty],
+        areas=tree.figures(posts, target, previous, tree.group_of) if tree.summed else leaves, leaves=leaves,
+        groups=tree.figures(posts, target, previous, lambda leaf: tree.top[leaf]),
+        summed_per_parent=tree.summed, has_previous=bool(previous), underserved_areas=len(underserved),
+        underserved_posts=sum(a.posts for a in underserved),
+        underserved_population_share=sum(a.population for a in underserved) / population if population else 0.0,
+        population=population)
+
+
+def _sensitivity_part(tree: _Tree, report: dict[str, Any]) -> SensitivityPart:
+    names = {s.id: s.name or s.id for s in tree.instance.specialties}
+    robustness = report.get("robustness") or {}
+    cells = robustness.get("cells") or []
+    intervals = [Interval(tree.name(c["area"]), names.get(c["specialty"], c["specialty"]), c["posts"], c["min"],
+                          c["median"], c["max"], c["keep_share"]) for c in cells]
+    if len(intervals) > MEMO_AREAS:
+        # The widest ranges are the ones a reader must see; ties keep the run's order (area, specialty).
+        ranked = sorted(range(len(intervals)), key=lambda k: -(intervals[k].high - intervals[k].low))
+        intervals = [intervals[k] for k in sorted(ranked[:MEMO_AREAS])]
+    def step(areas: Any) -> str:
+        # One step of total ranging may move posts in several areas at once.
+        return " + ".join(tree.name(a) for a in (areas if isinstance(areas, list) else [areas]))
+
+    priority = [(names.get(s, s), [step(a) for a in lists.get("next", [])], [step(a) for a in lists.get("last", [])])
+                for s, lists in (report.get("priority") or {}).items()]
+    return SensitivityPart(model=str(report["model"]), draws=int(robustness.get("draws", 0)),
+                           noise=float(robustness.get("noise", 0.0)), seed=int(robustness.get("seed", 0)),
+                           infeasible_draws=int(robustness.get("infeasible_draws", 0)), intervals=intervals,
+                           intervals_shown_of=len(cells), priority=priority)
+
+
+def _comparison_part(tree: _Tree, comparison: dict[str, Any]) -> ComparisonPart:
+    policies = []
+    reference_posts: dict[str, float] = defaultdict(float)
+    reference_target: dict[str, float] = defaultdict(float)
+    previous: dict[str, float | None] = {}
+    reference = comparison["reference"]
+    for model in comparison["models"]:
+        per_leaf: dict[str, float] = defaultdict(float)
+        for cell in comparison["cells"]:
+            per_leaf[cell["area"]] += cell["posts"][model["name"]]
+        per_area: dict[str, float] = defaultdict(float)
+        for leaf, posts in per_leaf.items():
+            per_area[tree.group_of(leaf)] += posts
+        policies.append(PolicyFigures(model["name"], model.get("description", ""), model["metrics"], dict(per_area),
+                                      dict(per_leaf)))
+    for cell in comparison["cells"]:
+        reference_posts[cell["area"]] += cell["posts"][reference]
+        reference_target[cell["area"]] += cell["target"][reference]
+        if cell.get("previous") is not None:
+            previous[cell["area"]] = (previous.get(cell["area"]) or 0.0) + cell["previous"]
+    return ComparisonPart(reference=reference, need_yardstick=str(comparison.get("need_yardstick", reference)),
+                          policies=policies,
+                          areas=tree.figures(reference_posts, reference_target, previous, tree.group_of),
+                          leaves=tree.figures(reference_posts, reference_target, previous, lambda leaf: leaf),
+                          summed_per_parent=tree.summed, same_plans=list(comparison.get("same_plans") or []))
+
+
+def _sources(instance: Instance) -> list[tuple[str, str]]:
+    if isinstance(instance.sources, dict):
+        return [(str(key), " ".join(str(value).split())) for key, value in instance.sources.items()]
+    if instance.sources:
+        return [("sources", " ".join(str(instance.sources).split()))]
+    return []
+
+
+def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
+                   sensitivities: Sequence[dict[str, Any]] = (),
+                   comparisons: Sequence[dict[str, Any]] = ()) -> Document:
+    """The figures of a report from the JSON documents of one or more runs on ``instance``.
+
+    Parameters
+    ----------
+    instance
+        The instance the runs were made from.
+    plans, sensitivities, comparisons
+        Parsed plan.json, sensitivity.json and comparison.json documents.
+    """
+    tree = _Tree(instance)
+    tops = [area.id for area in instance.areas if area.parent is None]
+    return Document(instance=instance.name, year=instance.year, language=instance.language,
+                    plans=[_plan_part(tree, plan) for plan in plans],
+                    sensitivities=[_sensitivity_part(tree, report) for report in sensitivities],
+                    comparisons=[_comparison_part(tree, comparison) for comparison in comparisons],
+                    group_names={top: tree.name(top) for top in tops}, sources=_sources(instance))

@@ -1,0 +1,283 @@
+"""report.html and report.pdf: the report people read, in Danish or English.
+
+The HTML is one self-contained file: styles, SVG charts and map inline, no
+script, no font or image fetched from anywhere, so it opens the same offline.
+The PDF is made from the same HTML by WeasyPrint (no browser), with the
+DejaVu Sans font that matplotlib ships, so it needs no system font either.
+Every sentence comes from the message catalogue (:mod:`allocator.writers.language`)
+through Jinja2's i18n extension; every figure has a text for screen readers
+and the table behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import matplotlib
+
+from allocator.io.geometry import Polygon
+from allocator.reports.document import AreaFigures, ComparisonPart, Document, PlanPart, SensitivityPart
+from allocator.writers import charts
+from allocator.writers.language import Numbers, translations
+from allocator.writers.output import Target, write_files
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The fonts the PDF embeds: matplotlib's own copy of DejaVu Sans, so no system font is needed.
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@dataclass
+class Figure:
+    """One chart or map: its SVG, a caption, a text for screen readers and the id of its table."""
+
+    svg: str
+    caption: str
+    description: str
+    table: str
+
+
+def _sorted(areas: Sequence[AreaFigures]) -> list[AreaFigures]:
+    # Tables and charts go by training region, then by name; ties cannot occur (ids are unique).
+    return sorted(areas, key=lambda a: (a.group, a.name, a.id))
+
+
+class _Writer:
+    """Builds the template's context in one language."""
+
+    def __init__(self, document: Document, language: str, shapes: dict[str, list[Polygon]] | None) -> None:
+        self.document = document
+        self.language = language
+        self.shapes = shapes
+        catalogue = translations(language)
+        self._ = catalogue.gettext
+        self.ngettext = catalogue.ngettext
+        self.n = Numbers(language)
+
+    def svg_with_description(self, svg: str, description: str) -> str:
+        from html import escape
+
+        return svg.replace("<svg", f'<svg role="img" aria-label="{escape(description)}"', 1)
+
+    # --- a plan -----------------------------------------------------------------------------------
+    def headline(self, part: PlanPart) -> list[str]:
+        _, n = self._, self.n
+        specialties = ", ".join(name for name, _posts in part.specialties)
+        lines = [self.ngettext(
+            "%(posts)s posts of %(specialties)s go to %(areas)s area under the policy %(model)s.",
+            "%(posts)s posts of %(specialties)s go to %(areas)s areas under the policy %(model)s.",
+            len(part.leaves)) % {"posts": n.posts(part.total), "specialties": specialties,
+                                 "areas": n.whole(len(part.leaves)), "model": part.model}]
+        if part.underserved_areas:
+            lines.append(_("The %(count)s under-served areas, home to %(population)s of the population, "
+                           "get %(posts)s posts (%(share)s).") % {
+                "count": n.whole(part.underserved_areas), "population": n.percent(part.underserved_population_share),
+                "posts": n.posts(part.underserved_posts), "share": n.percent(part.underserved_share)})
+        gains, losses = part.gains(1), part.losses(1)
+        if gains:
+            lines.append(_("Against last year, %(area)s gains most (%(change)s).") % {
+                "area": gains[0].name, "change": n.signed(gains[0].change)})
+        if losses:
+            lines.append(_("%(area)s loses most (%(change)s).") % {
+                "area": losses[0].name, "change": n.signed(losses[0].change)})
+        elif part.has_previous:
+            lines.append(_("No area has fewer posts than last year."))
+        return lines
+
+    def plan_figures(self, part: PlanPart, key: str) -> list[Figure]:
+        _, n = self._, self.n
+        figures = []
+        table = f"table-{key}"
+        if self.shapes is not None:
+            leaves = _sorted(part.leaves)
+            shapes = [self.shapes[a.id] for a in leaves]
+            per_100k = [a.per_100k for a in leaves]
+            known = [(v, a.name) for v, a in zip(per_100k, leaves) if v is not None]
+            low, high = min(known), max(known)
+            description = _("Map of %(count)s areas coloured by posts per 100,000 inhabitants, from %(low)s "
+                            "(%(low_area)s) to %(high)s (%(high_area)s); under-served areas are outlined.") % {
+                "count": n.whole(len(leaves)), "low": n.decimal(low[0]), "low_area": low[1],
+                "high": n.decimal(high[0]), "high_area": high[1]}
+            svg = charts.choropleth(
+                shapes, per_100k,
+                [f"{a.name}: {n.decimal(a.per_100k)} " + _("per 100,000") for a in leaves],
+                [a.underserved for a in leaves], n.decimal, _("Posts per 100,000 inhabitants"),
+                _("Under-served area"))
+            figures.append(Figure(self.svg_with_description(svg, description),
+                                  _("Posts per 100,000 inhabitants"), description, table))
+            if part.has_previous:
+                change = [a.change for a in leaves]
+                description = _("Map of %(count)s areas coloured by the change in posts against last year; "
+                                "under-served areas are outlined.") % {"count": n.whole(len(leaves))}
+                svg = charts.choropleth(shapes, change, [f"{a.name}: {n.signed(a.change)}" for a in leaves],
+                                        [a.underserved for a in leaves], n.signed, _("Change against last year"),
+                                        _("Under-served area"), diverging=True)
+                figures.append(Figure(self.svg_with_description(svg, description),
+                                      _("Change in posts against last year"), description, table))
+        areas = _sorted(part.areas)
+        labels = [a.name for a in areas]
+        short = sum(1 for a in areas if a.posts < a.target - 0.5 * part.unit)
+        description = _("Bar chart of posts and target for %(count)s areas; %(short)s areas get more than half "
+                        "a post less than their target.") % {"count": n.whole(len(areas)), "short": n.whole(short)}
+        svg = charts.bars(labels, [a.posts for a in areas], [a.target for a in areas],
+                          [a.underserved for a in areas], n.posts, _("Posts"), _("Target"), _("Posts"))
+        figures.append(Figure(self.svg_with_description(svg, description), _("Posts against target per area"),
+                              description, table))
+        if part.has_previous:
+            description = _("Bar chart of the change against last year for %(count)s areas: %(gains)s gain, "
+                            "%(losses)s lose.") % {
+                "count": n.whole(len(areas)),
+                "gains": n.whole(sum(1 for a in areas if (a.change or 0) > 0)),
+                "losses": n.whole(sum(1 for a in areas if (a.change or 0) < 0))}
+            svg = charts.changes(labels, [a.change or 0.0 for a in areas], [a.underserved for a in areas], n.signed,
+                                 _("Change against last year"))
+            figures.append(Figure(self.svg_with_description(svg, description), _("Change against last year"),
+                                  description, table))
+        return figures
+
+    # --- sensitivity ------------------------------------------------------------------------------
+    def sensitivity_figure(self, part: SensitivityPart, key: str) -> Figure | None:
+        _, n = self._, self.n
+        if not part.intervals:
+            return None
+        cells = part.intervals
+        labels = [c.area if len({c.specialty for c in cells}) == 1 else f"{c.area} · {c.specialty}" for c in cells]
+        widest = max(cells, key=lambda c: (c.high - c.low, c.area))
+        description = _("Interval chart of the Monte Carlo range of posts for %(count)s areas; the widest range is "
+                        "%(area)s, from %(low)s to %(high)s.") % {
+            "count": n.whole(len(cells)), "area": widest.area, "low": n.posts(widest.low),
+            "high": n.posts(widest.high)}
+        svg = charts.intervals(labels, [c.low for c in cells], [c.high for c in cells], [c.posts for c in cells],
+                               n.posts, _("Range over the draws"), _("Posts in the plan"), _("Posts"))
+        return Figure(self.svg_with_description(svg, description), _("Monte Carlo range of posts per area"),
+                      description, f"table-{key}")
+
+    # --- comparison -------------------------------------------------------------------------------
+    def comparison_maps(self, part: ComparisonPart, key: str) -> Figure | None:
+        _, n = self._, self.n
+        if self.shapes is None:
+            return None
+        leaves = _sorted(part.leaves)
+        series = {p.name: [p.leaf_posts.get(a.id, 0.0) / a.population * 100_000 if a.population > 0 else None
+                           for a in leaves] for p in part.policies}
+        titles = {name: [f"{name}: {a.name}: {n.decimal(v)} " + _("per 100,000") for a, v in zip(leaves, values)]
+                  for name, values in series.items()}
+        description = _("Maps of posts per 100,000 inhabitants in %(count)s areas under each of %(policies)s "
+                        "policies, on one colour scale; under-served areas are outlined.") % {
+            "count": n.whole(len(leaves)), "policies": n.whole(len(part.policies))}
+        svg = charts.choropleth_grid([self.shapes[a.id] for a in leaves], series, titles,
+                                     [a.underserved for a in leaves], n.decimal, _("Posts per 100,000 inhabitants"))
+        return Figure(self.svg_with_description(svg, description), _("Each policy's plan on the map"), description,
+                      f"table-{key}")
+
+    def comparison_figure(self, part: ComparisonPart, key: str) -> Figure:
+        _, n = self._, self.n
+        areas = _sorted(part.areas)
+        series = {p.name: [p.posts.get(a.id, 0.0) for a in areas] for p in part.policies}
+        differ = sum(1 for a in areas if len({p.posts.get(a.id, 0.0) for p in part.policies}) > 1)
+        description = _("Dot chart of the posts of %(policies)s policies in %(count)s areas; the policies differ "
+                        "in %(differ)s areas.") % {"policies": n.whole(len(part.policies)),
+                                                   "count": n.whole(len(areas)), "differ": n.whole(differ)}
+        svg = charts.policies([a.name for a in areas], series, [a.underserved for a in areas], n.posts, _("Posts"))
+        return Figure(self.svg_with_description(svg, description), _("Posts per area under each policy"),
+                      description, f"table-{key}")
+
+    def context(self) -> dict[str, Any]:
+        document = self.document
+        return {
+            "lang": self.language, "doc": document, "n": self.n, "sorted": _sorted,
+            "plans": [{"part": part, "headline": self.headline(part), "figures": self.plan_figures(part, f"plan-{k}"),
+                       "areas": _sorted(part.areas), "groups": part.groups, "key": f"plan-{k}"}
+                      for k, part in enumerate(document.plans)],
+            "sensitivities": [{"part": part, "figure": self.sensitivity_figure(part, f"sens-{k}"), "key": f"sens-{k}"}
+                              for k, part in enumerate(document.sensitivities)],
+            "comparisons": [{"part": part, "figure": self.comparison_figure(part, f"cmp-{k}"),
+                             "maps": self.comparison_maps(part, f"cmp-{k}"),
+                             "areas": _sorted(part.areas), "key": f"cmp-{k}"}
+                            for k, part in enumerate(document.comparisons)],
+        }
+
+
+def _environment(language: str) -> jinja2.Environment:
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                     extensions=["jinja2.ext.i18n"], undefined=jinja2.StrictUndefined,
+                                     trim_blocks=True, lstrip_blocks=True)
+    environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return environment
+
+
+def report_html(document: Document, language: str, shapes: dict[str, list[Polygon]] | None = None) -> str:
+    """The report as one self-contained HTML file.
+
+    Parameters
+    ----------
+    document
+        The report's figures (:func:`allocator.reports.document.build_document`).
+    language
+        ``da`` or ``en``.
+    shapes
+        Each leaf area's outline (the instance's geometry), or None for a report without a map.
+    """
+    writer = _Writer(document, language, shapes)
+    environment = _environment(language)
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    return environment.get_template("report.html.j2").render(css=css, **writer.context())
+
+
+def _offline_fetcher() -> Any:
+    """A fetcher of the bundled fonts and inline ``data:`` images (the colour bars) only: never the network."""
+    from urllib.parse import unquote, urlsplit
+
+    from weasyprint.urls import URLFetcher
+
+    class Offline(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("file:") and not Path(unquote(urlsplit(url).path)).resolve().is_relative_to(
+                    FONT_DIR.resolve()):
+                raise ValueError(f"the report reads no file but the bundled fonts: {url}")
+            return super().fetch(url, headers)
+
+    return Offline(allowed_protocols=("file", "data"))
+
+
+def _svg_as_images(html: str) -> str:
+    """Each inline ``<svg>`` as an ``<img>`` of the same SVG: WeasyPrint draws SVG images fully
+    (the colour bars' embedded PNGs included), while its inline-SVG support drops some of it."""
+    import base64
+    import re
+
+    def image(match: re.Match[str]) -> str:
+        svg = match.group(0)
+        label = re.search(r'aria-label="([^"]*)"', svg[:svg.index(">")])
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return f'<img class="chart" alt="{label.group(1) if label else ""}" src="data:image/svg+xml;base64,{data}">'
+
+    return re.sub(r"<svg\b.*?</svg>", image, html, flags=re.S)
+
+
+def report_pdf(html: str) -> bytes:
+    """The report's HTML typeset as PDF by WeasyPrint (no browser), with the bundled DejaVu Sans."""
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)  # font-subsetting chatter, not our user's business
+    fonts = "\n".join(
+        f'@font-face {{ font-family: "Report Sans"; font-weight: {weight}; font-style: {style}; '
+        f'src: url("{(FONT_DIR / name).as_uri()}"); }}'
+        for name, weight, style in (("DejaVuSans.ttf", "normal", "normal"), ("DejaVuSans-Bold.ttf", "bold", "normal"),
+                                    ("DejaVuSans-Oblique.ttf", "normal", "italic")))
+    stylesheet = weasyprint.CSS(string=fonts + '\nbody { font-family: "Report Sans", sans-serif; }',
+                                 url_fetcher=_offline_fetcher())
+    page = weasyprint.HTML(string=_svg_as_images(html), url_fetcher=_offline_fetcher())
+    return page.write_pdf(stylesheets=[stylesheet], uncompressed_pdf=False)  # type: ignore[no-any-return]
+
+
+def write_report(out: Target, document: Document, language: str,
+                 shapes: dict[str, list[Polygon]] | None = None) -> list[Path]:
+    """Write report.html and report.pdf into ``out`` (a folder or a run's publication)."""
+    html = report_html(document, language, shapes)
+    return write_files(out, {"report.html": lambda: html, "report.pdf": lambda: report_pdf(html)})

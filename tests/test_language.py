@@ -1,0 +1,125 @@
+"""One message catalogue: every sentence of the reports and of solve's console in Danish and English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+from click.testing import CliRunner
+
+from allocator.cli import main
+from allocator.writers.language import LANGUAGES, LOCALE_DIR, Numbers, catalogue_path, read_catalogue
+from tests.conftest import DK_INSTANCE, MODELS, ROOT
+
+#: The code whose sentences people read: the report and the console of `solve`.
+PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py"]
+TEMPLATES = sorted((ROOT / "allocator" / "writers" / "templates").glob("*.j2"))
+
+
+def _used() -> set[str | tuple[str, ...]]:
+    found: set[str | tuple[str, ...]] = set()
+    for path in PYTHON_SOURCES:
+        for _line, message, _comments, _context in extract_from_file(
+                "python", ROOT / path, keywords={"_": None, "gettext": None, "ngettext": (1, 2)}):
+            found.add(message)
+    for path in TEMPLATES:
+        for _line, message, _comments, _context in extract_from_file(
+                "jinja2.ext:babel_extract", path, options={"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
+                                                           "lstrip_blocks": "true"}):
+            found.add(message)
+    return found
+
+
+def _catalogue(language: str):  # type: ignore[no-untyped-def]
+    with open(LOCALE_DIR / language / "LC_MESSAGES" / "allocator.po", "rb") as stream:
+        return read_po(stream, locale=language)
+
+
+def _placeholders(text: str) -> list[str]:
+    return sorted(re.findall(r"%\(\w+\)s", text))
+
+
+def test_the_code_uses_messages() -> None:
+    assert len(_used()) > 60
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_has_a_translation_in_every_language(language: str) -> None:
+    catalogue = _catalogue(language)
+    used = _used()
+    missing, empty, fuzzy, broken = [], [], [], []
+    for message in used:
+        key = message[0] if isinstance(message, tuple) else message
+        entry = catalogue.get(key)
+        if entry is None:
+            missing.append(key)
+            continue
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        if not all(strings):
+            empty.append(key)
+        if entry.fuzzy:
+            fuzzy.append(key)
+        if any(_placeholders(s) != _placeholders(ids[0]) for s in strings):
+            broken.append(key)
+    assert not missing, f"{language}: add to allocator.po: {missing}"
+    assert not empty, f"{language}: translate: {empty}"
+    assert not fuzzy, f"{language}: check the fuzzy entries: {fuzzy}"
+    assert not broken, f"{language}: the placeholders differ from the English: {broken}"
+    unused = {entry.id if isinstance(entry.id, str) else entry.id[0] for entry in catalogue if entry.id} - {
+        m[0] if isinstance(m, tuple) else m for m in used}
+    assert not unused, f"{language}: remove the entries no code uses: {sorted(unused)}"
+
+
+def test_danish_is_not_english() -> None:
+    danish = _catalogue("da")
+    same = [entry.id for entry in danish if entry.id and entry.string == entry.id
+            and not re.fullmatch(r"[%()\w\s.,/:]*", str(entry.id).replace("Median", ""))]
+    assert len(same) == 0, same
+    assert danish.get("Posts").string == "Forløb"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_quick_reader_agrees_with_babels(language: str) -> None:
+    messages, plurals = read_catalogue(catalogue_path(language))
+    catalogue = _catalogue(language)
+    assert catalogue.plural_expr == "(n != 1)" and catalogue.num_plurals == 2  # what Catalogue.ngettext assumes
+    expected = {entry.id: entry.string for entry in catalogue if entry.id and isinstance(entry.id, str)}
+    expected_plurals = {entry.id[0]: tuple(entry.string) for entry in catalogue if isinstance(entry.id, tuple)}
+    assert messages == expected and plurals == expected_plurals
+    assert read_catalogue.__module__ == "allocator.writers.language"
+
+
+def test_the_reader_undoes_every_escape(tmp_path: Path) -> None:
+    path = tmp_path / "x.po"
+    path.write_text('msgid ""\nmsgstr ""\n"Language: da\\n"\n\n#, fuzzy\nmsgid "skip"\nmsgstr "no"\n\n'
+                    'msgid "a \\"b\\" \\\\n"\nmsgstr ""\n"c\\t"\n"d"\n', encoding="utf-8")
+    assert read_catalogue(path) == ({'a "b" \\n': "c\td"}, {})
+
+
+def test_numbers_follow_each_languages_notation() -> None:
+    da, en = Numbers("da"), Numbers("en")
+    assert da.whole(1_835_562) == "1.835.562"
+    assert da.posts(924.5) == "924,5"
+    assert da.posts(924.0) == "924"
+    assert da.decimal(1776.923) == "1.776,9"
+    assert da.signed(-3) == "\u22123" and da.signed(12) == "+12"
+    assert da.percent(0.449) == "44,9\xa0%"
+    assert en.whole(1_835_562) == "1,835,562"
+    assert en.posts(924.5) == "924.5"
+    assert en.percent(0.449) == "44.9%"
+
+
+def test_solve_speaks_danish_on_request_and_english_by_default(tmp_path: Path) -> None:
+    arguments = ["solve", str(DK_INSTANCE), "-m", str(MODELS / "population.yaml")]
+    danish = CliRunner().invoke(main, arguments + ["-o", str(tmp_path / "da"), "--lang", "da"])
+    assert danish.exit_code == 0, danish.output
+    assert "Plan for dk-2020-almen-medicin under modellen 'population'" in danish.output
+    assert "udpeget som lægedækningstruet" in danish.output and "Skrev " in danish.output
+    english = CliRunner().invoke(main, arguments + ["-o", str(tmp_path / "en")])
+    assert english.exit_code == 0, english.output
+    assert "Plan for dk-2020-almen-medicin under model 'population'" in english.output
+    assert "⚑ = designated under-served" in english.output and "Wrote " in english.output
