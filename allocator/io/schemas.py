@@ -399,6 +399,9 @@ class Model(BaseModel):
     method: str | None = None
     underserved_weight: Annotated[Number, Field(ge=1)] = 1.0
     stability: Stability = Field(default_factory=Stability)
+    #: Multi-year instances only: the weight w of the inhabitant-years without a specialist
+    #: against the yearly posts cost (docs/mathematics.md, "Multi-year plans"); one-year plans ignore it.
+    coverage_weight: Annotated[Number, Field(ge=0)] = 10.0
 
     @field_validator("method", mode="before")
     @classmethod
