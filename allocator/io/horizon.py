@@ -19,6 +19,8 @@ located errors; the one-year instance of each plan year is made by
 from __future__ import annotations
 
 import difflib
+import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +28,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocator.errors import InputError, Location
-from allocator.io import Document, Table, read_document, read_table
+from allocator.io import Document, Table, read_document, read_table, read_table_file
 from allocator.io.cells import CellError, parse_number
 from allocator.io.loading import (
     Loaded,
@@ -471,4 +473,96 @@ def _pipeline(instance: Instance, table: Table, leaves: set[str], first: int,
     return result
 
 
-__all__ = ["HorizonInstance", "CellFacts", "load_horizon_instance", "is_horizon_file", "is_horizon_document"]
+def load_plan_posts(path: Path | str, horizon: HorizonInstance) -> tuple[dict[tuple[str, str, int], float],
+                                                                        dict[str, str]]:
+    """Read a multi-year plan made elsewhere: a CSV/XLSX table with ``area, specialty, year, posts``.
+
+    Other columns are ignored, so a plan.csv written by ``allocator solve``
+    reads back. Every cell of the instance needs one row in every plan year.
+
+    Returns
+    -------
+    posts, hashes
+        Posts keyed by (leaf, specialty, calendar year), and the file's SHA-256.
+    """
+    table = read_table_file(Path(path))
+    file = table.file
+    for column in ("area", "specialty", "year", "posts"):
+        if column not in table.data:
+            raise InputError(f"the plan has no column '{column}' (it has {', '.join(table.columns) or 'none'})",
+                             where=Location(file), fix="name the columns area,specialty,year,posts")
+    cells = set(horizon.instance.cells)
+    areas = horizon.instance.area_by_id
+    plan_years = horizon.plan_calendar_years
+    unit = float(horizon.instance.unit)
+    posts: dict[tuple[str, str, int], float] = {}
+    seen: dict[tuple[str, str, int], str] = {}
+    for i in range(len(table)):
+        label = table.labels[i]
+        area = _text_cell(table, i, "area")
+        specialty = _text_cell(table, i, "specialty")
+        if area not in areas:
+            raise InputError(f"unknown area '{area}'", where=Location(file, label, "area"),
+                             fix=_unknown("area", area, areas))
+        if (area, specialty) not in cells:
+            known = {s.id: s for s in horizon.instance.specialties}
+            problem = (f"unknown specialty '{specialty}'" if specialty not in known else
+                       f"'{area}' is not a leaf area" if area not in horizon.instance.leaves else
+                       f"'{area}' does not offer '{specialty}'")
+            raise InputError(problem, where=Location(file, label, "specialty" if specialty not in known else "area"),
+                             fix="give posts per leaf area and specialty of the instance")
+        year = _year_cell(table, i, "year")
+        if year not in plan_years:
+            raise InputError(f"the year {year} is not a plan year ({plan_years[0]}-{plan_years[-1]})",
+                             where=Location(file, label, "year"), fix="give one row per cell and plan year")
+        value = _number_cell(table, i, "posts")
+        if value is None or value < 0 or not _is_multiple(value, unit):
+            shown = "empty" if value is None else f"{value:g}"
+            raise InputError(f"posts is {shown}, not a number >= 0 in multiples of the unit {unit:g}",
+                             where=Location(file, label, "posts"), fix="write the posts of the cell that year")
+        key = (area, specialty, year)
+        if key in seen:
+            raise InputError(f"a second row for '{area}', '{specialty}', {year}", where=Location(file, label, "year"),
+                             fix=f"keep one row per cell and year (the first is {seen[key]})")
+        seen[key] = label
+        posts[key] = value
+    for leaf, specialty in horizon.instance.cells:
+        for year in plan_years:
+            if (leaf, specialty, year) not in posts:
+                raise InputError(f"the plan has no posts for '{leaf}', '{specialty}' in {year}", where=Location(file),
+                                 fix="give one row per leaf area, specialty and plan year (0 for none)")
+    hashes = {str(name): hashlib.sha256(raw).hexdigest() for name, raw in table.files.items()}
+    return posts, hashes
+
+
+def status_quo_posts(horizon: HorizonInstance) -> dict[tuple[str, str, int], float]:
+    """Last year's posts repeated in every plan year (``allocator project --status-quo``).
+
+    Raises
+    ------
+    InputError
+        When a cell has no last year's posts.
+    """
+    previous = horizon.instance.previous_posts
+    for leaf, specialty in horizon.instance.cells:
+        if (leaf, specialty) not in previous:
+            raise InputError(f"--status-quo repeats last year's posts, and '{leaf}' has none for '{specialty}'",
+                             where=Location(None, None, "previous"),
+                             fix="add the cell to the instance's 'previous' table, or give --plan")
+    return {(leaf, specialty, year): previous[(leaf, specialty)]
+            for leaf, specialty in horizon.instance.cells for year in horizon.plan_calendar_years}
+
+
+def _text_cell(table: Table, index: int, column: str) -> str:
+    value = table.data[column][index]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = "" if value is None or value is MISSING else str(value).strip()
+    if not text:
+        raise InputError(f"the {column} is empty", where=Location(table.file, table.labels[index], column),
+                         fix=f"fill in the {column}")
+    return unicodedata.normalize("NFC", text)
+
+
+__all__ = ["load_plan_posts", "status_quo_posts", "HorizonInstance", "CellFacts", "load_horizon_instance",
+           "is_horizon_file", "is_horizon_document"]

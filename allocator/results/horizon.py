@@ -81,10 +81,6 @@ class HorizonPlan:
                 for k, plan in enumerate(self.years) for (leaf, specialty), value in plan.posts().items()}
 
 
-def _units_of(plan: Plan, unit: float) -> np.ndarray:
-    return np.rint(np.asarray(plan.table.posts, dtype=float) / unit).astype(np.int64)
-
-
 def year_plans(horizon: HorizonInstance, model: Model, problem: HorizonProblem,
                units: np.ndarray) -> tuple[list[Instance], list[Plan]]:
     """The one-year instances and plans of ``units`` (n[p, c]), each year's ``previous`` the year before."""
@@ -232,26 +228,28 @@ def _posts(problem: HorizonProblem, units: np.ndarray, first_year: int) -> dict[
             for p in range(problem.plan_years) for c, (leaf, specialty) in enumerate(problem.cells)}
 
 
-def verify_horizon(horizon: HorizonInstance, model: Model, plan: HorizonPlan) -> None:
-    """Check every yearly rule and recompute the projection and objective by simulation.
+def check_horizon(horizon: HorizonInstance, model: Model, plan: HorizonPlan) -> tuple[list[str], list[str]]:
+    """The yearly rules ``plan`` breaks, and where its projection or costs differ from a fresh simulation.
 
     Each year is checked by the one-year verifier against its own instance
     (that year's totals and bounds, last year's posts the year before's
     plan). The projection and the coverage cost are simulated afresh from the
     plan's posts; the MILP is not read.
 
-    Raises
-    ------
-    VerificationError
+    Returns
+    -------
+    rules, projection
+        Two lists of one-line problems; both empty for a valid plan.
     """
+    rules: list[str] = []
     problems: list[str] = []
     if len(plan.years) != horizon.plan_years:
-        raise VerificationError([f"the plan has {len(plan.years)} years, not {horizon.plan_years}"])
+        return [f"the plan has {len(plan.years)} years, not {horizon.plan_years}"], []
     previous: dict[tuple[str, str], float] | None = None
     posts_parts = []
     for k, year_plan in enumerate(plan.years):
         instance = horizon.year_instance(k, previous)
-        problems += [f"{horizon.first_year + k}: {text}" for text in check_plan(instance, model, year_plan)]
+        rules += [f"{horizon.first_year + k}: {text}" for text in check_plan(instance, model, year_plan)]
         posts_parts.append(year_plan.objective)
         previous = year_plan.posts()
     simulated = project(horizon, plan.posts(), float(model.coverage_weight), float(model.underserved_weight))
@@ -272,18 +270,27 @@ def verify_horizon(horizon: HorizonInstance, model: Model, plan: HorizonPlan) ->
                                ("posts_cost", plan.posts_cost, math.fsum(posts_parts))):
         if not abs(mine - theirs) <= 1e-6 + 1e-9 * abs(theirs):
             problems.append(f"{name} {mine!r} differs from the recomputed {theirs!r}")
-    if problems:
-        raise VerificationError(problems)
+    return rules, problems
+
+
+def verify_horizon(horizon: HorizonInstance, model: Model, plan: HorizonPlan) -> None:
+    """Raise :class:`~allocator.errors.VerificationError` unless every check of :func:`check_horizon` passes."""
+    rules, problems = check_horizon(horizon, model, plan)
+    if rules or problems:
+        raise VerificationError(rules + problems)
 
 
 def project_plan(horizon: HorizonInstance, model: Model, posts: dict[tuple[str, str, int], float],
                  status: str = "given", inputs: dict[str, str] | None = None) -> HorizonPlan:
     """A plan someone made (``posts`` per leaf, specialty and plan year), checked and projected.
 
+    The yearly rules the plan breaks are listed in ``metadata["broken_rules"]``
+    (it is projected all the same).
+
     Raises
     ------
     VerificationError
-        When the plan breaks a yearly rule (for a hand-made plan: bad input, see the CLI).
+        When the projection disagrees with the closed form (a defect, never the user's).
     """
     problem = build_horizon(horizon, model)
     units = np.zeros((problem.plan_years, len(problem.cells)), dtype=np.int64)
@@ -299,6 +306,11 @@ def project_plan(horizon: HorizonInstance, model: Model, posts: dict[tuple[str, 
                        status=status)
     plan.metadata.update({"tool": "allocator", "tool_version": __version__, "instance": horizon.name,
                           "model": model.name, "inputs": dict(sorted((inputs or {}).items())), "status": status})
-    verify_horizon(horizon, model, plan)
+    rules, problems = check_horizon(horizon, model, plan)
+    if problems:
+        raise VerificationError(problems)
+    # A plan made by hand may break the yearly rules (a region's own proposal, last year's split
+    # under a new total): it is still projected, and the broken rules are reported with it.
+    plan.metadata["broken_rules"] = rules
     plan.metadata["verified"] = True
     return plan
