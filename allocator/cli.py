@@ -389,10 +389,6 @@ def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit
     _say(f"Wrote {path}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # Multi-year instances (issue 14): `solve` hands them here, and `project` projects a given plan.
 
 def _is_horizon(instance: Path) -> bool:
@@ -479,3 +475,7 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
     _say(f"Projection of {plan.instance} ({plan.status}): inhabitant-years without a specialist "
          f"{plan.projection.inhabitant_years_without:,.0f}, coverage cost {plan.coverage_cost:.6g}")
     _say("Wrote " + ", ".join(str(path) for path in written))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

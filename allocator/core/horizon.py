@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.core.problem import ProblemData, build_problem
-from allocator.io.horizon import HorizonInstance
+from allocator.io.schemas import HorizonInstance
 from allocator.io.schemas import Instance, Model
 
 

@@ -26,7 +26,7 @@ from allocator import __version__
 from allocator.core.horizon import HorizonProblem, build_horizon
 from allocator.core.problem import build_problem
 from allocator.errors import InfeasibleError, InputError, Location, SolverError, VerificationError
-from allocator.io.horizon import HorizonInstance
+from allocator.io.schemas import HorizonInstance
 from allocator.io.schemas import Instance, Model
 from allocator.results.plan import Plan, build_plan
 from allocator.results.projection import Projection, project

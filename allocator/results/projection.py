@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from allocator.io.horizon import HorizonInstance
+from allocator.io.schemas import HorizonInstance
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import polars as pl
 
-from allocator.io.horizon import HorizonInstance
+from allocator.io.schemas import HorizonInstance
 from allocator.results.horizon import HorizonPlan
 from allocator.results.projection import Projection
 from allocator.writers.output import Target, write_files
