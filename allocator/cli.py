@@ -407,8 +407,15 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
     model = _load_model(model_path)
     check_output_dir(out, force)
     _warn(loaded.value.instance, [model.value])
-    plan = solve_horizon(loaded.value, model.value, solver="highs" if solver == "auto" else solver,
-                         time_limit=time_limit, accept_gap=accept_gap, inputs={**loaded.hashes, **model.hashes})
+    try:
+        plan = solve_horizon(loaded.value, model.value, solver="highs" if solver == "auto" else solver,
+                             time_limit=time_limit, accept_gap=accept_gap, inputs={**loaded.hashes, **model.hashes})
+    except InfeasibleError as exc:
+        if exc.diagnosis is not None:
+            with publishing(out, force) as target:
+                written = write_diagnosis(target, loaded.value.name, exc.diagnosis)
+            _say("Wrote " + ", ".join(str(path) for path in written), err=True)
+        raise
     rows = sum(len(year.rows) for year in plan.years)
     with publishing(out, force) as target:
         written = write_horizon_plan(loaded.value, plan, target,

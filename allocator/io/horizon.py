@@ -126,6 +126,8 @@ def _subtable(table: Table, rows: list[int]) -> Table:
 
 
 def _number_cell(table: Table, index: int, column: str) -> float | None:
+    if table.data[column][index] is MISSING:  # an inline row without the key
+        return None
     try:
         value = parse_number(table.data[column][index], decimal_comma=table.decimal_comma)
     except CellError as exc:

@@ -67,6 +67,8 @@ def _fix_for(error: dict[str, Any], model: type[BaseModel], field_name: str | No
         return f"{hint}remove it, or use one of: {', '.join(known)}"
     if kind in {"greater_than_equal", "greater_than"}:
         return f"use a value {'>=' if kind == 'greater_than_equal' else '>'} {error['ctx'].get('ge', error['ctx'].get('gt'))}"
+    if kind in {"less_than_equal", "less_than"}:
+        return f"use a value {'<=' if kind == 'less_than_equal' else '<'} {error['ctx'].get('le', error['ctx'].get('lt'))}"
     if kind.startswith("literal"):
         return f"use one of {error['ctx'].get('expected')}"
     if kind == "string_too_short":

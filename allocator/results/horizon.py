@@ -128,10 +128,12 @@ def _diagnose(horizon: HorizonInstance, model: Model) -> InfeasibleError:
             solve(instance, model)
         except InfeasibleError as exc:
             return InfeasibleError(f"plan year {horizon.first_year + p}: {exc}", exc.conflicts, exc.diagnosis)
-    return InfeasibleError(
-        "every plan year has a plan on its own, but no sequence of yearly plans keeps every change within "
-        f"the model's max_change of {model.stability.max_change:g} from one year to the next. Raise max_change, "
-        "or loosen the bounds or totals of the years where the totals or bounds move most")
+    from allocator.solvers.diagnose import Diagnosis
+
+    text = ("every plan year has a plan on its own, but no sequence of yearly plans keeps every change within "
+            f"the model's max_change of {model.stability.max_change:g} from one year to the next. Raise max_change, "
+            "or loosen the bounds or totals of the years where the totals or bounds move most")
+    return InfeasibleError(text, [], Diagnosis([], [], text))
 
 
 def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "highs", time_limit: float | None = None,
