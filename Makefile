@@ -57,6 +57,7 @@ test: $(STAMP)
 ## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.horizon
 
 ## fuzz: 2,000 hostile XLSX and CSV inputs through `allocator solve`; writes benchmarks/fuzz_results.md
 fuzz: $(STAMP)
