@@ -167,6 +167,12 @@ def _terms(problem: HorizonProblem) -> tuple[_Terms, np.ndarray]:
     return terms, n
 
 
+def _empty_box(problem: HorizonProblem) -> bool:
+    """Whether some cell's own bounds leave it no value in some year (solvers refuse such a variable)."""
+    return any(bool((year.lo > year.hi).any()) for year in problem.years) or any(
+        group.hi is not None and group.lo > group.hi for year in problem.years for group in year.groups)
+
+
 def _model_constant(problem: HorizonProblem) -> float:
     """The coverage cost the model leaves out (years and cells no post can reach, or never short)."""
     low = np.stack([year.lo for year in problem.years]).astype(float)
@@ -185,6 +191,8 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     from ortools.math_opt.python import mathopt
 
     started = time.perf_counter()
+    if _empty_box(problem):
+        return HorizonResult("infeasible", None, "HiGHS", detail="a cell's bounds leave no value in some year")
     terms, n = _terms(problem)
     model = mathopt.Model(name="horizon")
     variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer)
@@ -239,6 +247,8 @@ def solve_cbc(problem: HorizonProblem, *, time_limit: float | None = None,
     import pulp
 
     started = time.perf_counter()
+    if _empty_box(problem):
+        return HorizonResult("infeasible", None, "CBC", detail="a cell's bounds leave no value in some year")
     terms, n = _terms(problem)
     model = pulp.LpProblem("horizon", pulp.LpMinimize)
     variables = [pulp.LpVariable(f"v{i}", None if math.isinf(-lo) else lo, None if math.isinf(hi) else hi,
