@@ -98,8 +98,11 @@ class _Terms:
         self.rows.append((index, coef, lo, hi))
 
 
-def _terms(problem: HorizonProblem) -> tuple[_Terms, np.ndarray]:
-    """The MILP of ``problem`` as rows; returns the terms and the index of n[p, c]."""
+def _terms(problem: HorizonProblem, tight: bool = True) -> tuple[_Terms, np.ndarray]:
+    """The MILP of ``problem`` as rows; returns the terms and the index of n[p, c].
+
+    ``tight=False`` leaves out the shortfall upper bounds (kept only to measure what they change).
+    """
     terms = _Terms()
     inf = math.inf
     big_p, n_cells = problem.plan_years, len(problem.cells)
@@ -149,7 +152,7 @@ def _terms(problem: HorizonProblem) -> tuple[_Terms, np.ndarray]:
                 continue  # a constant: added by the caller from the closed form
             if gap_at_low <= 0:
                 continue  # supply only grows with posts: never short
-            u = terms.var(0.0, gap_at_low, w * float(problem.penalty[c]))
+            u = terms.var(0.0, gap_at_low if tight else inf, w * float(problem.penalty[c]))
             index, coef = [u], [1.0]
             own = problem.own[c]
             for p in range(big_p):
@@ -185,15 +188,18 @@ def _model_constant(problem: HorizonProblem) -> float:
 
 
 def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, accept_gap: float = 0.0,
-                hint: np.ndarray | None = None) -> HorizonResult:
-    """Solve the horizon MILP with HiGHS (MathOpt), warm-started from ``hint`` (n[p, c]) when given."""
+                hint: np.ndarray | None = None, tight: bool = True) -> HorizonResult:
+    """Solve the horizon MILP with HiGHS (MathOpt), warm-started from ``hint`` (n[p, c]) when given.
+
+    ``tight`` keeps the shortfall upper bounds (see :func:`_terms`; off only for measurements).
+    """
     from ortools.init.python import init
     from ortools.math_opt.python import mathopt
 
     started = time.perf_counter()
     if _empty_box(problem):
         return HorizonResult("infeasible", None, "HiGHS", detail="a cell's bounds leave no value in some year")
-    terms, n = _terms(problem)
+    terms, n = _terms(problem, tight)
     model = mathopt.Model(name="horizon")
     variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer)
                  for lo, hi, integer in zip(terms.lower, terms.upper, terms.integer)]
