@@ -156,9 +156,6 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     from allocator.solvers.horizon import solve_cbc, solve_highs
 
     started = time.perf_counter()
-    if model.objective == "apportionment":
-        raise InputError("objective 'apportionment' is a one-year rounding rule and has no multi-year form",
-                         where=Location(None, None, "objective"), fix="use 'absolute' or 'squared'")
     problem = build_horizon(horizon, model)
     built = time.perf_counter()
     base, reason = myopic(horizon, model)
