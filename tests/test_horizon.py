@@ -340,3 +340,17 @@ def test_rates_are_inherited_field_by_field() -> None:
     assert horizon.growth["Sjælland"] == 0.006 and horizon.growth["Syddanmark"] == 0.002
     assert not math.isnan(horizon.totals["almen-medicin"][4])
     assert np.isclose(sum(horizon.pipeline[(leaf, "almen-medicin", 2018)] for leaf in horizon.instance.leaves), 286)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_horizons(), tiny_models())
+def test_measurement_switches_keep_the_optimum(data: dict[str, Any], model: Model) -> None:
+    """The formulation variants benchmarks/horizon.py measures solve the same problem."""
+    from allocator.solvers.horizon import solve_highs
+
+    problem = build_horizon(_load(data), model)
+    shipped = solve_highs(problem)
+    for variant in (solve_highs(problem, tight=False), solve_highs(problem, textbook=True)):
+        assert variant.status == shipped.status
+        if shipped.status == "optimal":
+            assert variant.objective == pytest.approx(shipped.objective, abs=1e-6, rel=1e-9)

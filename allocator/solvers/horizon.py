@@ -98,10 +98,13 @@ class _Terms:
         self.rows.append((index, coef, lo, hi))
 
 
-def _terms(problem: HorizonProblem, tight: bool = True) -> tuple[_Terms, np.ndarray]:
+def _terms(problem: HorizonProblem, tight: bool = True, textbook: bool = False) -> tuple[_Terms, np.ndarray]:
     """The MILP of ``problem`` as rows; returns the terms and the index of n[p, c].
 
-    ``tight=False`` leaves out the shortfall upper bounds (kept only to measure what they change).
+    Two switches exist only to measure what the formulation's choices change (benchmarks/horizon.py):
+    ``tight=False`` leaves out the shortfall upper bounds; ``textbook=True`` writes the absolute
+    one-year cost as p * short + over with short, over >= 0 and n - t = over - short, instead of
+    the integer-breakpoint segments.
     """
     terms = _Terms()
     inf = math.inf
@@ -110,11 +113,16 @@ def _terms(problem: HorizonProblem, tight: bool = True) -> tuple[_Terms, np.ndar
     for p, year in enumerate(problem.years):
         for c in range(n_cells):
             n[p, c] = terms.var(float(year.lo[c]), float(year.hi[c]), integer=True)
-        segments = build_segments(year, year.lo, year.hi)
-        terms.offset += math.fsum(segments.start_cost.tolist())
-        for c, first, last in segments.runs():
-            pieces = [terms.var(0.0, float(segments.length[j]), float(segments.slope[j])) for j in range(first, last)]
-            terms.row([int(n[p, c])] + pieces, [1.0] + [-1.0] * len(pieces), float(year.lo[c]), float(year.lo[c]))
+        if textbook and year.objective == "absolute":
+            _textbook_cost(terms, year, n[p])
+        else:
+            segments = build_segments(year, year.lo, year.hi)
+            terms.offset += math.fsum(segments.start_cost.tolist())
+            for c, first, last in segments.runs():
+                pieces = [terms.var(0.0, float(segments.length[j]), float(segments.slope[j]))
+                          for j in range(first, last)]
+                terms.row([int(n[p, c])] + pieces, [1.0] + [-1.0] * len(pieces), float(year.lo[c]),
+                          float(year.lo[c]))
         for group in year.groups:
             cells = group.cells.tolist()
             terms.row([int(n[p, c]) for c in cells], [1.0] * len(cells), float(group.lo),
@@ -176,6 +184,22 @@ def _empty_box(problem: HorizonProblem) -> bool:
         group.hi is not None and group.lo > group.hi for year in problem.years for group in year.groups)
 
 
+def _textbook_cost(terms: _Terms, year: object, n: np.ndarray) -> None:
+    """The absolute one-year cost with a shortfall and a surplus variable per cell (for measurements only)."""
+    from allocator.core.problem import ProblemData
+
+    assert isinstance(year, ProblemData)
+    for c in range(year.n_cells):
+        short = terms.var(0.0, math.inf, float(year.penalty[c]))
+        over = terms.var(0.0, math.inf, 1.0)
+        terms.row([int(n[c]), over, short], [year.unit, -1.0, 1.0], float(year.target[c]), float(year.target[c]))
+        prev = year.previous[c]
+        if year.stability_weight and not np.isnan(prev):
+            d = terms.var(0.0, math.inf, year.stability_weight)
+            terms.row([int(n[c]), d], [year.unit, -1.0], -math.inf, float(prev))
+            terms.row([int(n[c]), d], [-year.unit, -1.0], -math.inf, -float(prev))
+
+
 def _model_constant(problem: HorizonProblem) -> float:
     """The coverage cost the model leaves out (years and cells no post can reach, or never short)."""
     low = np.stack([year.lo for year in problem.years]).astype(float)
@@ -188,10 +212,10 @@ def _model_constant(problem: HorizonProblem) -> float:
 
 
 def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, accept_gap: float = 0.0,
-                hint: np.ndarray | None = None, tight: bool = True) -> HorizonResult:
+                hint: np.ndarray | None = None, tight: bool = True, textbook: bool = False) -> HorizonResult:
     """Solve the horizon MILP with HiGHS (MathOpt), warm-started from ``hint`` (n[p, c]) when given.
 
-    ``tight`` keeps the shortfall upper bounds (see :func:`_terms`; off only for measurements).
+    ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches.
     """
     from ortools.init.python import init
     from ortools.math_opt.python import mathopt
@@ -199,7 +223,7 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     started = time.perf_counter()
     if _empty_box(problem):
         return HorizonResult("infeasible", None, "HiGHS", detail="a cell's bounds leave no value in some year")
-    terms, n = _terms(problem, tight)
+    terms, n = _terms(problem, tight, textbook)
     model = mathopt.Model(name="horizon")
     variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer)
                  for lo, hi, integer in zip(terms.lower, terms.upper, terms.integer)]
