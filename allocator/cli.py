@@ -218,8 +218,14 @@ def validate(instance: Path, model_path: Path | None) -> None:
     """Check INSTANCE (and a model) without solving; exit 2 at the first problem."""
     from allocator.core.need import targets
 
-    loaded = load_instance(instance)
-    value = loaded.value
+    if _is_horizon(instance):
+        from allocator.io.horizon import load_horizon_instance
+
+        horizon = load_horizon_instance(instance).value
+        _say(f"{instance}: ok — multi-year instance, plan years {horizon.first_year}-"
+             f"{horizon.first_year + horizon.plan_years - 1}, outlook to {horizon.first_year + horizon.outlook_years - 1}")
+    loaded = load_instance(instance) if not _is_horizon(instance) else None
+    value = loaded.value if loaded is not None else horizon.instance
     _say(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
                f"({len(value.leaves)} leaves), {len(value.bounds)} bounds, {len(value.previous)} previous rows")
     _warn(value, [load_model(model_path).value] if model_path is not None else [])

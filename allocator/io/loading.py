@@ -131,6 +131,10 @@ def load_instance(path: Path | str) -> Loaded:
         ``value`` is the :class:`~allocator.io.schemas.Instance`.
     """
     document = read_document(path)
+    if "horizon" in document.data:  # multi-year instances: allocator.io.horizon
+        raise InputError("this is a multi-year instance (it has a 'horizon'), which this command does not take",
+                         where=document.locate(("horizon",), "horizon"),
+                         fix="use 'allocator solve', 'allocator project' or 'allocator validate' on it")
     _reject_unknown_keys(document, set(Instance.model_fields))
     tables = {key: read_table(document, key, required=key in {"specialties", "areas"})
               for key in ("specialties", "areas", "bounds", "previous", "offers")}

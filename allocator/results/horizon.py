@@ -179,8 +179,9 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
                 raise SolverError(f"the solver stopped ({result.status}) before finding any plan"
                                   + (f" within the time limit of {time_limit:g} s" if time_limit else "")
                                   + "; no plan was written. Raise --time-limit")
+            limit = f"at the time limit of {time_limit:g} s" if time_limit is not None else f"({result.status})"
             raise SolverError(
-                f"the solver stopped at the time limit of {time_limit:g} s with a gap of {gap:.3g} (best bound "
+                f"the solver stopped {limit} with a gap of {gap:.3g} (best bound "
                 f"{result.bound!r}, best plan {result.objective!r}); no plan was written. Raise --time-limit, "
                 f"or add --accept-gap {max(gap, 1e-6):.2g} to write the best plan with its certified gap")
     status = "optimal" if accept_gap is None else f"gap ≤ {accept_gap:g}"
