@@ -24,7 +24,7 @@ import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from allocator.errors import InputError, Location
 from allocator.io import Document, Table, read_document, read_table, read_table_file
@@ -142,16 +142,6 @@ def _year_cell(table: Table, index: int, column: str) -> int | None:
         raise InputError(f"the year {value:g} is not a whole number", where=Location(table.file, table.labels[index],
                          column), fix="write a calendar year such as 2023")
     return None if value is None else int(value)
-
-
-def _validated(schema: type[BaseModel], values: dict[str, Any], where: Location) -> Any:
-    try:
-        return schema.model_validate(values)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = str(error["loc"][0]) if error["loc"] else None
-        raise InputError(_explain(error), where=Location(where.file, where.row, key),
-                         fix=_fix_for(error, schema, key)) from None
 
 
 def load_horizon_instance(path: Path | str) -> Loaded:
