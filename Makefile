@@ -19,7 +19,7 @@ PLANS := $(foreach i,$(INSTANCES),$(foreach m,$(MODELS),$(OUT)/$(i)/$(m)/plan.cs
 # population first: the reference every delta and the common cost are taken against.
 COMPARE_MODELS := models/population.yaml $(filter-out models/population.yaml,$(sort $(wildcard models/*.yaml)))
 
-.PHONY: run test test-latest lock bench fuzz setup clean all compare
+.PHONY: run test test-latest lock bench bench-apportion fuzz setup clean all compare
 
 setup: $(STAMP)
 
@@ -58,6 +58,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.horizon
+
+## bench-apportion: apportion at totals 10^3-10^12, the objective at 10^8, biproportional on Zürich -> benchmarks/apportionment.md
+bench-apportion: $(STAMP)
+	$(BIN)/python -m benchmarks.apportionment
 
 ## fuzz: 2,000 hostile XLSX and CSV inputs through `allocator solve`; writes benchmarks/fuzz_results.md
 fuzz: $(STAMP)

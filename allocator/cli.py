@@ -304,16 +304,25 @@ def index(root: Path, force: bool) -> None:
 @click.argument("table", type=click.Path(path_type=Path))
 @click.option("--total", "-n", type=click.IntRange(min=0), required=True, help="Seats (posts) to share out.")
 @click.option("--method", "-M", default="webster", show_default=True,
-              help="hamilton, jefferson (= dhondt), webster (= sainte-lague), huntington-hill, adams or dean.")
+              help="hamilton (= hare), droop, jefferson (= dhondt), webster (= sainte-lague), "
+                   "sainte-lague-modified, huntington-hill, adams or dean.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the result.")
 @click.option("--min-column", default="min", show_default=True, help="Column of each area's minimum (optional).")
 @click.option("--max-column", default="max", show_default=True, help="Column of each area's maximum (optional).")
 @click.option("--weight-column", default="population", show_default=True,
               help="Column the seats are proportional to (population, votes, need).")
+@click.option("--threshold", type=str, default=None,
+              help="Exclude areas below this share of the total weight (e.g. 0.05 for 5%).")
+@click.option("--threshold-count", type=str, default=None, help="Exclude areas whose weight is below this number.")
+@click.option("--first-divisor", type=str, default=None,
+              help="sainte-lague-modified only: the first divisor (1, 3, 5 scale). Default 1.4.")
+@click.option("--ties", type=click.Choice(["id", "first-listed", "error"]), default="id", show_default=True,
+              help="Equal claims on a seat: serve by area id, by table order, or stop with exit 3.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @_guarded
 def apportion(table: Path, total: int, method: str, out: Path, min_column: str, max_column: str,
-              weight_column: str, force: bool) -> None:
+              weight_column: str, threshold: str | None, threshold_count: str | None, first_divisor: str | None,
+              ties: str, force: bool) -> None:
     """Share TOTAL posts among the areas of TABLE (CSV/XLSX: area,population) by a classical method.
 
     Writes apportionment.csv (area, posts, quota) and apportionment.json, which
@@ -325,17 +334,119 @@ def apportion(table: Path, total: int, method: str, out: Path, min_column: str, 
 
     rows = load_apportionment_table(table, min_column, max_column, weight_column)
     check_output_dir(out, force)
-    result = share_out(rows.areas, rows.weights, total, method, rows.lo, rows.hi)
+    result = share_out(rows.areas, rows.weights, total, method, rows.lo, rows.hi, ties=ties,
+                       first_divisor=_fraction_option("--first-divisor", first_divisor),
+                       threshold=_fraction_option("--threshold", threshold),
+                       threshold_count=_fraction_option("--threshold-count", threshold_count))
     with publishing(out, force) as target:
         written = write_apportionment(target, result, rows.hashes)
     width = max(len(area) for area in result.areas)
-    _say(f"{result.method}: {total} posts among {len(result.areas)} areas")
+    _say(f"{result.method}: {total} posts among {len(result.areas) - len(result.excluded)} areas")
     for area, posts, quota in zip(result.areas, result.posts, result.quotas):
-        _say(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
+        if area in result.excluded:
+            _say(f"  {area:<{width}} {posts:>6}  (excluded: {result.excluded[area]})")
+        else:
+            _say(f"  {area:<{width}} {posts:>6}  (quota {float(quota):.3f})")
     _say("  next: " + ", ".join(area or "(paradox)" for area in result.next))
     for tie in result.ties:
         _say(f"tie: {tie.describe()}", err=True)
     _say("Wrote " + ", ".join(str(path) for path in written))
+
+
+@main.command()
+@click.argument("weights", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the result.")
+@click.option("--row-totals", type=click.Path(path_type=Path), default=None,
+              help="CSV/XLSX of row,total (e.g. each district's or training region's seats).")
+@click.option("--column-totals", type=click.Path(path_type=Path), default=None,
+              help="CSV/XLSX of column,total (e.g. each party's or specialty's seats).")
+@click.option("--total", "-n", type=click.IntRange(min=0), default=None,
+              help="Apportion the totals not given in a file from the weights' sums (upper apportionment).")
+@click.option("--method", "-M", default="webster", show_default=True,
+              help="webster (= sainte-lague, standard rounding), jefferson (= dhondt), adams or huntington-hill.")
+@click.option("--row-column", default="row", show_default=True, help="Column of WEIGHTS naming the row.")
+@click.option("--column-column", default="column", show_default=True, help="Column of WEIGHTS naming the column.")
+@click.option("--weight-column", default="weight", show_default=True, help="Column of WEIGHTS holding the weight.")
+@click.option("--winner-take-one", is_flag=True,
+              help="The column with the most weight in each row gets at least one seat there (tied columns each "
+                   "get one if the row has the seats, else none).")
+@click.option("--threshold", type=str, default=None,
+              help="Keep a column if its weight reaches this share of the total weight (e.g. 0.03).")
+@click.option("--row-threshold", type=str, default=None,
+              help="Keep a column if its weight reaches this share of some row's weight (e.g. 0.05 in one "
+                   "district). With both, a column passing either stays.")
+@click.option("--per-seat", is_flag=True,
+              help="Upper apportionment from each cell's weight divided by its row's total: list votes become "
+                   "voters (Wählerzahlen), as in Zürich and Zug. The lower apportionment is the same either way.")
+@click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@_guarded
+def biproportional(weights: Path, out: Path, row_totals: Path | None, column_totals: Path | None,
+                   total: int | None, method: str, row_column: str, column_column: str, weight_column: str,
+                   winner_take_one: bool, threshold: str | None, row_threshold: str | None, per_seat: bool,
+                   force: bool) -> None:
+    """Share seats over a matrix so that rows and columns meet their totals (biproportional divisor method).
+
+    WEIGHTS is a long CSV/XLSX of row,column,weight. Writes biproportional.csv
+    (row, column, weight, seats, quotient) and biproportional.json, with every
+    row divisor and column multiplier (seats = round(weight / divisor x
+    multiplier)) and the ties. Totals that cannot be met exit 3.
+    """
+    from allocator.apportion.biproportional import biproportional as share_matrix
+    from allocator.apportion.biproportional import column_thresholds, matrix_totals
+    from allocator.io.loading import load_matrix_table, load_totals
+    from allocator.writers.apportionment import write_biproportional
+
+    matrix = load_matrix_table(weights, row_column, column_column, weight_column)
+    hashes = dict(matrix.hashes)
+    share = _fraction_option("--threshold", threshold)
+    row_share = _fraction_option("--row-threshold", row_threshold)
+    excluded = column_thresholds(matrix.columns, matrix.weights, share, row_share)
+    given_rows = given_columns = None
+    if row_totals is not None:
+        given_rows, found = load_totals(row_totals, "row", matrix.rows)
+        hashes.update(found)
+    if column_totals is not None:
+        given_columns, found = load_totals(column_totals, "column", matrix.columns)
+        hashes.update(found)
+    rows_total, columns_total, upper = matrix_totals(matrix.rows, matrix.columns, matrix.weights, given_rows,
+                                                     given_columns, total, method, excluded, per_seat)
+    check_output_dir(out, force)
+    result = share_matrix(matrix.rows, matrix.columns, matrix.weights, rows_total, columns_total, method,
+                          winner_take_one=winner_take_one, excluded_columns=excluded)
+    extra = {"upper_apportionment": upper, "threshold": None if share is None else float(share),
+             "row_threshold": None if row_share is None else float(row_share), "inputs": hashes}
+    with publishing(out, force) as target:
+        written = write_biproportional(target, result, extra)
+    width = max(len(row) for row in result.rows)
+    _say(f"biproportional ({result.method}): {sum(rows_total)} seats, {len(result.rows)} rows x "
+         f"{len(result.columns)} columns")
+    _say(f"  {'':<{width}} " + " ".join(f"{column[:8]:>8}" for column in result.columns))
+    for i, row in enumerate(result.rows[:40]):
+        _say(f"  {row:<{width}} " + " ".join(f"{seats:>8}" for seats in result.seats[i]))
+    for column, reason in result.excluded_columns.items():
+        _say(f"excluded: {column}: {reason}", err=True)
+    for group in result.ties:
+        _say("tie: " + "; ".join(f"({cell['row']}, {cell['column']}) could {cell['could']} a seat"
+                                 for cell in group), err=True)
+    for note in result.notes:
+        _say(f"note: {note}", err=True)
+    for tie in upper.get("row_ties", []) + upper.get("column_ties", []):
+        _say(f"tie in the upper apportionment: {tie}", err=True)
+    _say("Wrote " + ", ".join(str(path) for path in written))
+
+
+def _fraction_option(option: str, value: str | None) -> Any:
+    """An exact number from an option (``0.05`` stays 1/20), or None; a located exit 2 when it is no number."""
+    from fractions import Fraction
+
+    from allocator.errors import InputError
+
+    if value is None:
+        return None
+    try:
+        return Fraction(value.strip())
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"{option} '{value}' is not a number", fix=f"write e.g. {option} 0.05") from None
 
 
 @main.command()

@@ -27,8 +27,11 @@ def test_reproduces_published_apportionment(case: dict, tmp_path: Path) -> None:
     """`allocator apportion` gives every area exactly its published seats."""
     table = DATA / "apportionment" / case["table"]
     out = tmp_path / "out"
+    options = [option for key in ("threshold", "first_divisor") if key in case
+               for option in (f"--{key.replace('_', '-')}", str(case[key]))]
     result = CliRunner().invoke(main, ["apportion", str(table), "--total", str(case["total"]), "--method",
-                                       case["method"], "--weight-column", case["weights"], "--out", str(out)])
+                                       case["method"], "--weight-column", case["weights"], "--out", str(out),
+                                       *options])
     assert result.exit_code == 0, result.output
     with table.open(encoding="utf-8") as stream:
         published = {row["area"]: int(row[case["published"]]) for row in csv.DictReader(stream)}
@@ -185,7 +188,8 @@ def test_squared_objective_without_criteria_or_bounds_is_webster(weights: list[i
 
 @settings(max_examples=80, deadline=None)
 @given(weights=st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=7),
-       total=st.integers(min_value=0, max_value=60), method=st.sampled_from(METHODS), data=st.data())
+       total=st.integers(min_value=0, max_value=60), method=st.sampled_from(("hamilton", *DIVISOR_METHODS)),
+       data=st.data())
 def test_apportionment_objective_is_the_method(weights: list[int], total: int, method: str,
                                                data: st.DataObject) -> None:
     """The model objective 'apportionment' solved as a convex integer program gives the classical result."""
@@ -203,3 +207,46 @@ def test_apportionment_objective_is_the_method(weights: list[int], total: int, m
     model = Model(name=method, objective="apportionment", method=method)
     plan = solve(_flat_instance(weights, total, lo, hi), model)
     assert {row.area: int(row.posts) for row in plan.rows} == expected.as_dict()
+
+
+NORWAY = DATA / "apportionment" / "no-storting-2021.csv"
+
+
+def _constituencies() -> dict[str, list[dict[str, str]]]:
+    with NORWAY.open(encoding="utf-8") as stream:
+        out: dict[str, list[dict[str, str]]] = {}
+        for row in csv.DictReader(stream):
+            out.setdefault(row["constituency"], []).append(row)
+        return out
+
+
+@pytest.mark.parametrize("constituency", sorted(_constituencies()))
+def test_norway_2021_constituency_seats_by_modified_sainte_lague(constituency: str, tmp_path: Path) -> None:
+    """Storting 2021: each constituency's seats (levelling seats apart) by modified Sainte-Laguë, first divisor 1.4.
+
+    Sources in tests/data/apportionment/README.md. The default first divisor is used, through the CLI.
+    """
+    rows = _constituencies()[constituency]
+    table = tmp_path / "t.csv"
+    with table.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["area", "votes"])
+        writer.writerows([row["area"], row["votes"]] for row in rows)
+    total = sum(int(row["seats"]) for row in rows)
+    run = CliRunner().invoke(main, ["apportion", str(table), "-n", str(total), "-M", "sainte-lague-modified",
+                                    "--weight-column", "votes", "-o", str(tmp_path / "o")])
+    assert run.exit_code == 0, run.output
+    with (tmp_path / "o" / "apportionment.csv").open(encoding="utf-8") as stream:
+        written = {row["area"]: int(row["posts"]) for row in csv.DictReader(stream)}
+    assert written == {row["area"]: int(row["seats"]) for row in rows}
+
+
+def test_norway_2021_needs_the_first_divisor() -> None:
+    """Plain Sainte-Laguë misses the published seats in 10 of the 19 constituencies."""
+    differ = 0
+    for rows in _constituencies().values():
+        published = [int(row["seats"]) for row in rows]
+        plain = apportion([row["area"] for row in rows], [int(row["votes"]) for row in rows], sum(published),
+                          "webster").posts
+        differ += plain != published
+    assert differ == 10

@@ -363,3 +363,10 @@ def test_validate_takes_a_multi_year_instance_and_one_year_commands_refuse_it(tm
     assert result.exit_code == 2 and "this is a multi-year instance (it has a 'horizon')" in result.output
     result = CliRunner().invoke(main, ["project", str(DK_INSTANCE), "--status-quo", "--out", str(tmp_path / "p")])
     assert result.exit_code == 2 and "the instance has no 'horizon'" in result.output
+
+
+def test_biproportional_has_no_multi_year_form(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    model.write_text("name: bi\nobjective: biproportional\nmethod: webster\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["solve", str(EXAMPLE), "-m", str(model), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "objective 'biproportional' has no multi-year form" in result.output

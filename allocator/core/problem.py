@@ -8,14 +8,14 @@ separable convex cost. Nothing here reads a file or prints.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
 
-from allocator.apportion import signposts
+from allocator.apportion import FIRST_DIVISOR, signpost_sums
 from allocator.core.arrays import InstanceArrays, instance_arrays
 from allocator.core.need import NeedBreakdown, cell_limits, need_breakdown, target_array
 from allocator.errors import InputError
@@ -61,7 +61,7 @@ class ProblemData:
     leaves: list[str]
     specialties: list[str]
     unit: float
-    objective: Literal["absolute", "squared", "apportionment"]
+    objective: Literal["absolute", "squared", "apportionment", "biproportional"]
     target: np.ndarray
     previous: np.ndarray
     penalty: np.ndarray
@@ -81,6 +81,8 @@ class ProblemData:
     max_change: float | None = None
     #: The classical method of ``objective == "apportionment"``.
     method: str | None = None
+    #: Modified Sainte-Laguë's first divisor (1, 3, 5 scale), when that is the method.
+    first_divisor: Fraction | None = None
     #: Facts derived once from the groups (e.g. their nesting), for backends to share.
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
@@ -107,8 +109,13 @@ class ProblemData:
         over = np.maximum(0.0, x - t)
         if self.objective == "absolute":
             cost = p * short + over
+        elif self.objective == "biproportional":
+            from allocator.core.matrix import log_cost  # matrix imports this module
+
+            cost = log_cost(self.method or "webster", np.asarray(n, dtype=np.int64), t / self.unit)
         elif self.objective == "apportionment":
-            cost = apportionment_cost(self.method or "", np.asarray(n, dtype=np.int64), t, self.unit)
+            cost = apportionment_cost(self.method or "", np.asarray(n, dtype=np.int64), t, self.unit,
+                                      self.first_divisor)
         else:
             # A zero target only occurs with zero need; divide by 1 there so the cost stays defined.
             cost = (p * short**2 + over**2) / np.where(t > 0, t, 1.0)
@@ -132,25 +139,20 @@ class ProblemData:
         return self.groups[specialty_index]
 
 
-@functools.lru_cache(maxsize=16)
-def _signpost_sums(method: str, size: int) -> np.ndarray:
-    """S(0..size-1) with S(n) = s(0) + ... + s(n-1), the cumulative signposts of a divisor method."""
-    return np.concatenate([[0.0], np.cumsum(signposts(method, size - 1))])
-
-
-def apportionment_cost(method: str, n: np.ndarray, target: np.ndarray, unit: float) -> np.ndarray:
+def apportionment_cost(method: str, n: np.ndarray, target: np.ndarray, unit: float,
+                       first_divisor: Fraction | None = None) -> np.ndarray:
     """The separable convex cost whose greedy minimisation is ``method``, for n units against ``target`` posts.
 
     A divisor method gives the next unit to the largest w / s(n); as a cost
     that is S(n) / w with w = target / unit, whose marginal cost s(n) / w the
     greedy takes smallest first. Hamilton is (x - t)^2 (its marginal cost
     picks the largest remainder). Cells with a zero target cost 0 (they are
-    checked to hold no units).
+    checked to hold no units). S(n) comes in closed form (``signpost_sums``), so
+    neither time nor memory grows with the total.
     """
     if method == "hamilton":
         return (n * unit - target) ** 2
-    size = 1 << max(int(n.max(initial=0)) + 2, 64).bit_length()
-    sums = _signpost_sums(method, size)[n]
+    sums = signpost_sums(method, n, first_divisor or FIRST_DIVISOR)
     weight = target / unit
     return np.where(weight > 0, sums / np.where(weight > 0, weight, 1.0), 0.0)
 
@@ -204,6 +206,7 @@ def build_problem(instance: Instance, model: Model) -> ProblemData:
                              fix="give the area a population, or close the cell with a bound 'max: 0'")
     return ProblemData(
         leaves=leaves, specialties=specialties, unit=unit, objective=model.objective, method=model.method,
+        first_divisor=model.first_divisor_exact,
         target=target, previous=previous, penalty=penalty,
         stability_weight=float(model.stability.weight), lo=lo, hi=hi,
         groups=_groups(arrays, unit, total_units),

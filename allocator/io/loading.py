@@ -58,7 +58,7 @@ def _hashes(document: Document, tables: list[Table]) -> dict[str, str]:
 
 def _fix_for(error: dict[str, Any], model: type[BaseModel], field_name: str | None) -> str:
     kind = error["type"]
-    if kind == "missing":
+    if kind == "missing" or (kind == "string_type" and error.get("input") is None):
         return f"fill in '{field_name}'"
     if kind == "extra_forbidden":
         known = sorted(model.model_fields)
@@ -80,8 +80,8 @@ def _fix_for(error: dict[str, Any], model: type[BaseModel], field_name: str | No
 
 def _explain(error: dict[str, Any]) -> str:
     message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        return "a required field is missing"
+    if error["type"] == "missing" or (error["type"] == "string_type" and error.get("input") is None):
+        return "a required field is missing"  # or its cell is empty (a CSV cell of blanks is empty too)
     if error["type"] == "extra_forbidden":
         return "unknown field"
     given = error.get("input")
@@ -514,3 +514,114 @@ def column_warnings(instance: Instance, models: Sequence[Model] = ()) -> list[st
             who = f"the model {names} does not use" if len(models) == 1 else f"none of the models {names} uses"
             warnings.append(f"{source}{len(unused)} column{'s' if len(unused) > 1 else ''} {who}: {', '.join(hints)}")
     return warnings
+
+
+@dataclass(frozen=True)
+class MatrixTable:
+    """A long table of (row, column, weight) for ``allocator biproportional``, validated.
+
+    ``rows`` and ``columns`` are in order of first appearance; a pair not in the
+    table has weight 0.
+    """
+
+    rows: list[str]
+    columns: list[str]
+    weights: list[list[Fraction]]
+    hashes: dict[str, str]
+
+
+def _key_of(raw: Any) -> str:
+    return str(int(raw)) if isinstance(raw, float) and raw.is_integer() else (str(raw).strip() if raw is not None
+                                                                             else "")
+
+
+def load_matrix_table(path: Path | str, row_column: str = "row", column_column: str = "column",
+                      weight_column: str = "weight") -> MatrixTable:
+    """Read the long CSV/XLSX table of ``row, column, weight`` (names changeable).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and field of the first bad cell (missing column, empty id,
+        negative or non-numeric weight, a (row, column) pair twice).
+    """
+    table = read_table_file(Path(path))
+    file = table.file
+    for column in (row_column, column_column, weight_column):
+        if column not in table.data:
+            raise InputError(f"the table has no column '{column}' (it has {', '.join(table.columns) or 'none'})",
+                             where=Location(file),
+                             fix=f"name the columns {row_column},{column_column},{weight_column} or rename them "
+                                 "with --row-column, --column-column and --weight-column")
+    rows: dict[str, int] = {}
+    columns: dict[str, int] = {}
+    cells: dict[tuple[str, str], Fraction] = {}
+    seen: dict[tuple[str, str], str] = {}
+    for index in range(len(table)):
+        label = table.labels[index]
+        row, column = _key_of(table.data[row_column][index]), _key_of(table.data[column_column][index])
+        for name, value in ((row_column, row), (column_column, column)):
+            if not value:
+                raise InputError(f"the {name} is empty", where=Location(file, label, name), fix=f"name the {name}")
+        try:
+            weight = parse_number(table.data[weight_column][index], decimal_comma=table.decimal_comma)
+        except CellError as exc:
+            raise InputError(str(exc), where=Location(file, label, weight_column), fix="write a plain number") \
+                from None
+        if weight is None or weight < 0:
+            raise InputError(f"'{weight_column}' is {'empty' if weight is None else f'{weight:g}'}",
+                             where=Location(file, label, weight_column), fix="write a number >= 0")
+        if (row, column) in seen:
+            raise InputError(f"the cell ({row}, {column}) appears twice (first on {seen[(row, column)]})",
+                             where=Location(file, label, column_column), fix="merge the two rows")
+        seen[(row, column)] = label
+        rows.setdefault(row, len(rows))
+        columns.setdefault(column, len(columns))
+        cells[(row, column)] = Fraction(str(weight)) if isinstance(weight, float) else Fraction(weight)
+    if not cells:
+        raise InputError("the table has no rows", where=Location(file), fix="add one row per cell")
+    weights = [[cells.get((row, column), Fraction(0)) for column in columns] for row in rows]
+    return MatrixTable(list(rows), list(columns), weights, _hashes_of(table))
+
+
+def load_totals(path: Path | str, key: str, known: Sequence[str], total_column: str = "total"
+                ) -> tuple[list[int], dict[str, str]]:
+    """Read a CSV/XLSX of ``key, total`` (key ``row`` or ``column``): one whole total per known id, in their order.
+
+    Raises
+    ------
+    InputError
+        For a missing column, a total that is no whole number >= 0, an id twice, an id the
+        weights do not have (with a did-you-mean), or a known id without a total.
+    """
+    table = read_table_file(Path(path))
+    file = table.file
+    for column in (key, total_column):
+        if column not in table.data:
+            raise InputError(f"the table has no column '{column}' (it has {', '.join(table.columns) or 'none'})",
+                             where=Location(file), fix=f"name the columns {key},{total_column}")
+    totals: dict[str, int] = {}
+    ids = {name: True for name in known}
+    for index in range(len(table)):
+        label = table.labels[index]
+        name = _key_of(table.data[key][index])
+        if name not in ids:
+            raise InputError(f"'{name}' is no {key} of the weights table", where=Location(file, label, key),
+                             fix=_did_you_mean(name, ids, key))
+        if name in totals:
+            raise InputError(f"the {key} '{name}' appears twice", where=Location(file, label, key),
+                             fix="keep one total per " + key)
+        try:
+            value = parse_number(table.data[total_column][index], decimal_comma=table.decimal_comma)
+        except CellError as exc:
+            raise InputError(str(exc), where=Location(file, label, total_column), fix="write a whole number") \
+                from None
+        if value is None or value < 0 or value != int(value):
+            raise InputError(f"'{total_column}' is {'empty' if value is None else f'{value:g}'}, not a whole "
+                             "number >= 0", where=Location(file, label, total_column), fix="write a whole number")
+        totals[name] = int(value)
+    missing = [name for name in known if name not in totals]
+    if missing:
+        raise InputError(f"no total for the {key}(s) {', '.join(missing[:5])}", where=Location(file),
+                         fix=f"add a line per {key} of the weights table")
+    return [totals[name] for name in known], _hashes_of(table)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import repeat
+from fractions import Fraction
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
@@ -395,9 +396,11 @@ class Model(BaseModel):
     #: Designated under-served leaves get this fraction more need (0.1: 10% more).
     underserved_addition: Annotated[Number, Field(ge=0)] = 0.0
     criteria: list[Criterion] = Field(default_factory=list)
-    objective: Literal["absolute", "squared", "apportionment"] = "absolute"
-    #: The classical method behind ``objective: apportionment`` (see allocator.apportion).
+    objective: Literal["absolute", "squared", "apportionment", "biproportional"] = "absolute"
+    #: The classical method behind ``objective: apportionment`` or ``biproportional`` (see allocator.apportion).
     method: str | None = None
+    #: Modified Sainte-Laguë's first divisor, 1, 3, 5 scale (default 1.4); with that method only.
+    first_divisor: Annotated[Number, Field(gt=0, le=2)] | None = None
     underserved_weight: Annotated[Number, Field(ge=1)] = 1.0
     stability: Stability = Field(default_factory=Stability)
     #: Multi-year instances only: the weight w of the inhabitant-years without a specialist
@@ -422,12 +425,34 @@ class Model(BaseModel):
         if self.objective == "apportionment":
             if self.method is None:
                 raise ValueError("objective 'apportionment' needs a method, e.g. 'method: webster'")
+            if self.method == "droop":
+                raise ValueError("droop's quota depends on the total, so it is no separable cost; "
+                                 "use 'method: hamilton' or a divisor method")
+            if self.first_divisor is not None and self.method != "sainte-lague-modified":
+                raise ValueError("'first_divisor' belongs to 'method: sainte-lague-modified' only")
             if self.underserved_weight != 1:
                 raise ValueError("underserved_weight has no meaning under objective 'apportionment' (the "
                                  "method rounds shares of need); drop it, or raise need through criteria")
+        elif self.objective == "biproportional":
+            from allocator.apportion.biproportional import BIPROPORTIONAL_METHODS
+
+            if self.method is not None and self.method not in BIPROPORTIONAL_METHODS:
+                raise ValueError(f"objective 'biproportional' takes the method {', '.join(BIPROPORTIONAL_METHODS)}, "
+                                 f"not '{self.method}'")
+            if self.underserved_weight != 1 or self.stability.weight:
+                raise ValueError("underserved_weight and stability.weight have no meaning under objective "
+                                 "'biproportional' (it rounds need exactly); drop them (stability.max_change works)")
         elif self.method is not None:
-            raise ValueError(f"'method' is used only with 'objective: apportionment', not '{self.objective}'")
+            raise ValueError("'method' is used only with 'objective: apportionment' or 'biproportional', "
+                             f"not '{self.objective}'")
         return self
+
+    @property
+    def first_divisor_exact(self) -> Fraction | None:
+        """The first divisor as an exact fraction (1.4 by default) under modified Sainte-Laguë, else None."""
+        if self.method != "sainte-lague-modified":
+            return None
+        return Fraction(str(self.first_divisor)) if self.first_divisor is not None else Fraction(7, 5)
 
 
 #: The policy used when none is named: posts follow population.

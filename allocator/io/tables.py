@@ -17,7 +17,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from allocator.errors import InputError, Location
+from allocator.errors import InputError, Location, printable
 from allocator.io.documents import Document, _read_bytes
 from allocator.io.limits import (MAX_TABLE_BYTES, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS, MAX_XLSX_PARTS,
                                  MAX_XLSX_UNPACKED_BYTES)
@@ -178,6 +178,9 @@ def read_table(document: Document, key: str, *, required: bool = True) -> Table:
 
 def _read_table_file(document: Document, key: str, reference: str) -> Table:
     name, _, sheet = reference.partition("#")
+    if "\x00" in name:  # no file name holds a NUL byte, and the OS refuses to resolve one (ValueError)
+        raise InputError(f"'{key}' refers to a file name with a NUL byte", where=document.locate((key,)),
+                         fix="write the name of the table file, e.g. areas.csv")
     path = (document.path.parent / name).resolve()
     shown = document.path.parent / name
     suffix = path.suffix.lower()
@@ -367,7 +370,7 @@ def _check_xlsx_parts(path: Path, raw: bytes) -> None:
         if part.file_size > MAX_XLSX_UNPACKED_BYTES or total > MAX_XLSX_UNPACKED_BYTES:
             raise InputError(
                 f"the workbook unpacks to more than {MAX_XLSX_UNPACKED_BYTES:,} bytes "
-                f"(part '{_printable(part.filename)}' alone is {part.file_size:,})",
+                f"(part '{printable(part.filename)}' alone is {part.file_size:,})",
                 where=Location(path), fix="save the table as CSV, or split it over several files")
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         for part in parts:
@@ -380,17 +383,13 @@ def _check_xlsx_parts(path: Path, raw: bytes) -> None:
                 continue
             if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
                 # Office never writes a DTD; one in a workbook is there to expand entities (an XML bomb).
-                raise InputError(f"the part '{_printable(part.filename)}' declares a DTD or entities, "
+                raise InputError(f"the part '{printable(part.filename)}' declares a DTD or entities, "
                                  "which no spreadsheet program writes", where=Location(path),
                                  fix="open the workbook in Excel or LibreOffice and save it again as .xlsx")
 
 
 #: How much of each XML part is searched for a DTD: it can only sit in the prolog, before the root element.
 _PROLOG_BYTES = 4096
-
-
-def _printable(text: str) -> str:
-    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 @functools.cache
@@ -424,13 +423,13 @@ def _read_sheet(path: Path, raw: bytes, sheet: str | None) -> Table:
     book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     try:
         if sheet is not None and sheet not in book.sheetnames:
-            raise InputError(f"the workbook has no sheet '{_printable(sheet)}' "
-                             f"(it has {', '.join(map(_printable, book.sheetnames))})",
+            raise InputError(f"the workbook has no sheet '{printable(sheet)}' "
+                             f"(it has {', '.join(map(printable, book.sheetnames))})",
                              where=Location(path), fix="name an existing sheet after '#'")
         if not book.worksheets:
             raise InputError("the workbook has no sheet", where=Location(path), fix="save the table in a sheet")
         worksheet = book[sheet] if sheet else book.worksheets[0]
-        title = _printable(worksheet.title)
+        title = printable(worksheet.title)
         # The read-only worksheet pads every row to the width its <dimension> claims (XFD: 16,384
         # cells) and invents the rows up to the height it claims; its parser yields only the cells
         # that exist, so we read through that, with the workbook's own strings and date formats.
@@ -501,7 +500,7 @@ def _parsed_rows(path: Path, title: str, part: str, parser: Any) -> Iterator[tup
         except StopIteration:
             return
         except Exception as exc:  # expat's ParseError, defusedxml's refusals, openpyxl's own ValueErrors
-            raise InputError(f"the sheet '{title}' (part {_printable(part)}) is not readable "
+            raise InputError(f"the sheet '{title}' (part {printable(part)}) is not readable "
                              f"({_describe_failure(exc)})", where=Location(path),
                              fix="open the workbook in Excel or LibreOffice and save it again as .xlsx") from None
         if cells:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from allocator.core.problem import Group, ProblemData, build_problem, with_totals
-from allocator.errors import SolverError
+from allocator.errors import InputError, SolverError
 from allocator.io.schemas import Instance, Model, Specialty
 from allocator.results.plan import Plan
 from allocator.results.solve import solve_exact
@@ -577,6 +577,11 @@ def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, dra
 
     ``draws=0`` skips the Monte Carlo section.
     """
+    if model.objective == "biproportional":
+        # Its plan comes from tie-and-transfer, not from the backends whose re-solves, duals and tie rule this
+        # report describes; a report in their terms would misdescribe it.
+        raise InputError("the sensitivity report is not available under objective 'biproportional'",
+                         fix="run allocator solve without --sensitivity; plan.json lists the divisors and ties")
     say = progress or (lambda _: None)
     base = resolve(instance, model)
     if base.posts is None or base.objective is None or base.problem is None:

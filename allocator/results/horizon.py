@@ -156,6 +156,10 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     from allocator.solvers.horizon import solve_cbc, solve_highs
 
     started = time.perf_counter()
+    if model.objective not in ("absolute", "squared", "apportionment"):
+        # biproportional fixes each area's posts by a rounding rule of its own, not by a separable cost
+        raise InputError(f"objective '{model.objective}' has no multi-year form",
+                         where=Location(None, None, "objective"), fix="use 'absolute', 'squared' or 'apportionment'")
     problem = build_horizon(horizon, model)
     built = time.perf_counter()
     base, reason = myopic(horizon, model)

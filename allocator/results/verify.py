@@ -2,7 +2,8 @@
 
 :func:`verify` checks a plan against the instance and the model directly: it
 shares no code with the formulation, presolve or the backends (it borrows only
-the target formula of :mod:`allocator.core.need`). It recomputes the sums
+the target formula of :mod:`allocator.core.need`, and, for a Huntington-Hill or
+Dean cell above 65,536 units, the closed-form signpost sums of :mod:`allocator.apportion`). It recomputes the sums
 under every area, every bound, stability, the unit, the targets and the
 objective from BRIEF.md's cost formula, column by column.
 """
@@ -10,10 +11,12 @@ objective from BRIEF.md's cost formula, column by column.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from itertools import repeat
 
 import numpy as np
 
+from allocator.apportion import FIRST_DIVISOR, signpost_sums
 from allocator.core.need import target_array
 from allocator.errors import VerificationError
 from allocator.io.schemas import Instance, Model, columns_of
@@ -27,25 +30,53 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= _ABS + _REL * max(abs(a), abs(b))
 
 
-def _divisor_cost(method: str, x: np.ndarray, t: np.ndarray, unit: float) -> np.ndarray:
+def _divisor_cost(method: str, x: np.ndarray, t: np.ndarray, unit: float,
+                  first_divisor: Fraction | None = None) -> np.ndarray:
     """sum_{k < n} s(k) / w for n = x / unit units and weight w = t / unit (docs/mathematics.md)."""
     n = np.rint(x / unit).astype(np.int64)
     if method == "jefferson":
         total = n * (n + 1) / 2.0
     elif method == "webster":
         total = n * n / 2.0
+    elif method == "sainte-lague-modified":
+        # s(0) = f/2 instead of 1/2: every n >= 1 loses 1/2 - f/2 against Webster.
+        total = np.where(n > 0, n * n / 2.0 - (0.5 - float(first_divisor or FIRST_DIVISOR) / 2), 0.0)
     elif method == "adams":
         total = n * (n - 1) / 2.0
-    else:
+    elif int(n.max(initial=0)) <= 1 << 16:
         k = np.arange(int(n.max(initial=0)), dtype=float)
         steps = np.sqrt(k * (k + 1)) if method == "huntington-hill" else k * (k + 1) / (k + 0.5)
         total = np.r_[0.0, np.cumsum(steps)][n]
+    else:  # a table as long as the largest cell would not fit in memory: the closed form
+        total = signpost_sums(method, n)
     w = t / unit
     return np.where(w > 0, total / np.where(w > 0, w, 1.0), 0.0)
 
 
+def _log_cost(method: str, x: np.ndarray, t: np.ndarray, unit: float) -> np.ndarray:
+    """sum_{k < n} ln(s(k) / w) for n = x / unit units, w = t / unit; ln s(0) read as 0 where s(0) = 0."""
+    n = np.rint(x / unit).astype(np.int64).tolist()
+    w = (t / unit).tolist()
+    out = []
+    for units, weight in zip(n, w):
+        if weight <= 0:
+            out.append(0.0)
+            continue
+        if method == "jefferson":
+            logs = math.lgamma(units + 1)
+        elif method == "webster":
+            logs = math.lgamma(units + 0.5) - math.lgamma(0.5)
+        elif method == "adams":
+            logs = math.lgamma(units) if units > 0 else 0.0
+        else:  # huntington-hill: sum of ln sqrt(k (k + 1)) for 1 <= k < n
+            logs = (math.lgamma(units) + math.lgamma(units + 1)) / 2 if units > 0 else 0.0
+        out.append(logs - units * math.log(weight))
+    return np.array(out, dtype=float)
+
+
 def cost_of(x: np.ndarray, t: np.ndarray, p: np.ndarray, prev: np.ndarray, objective: str,
-            stability_weight: float, method: str | None = None, unit: float = 1.0) -> np.ndarray:
+            stability_weight: float, method: str | None = None, unit: float = 1.0,
+            first_divisor: Fraction | None = None) -> np.ndarray:
     """BRIEF.md's cost of x posts against target t, cell by cell, written out as in the docs.
 
     ``p`` is the shortfall weight (the under-served weight or 1); ``prev`` is
@@ -57,7 +88,9 @@ def cost_of(x: np.ndarray, t: np.ndarray, p: np.ndarray, prev: np.ndarray, objec
     if objective == "absolute":
         cost = p * short + over
     elif objective == "apportionment":
-        cost = (x - t) ** 2 if method == "hamilton" else _divisor_cost(method or "", x, t, unit)
+        cost = (x - t) ** 2 if method == "hamilton" else _divisor_cost(method or "", x, t, unit, first_divisor)
+    elif objective == "biproportional":
+        cost = _log_cost(method or "webster", x, t, unit)
     else:
         cost = (p * short * short + over * over) / np.where(t > 0, t, 1.0)
     return cost + np.where(np.isnan(prev), 0.0, stability_weight * np.abs(x - np.nan_to_num(prev)))
@@ -222,7 +255,7 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     underserved = np.array([area.underserved for area in instance.areas] + [False])
     weight = np.where(underserved[row_area], model.underserved_weight, 1.0)
     costs = cost_of(posts, expected_target, weight, previous, model.objective, model.stability.weight, model.method,
-                    float(instance.unit))
+                    float(instance.unit), model.first_divisor_exact)
     objective = math.fsum(costs.tolist())
     if not (abs(objective - plan.objective) <= 1e-7 + 1e-9 * abs(objective)):
         problems.append(f"objective {plan.objective!r} differs from the recomputed {objective!r}")
