@@ -72,6 +72,7 @@ report-tools:
 ## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.horizon
 
 ## bench-apportion: apportion at totals 10^3-10^12, the objective at 10^8, biproportional on Zürich -> benchmarks/apportionment.md
 bench-apportion: $(STAMP)

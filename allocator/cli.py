@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import click
 
-from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, Location, printable
+from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, InputError, Location, printable
 from allocator.io.loading import Loaded, column_warnings, load_instance, load_model
 from allocator.io.schemas import DEFAULT_MODEL, Instance
 from allocator.results.plan import Plan
@@ -157,14 +157,28 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the plan.")
 @click.option("--sensitivity", "with_sensitivity", is_flag=True,
               help="Also write sensitivity.json and sensitivity.md (see 'allocator sensitivity').")
+@click.option("--accept-gap", type=click.FloatRange(min=0), default=None,
+              help="Multi-year instances: write the best plan once its certified relative gap is at most this.")
 @_report_options
 @_guarded
 def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
-          force: bool, xlsx: bool | None, quiet: bool, with_sensitivity: bool, with_report: bool,
-          lang: str | None) -> None:
-    """Solve INSTANCE under a model and write plan.csv, plan.xlsx, plan.json and summary.md."""
+          force: bool, xlsx: bool | None, quiet: bool, with_sensitivity: bool, accept_gap: float | None,
+          with_report: bool, lang: str | None) -> None:
+    """Solve INSTANCE under a model and write plan.csv, plan.xlsx, plan.json and summary.md.
+
+    A multi-year INSTANCE (one with a 'horizon') is solved as one MILP and also gets projection.csv.
+    """
     from allocator.results.solve import solve as solve_plan
 
+    if _is_horizon(instance):
+        if with_report:
+            raise InputError("the report does not cover multi-year plans yet", where=Location(None, None, "--report"),
+                             fix="drop --report; the plan files and summary.md are written as usual")
+        _solve_horizon(instance, model_path, out, solver, time_limit, force, xlsx, quiet, accept_gap)
+        return
+    if accept_gap is not None:
+        raise InputError("--accept-gap is for multi-year instances; a one-year plan is always proven optimal",
+                         where=Location(None, None, "--accept-gap"), fix="drop --accept-gap")
     loaded = load_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)  # fail before solving; create nothing until the plan is verified
@@ -258,8 +272,14 @@ def validate(instance: Path, model_path: Path | None) -> None:
     """Check INSTANCE (and a model) without solving; exit 2 at the first problem."""
     from allocator.core.need import targets
 
-    loaded = load_instance(instance)
-    value = loaded.value
+    if _is_horizon(instance):
+        from allocator.io.horizon import load_horizon_instance
+
+        horizon = load_horizon_instance(instance).value
+        _say(f"{instance}: ok — multi-year instance, plan years {horizon.first_year}-"
+             f"{horizon.first_year + horizon.plan_years - 1}, outlook to {horizon.first_year + horizon.outlook_years - 1}")
+    loaded = load_instance(instance) if not _is_horizon(instance) else None
+    value = loaded.value if loaded is not None else horizon.instance
     _say(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
                f"({len(value.leaves)} leaves), {len(value.bounds)} bounds, {len(value.previous)} previous rows")
     _warn(value, [load_model(model_path).value] if model_path is not None else [])
@@ -580,6 +600,101 @@ def generate(out: Path, tree: str, specialties: int, posts: int, seed: int, unit
         raise InputError(f"{exc}", fix="write e.g. --tree 3,5,98 --specialties 40 --offered 10, "
                                        "or --closed-share 0.8 without --offered") from None
     _say(f"Wrote {path}")
+
+
+# Multi-year instances (issue 14): `solve` hands them here, and `project` projects a given plan.
+
+def _is_horizon(instance: Path) -> bool:
+    from allocator.io.horizon import is_horizon_file
+
+    return is_horizon_file(instance)
+
+
+def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
+                   force: bool, xlsx: bool | None, quiet: bool, accept_gap: float | None) -> None:
+    from allocator.io.horizon import load_horizon_instance
+    from allocator.results.horizon import solve_horizon
+    from allocator.writers.horizon import write_horizon_plan
+
+    loaded = load_horizon_instance(instance)
+    model = _load_model(model_path)
+    check_output_dir(out, force)
+    _warn(loaded.value.instance, [model.value])
+    try:
+        plan = solve_horizon(loaded.value, model.value, solver="highs" if solver == "auto" else solver,
+                             time_limit=time_limit, accept_gap=accept_gap, inputs={**loaded.hashes, **model.hashes})
+    except InfeasibleError as exc:
+        if exc.diagnosis is not None:
+            with publishing(out, force) as target:
+                written = write_diagnosis(target, loaded.value.name, exc.diagnosis)
+            _say("Wrote " + ", ".join(str(path) for path in written), err=True)
+        raise
+    rows = sum(len(year.rows) for year in plan.years)
+    with publishing(out, force) as target:
+        written = write_horizon_plan(loaded.value, plan, target,
+                                     xlsx=xlsx if xlsx is not None else rows <= XLSX_AUTO_ROWS)
+    if not quiet:
+        _echo_horizon(plan)
+    _say("Wrote " + ", ".join(str(path) for path in written))
+
+
+def _echo_horizon(plan: Any) -> None:
+    gap = f", gap {plan.gap:.3g}, best bound {plan.bound!r}" if plan.status.startswith("gap") else ""
+    _say(f"Multi-year plan for {plan.instance} under model '{plan.model}': {plan.status}{gap}, objective "
+         f"{plan.objective:.6g} (coverage {plan.coverage_cost:.6g} + posts {plan.posts_cost:.6g}), verified")
+    _say(f"  inhabitant-years without a specialist: {plan.projection.inhabitant_years_without:,.0f}")
+    if plan.myopic and "inhabitant_years_without_specialist" in plan.myopic:
+        _say(f"  myopic plan (each year alone): {plan.myopic['inhabitant_years_without_specialist']:,.0f}")
+
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=None,
+              help="CSV/XLSX with area, specialty, year, posts for every cell and plan year.")
+@click.option("--status-quo", is_flag=True, help="Project last year's posts repeated in every plan year.")
+@click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=None,
+              help="Policy model file (YAML/JSON), for the costs. Default: posts follow population.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the projection.")
+@click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@_guarded
+def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path: Path | None, out: Path,
+            force: bool) -> None:
+    """Project supply and coverage of a given plan over a multi-year INSTANCE's outlook.
+
+    Writes projection.csv, plan.json and summary.md. A plan that breaks yearly
+    rules (totals, bounds, max_change) is projected all the same; the broken
+    rules are listed in summary.md and plan.json and printed as warnings.
+    """
+    from allocator.io.horizon import is_horizon_file, load_horizon_instance, load_plan_posts, status_quo_posts
+    from allocator.results.horizon import project_plan
+    from allocator.writers.horizon import write_horizon_plan
+
+    if (plan_path is None) == (not status_quo):
+        raise InputError("give either --plan PLAN.csv or --status-quo", where=Location(None, None, "--plan"),
+                         fix="name the plan to project, or ask for last year's posts repeated")
+    if not is_horizon_file(instance):
+        load_instance(instance)  # a bad file gets its own located error
+        raise InputError("the instance has no 'horizon', so there is nothing to project",
+                         where=Location(instance, None, "horizon"),
+                         fix="add 'horizon: {first_year: ..., plan_years: ..., outlook_years: ...}' (docs/formats.md)")
+    loaded = load_horizon_instance(instance)
+    model = _load_model(model_path)
+    check_output_dir(out, force)
+    hashes = {**loaded.hashes, **model.hashes}
+    if plan_path is not None:
+        posts, plan_hashes = load_plan_posts(plan_path, loaded.value)
+        hashes.update(plan_hashes)
+    else:
+        posts = status_quo_posts(loaded.value)
+    plan = project_plan(loaded.value, model.value, posts, status="status quo" if status_quo else "given",
+                        inputs=hashes)
+    for text in plan.metadata.get("broken_rules", [])[:10]:
+        _say(f"warning: the plan breaks a yearly rule: {text}", err=True)
+    with publishing(out, force) as target:
+        written = write_horizon_plan(loaded.value, plan, target, xlsx=False, include_plan=False)
+    _say(f"Projection of {plan.instance} ({plan.status}): inhabitant-years without a specialist "
+         f"{plan.projection.inhabitant_years_without:,.0f}, coverage cost {plan.coverage_cost:.6g}")
+    _say("Wrote " + ", ".join(str(path) for path in written))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,6 +68,8 @@ def _fix_for(error: dict[str, Any], model: type[BaseModel], field_name: str | No
         return f"{hint}remove it, or use one of: {', '.join(known)}"
     if kind in {"greater_than_equal", "greater_than"}:
         return f"use a value {'>=' if kind == 'greater_than_equal' else '>'} {error['ctx'].get('ge', error['ctx'].get('gt'))}"
+    if kind in {"less_than_equal", "less_than"}:
+        return f"use a value {'<=' if kind == 'less_than_equal' else '<'} {error['ctx'].get('le', error['ctx'].get('lt'))}"
     if kind.startswith("literal"):
         return f"use one of {error['ctx'].get('expected')}"
     if kind == "string_too_short":
@@ -130,6 +132,10 @@ def load_instance(path: Path | str) -> Loaded:
         ``value`` is the :class:`~allocator.io.schemas.Instance`.
     """
     document = read_document(path)
+    if "horizon" in document.data:  # multi-year instances: allocator.io.horizon
+        raise InputError("this is a multi-year instance (it has a 'horizon'), which this command does not take",
+                         where=document.locate(("horizon",), "horizon"),
+                         fix="use 'allocator solve', 'allocator project' or 'allocator validate' on it")
     _reject_unknown_keys(document, set(Instance.model_fields))
     tables = {key: read_table(document, key, required=key in {"specialties", "areas"})
               for key in ("specialties", "areas", "bounds", "previous", "offers")}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import repeat
 from fractions import Fraction
@@ -419,6 +420,9 @@ class Model(BaseModel):
     first_divisor: Annotated[Number, Field(gt=0, le=2)] | None = None
     underserved_weight: Annotated[Number, Field(ge=1)] = 1.0
     stability: Stability = Field(default_factory=Stability)
+    #: Multi-year instances only: the weight w of the inhabitant-years without a specialist
+    #: against the yearly posts cost (docs/mathematics.md, "Multi-year plans"); one-year plans ignore it.
+    coverage_weight: Annotated[Number, Field(ge=0)] = 10.0
 
     @field_validator("method", mode="before")
     @classmethod
@@ -470,3 +474,113 @@ class Model(BaseModel):
 
 #: The policy used when none is named: posts follow population.
 DEFAULT_MODEL = Model(name="population", description="Posts follow population; no criteria.")
+
+
+# Multi-year instances (issue 14): the validated, resolved form that allocator.io.horizon loads.
+
+@dataclass(frozen=True)
+class CellFacts:
+    """The resolved facts of one cell (leaf, specialty)."""
+
+    headcount: float
+    exit_rate: float
+    fill_rate: float
+    retention: float
+
+
+@dataclass(frozen=True)
+class HorizonInstance:
+    """A validated multi-year instance.
+
+    Attributes
+    ----------
+    instance
+        The one-year instance of the first plan year with the rows that hold
+        every year (bounds without ``year``), last year's posts and the offers.
+    first_year, plan_years, outlook_years
+        Calendar year of outlook year 0, P and K.
+    totals
+        T[s, k] for every specialty and plan year k (in posts).
+    training_years, completion, inhabitants_per_specialist
+        D_s, c_s and rho_s per specialty.
+    growth
+        g_l per leaf (inherited from the nearest area that gives it, default 0).
+    cells
+        (headcount, rates) per cell of ``instance.cells``.
+    pipeline
+        Posts started before ``first_year``, keyed by (leaf, specialty, calendar year).
+    year_bounds
+        Bound rows that hold in one plan year only, keyed by calendar year.
+    """
+
+    instance: Instance
+    first_year: int
+    plan_years: int
+    outlook_years: int
+    totals: dict[str, list[float]]
+    training_years: dict[str, int]
+    completion: dict[str, float]
+    inhabitants_per_specialist: dict[str, float]
+    growth: dict[str, float]
+    cells: dict[tuple[str, str], CellFacts]
+    pipeline: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    year_bounds: dict[int, list[Bound]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The instance's name."""
+        return self.instance.name
+
+    @property
+    def plan_calendar_years(self) -> list[int]:
+        """The calendar years in which posts are placed."""
+        return [self.first_year + k for k in range(self.plan_years)]
+
+    @property
+    def outlook_calendar_years(self) -> list[int]:
+        """The calendar years projected."""
+        return [self.first_year + k for k in range(self.outlook_years)]
+
+    def year_instance(self, k: int, previous: dict[tuple[str, str], float] | None = None) -> Instance:
+        """The one-year instance of plan year ``k``.
+
+        Its totals are T[s, k]; its bounds are the rows without a year plus
+        the rows of that year (a key given in both holds both limits, so the
+        tighter of each is kept); its last year's posts are ``previous``
+        (year k - 1's plan), or the instance's own for year 0 when None.
+        """
+        base = self.instance
+        specialties = [Specialty(id=s.id, name=s.name, total=self.totals[s.id][k]).placed(s.where())
+                       for s in base.specialties]
+        bounds: list[Bound] = list(base.bounds)
+        extra = self.year_bounds.get(self.first_year + k, [])
+        if extra:
+            at = {(b.area, b.specialty): i for i, b in enumerate(bounds)}
+            for row in extra:
+                key = (row.area, row.specialty)
+                if key in at:
+                    old = bounds[at[key]]
+                    lows = [v for v in (old.min, row.min) if v is not None]
+                    highs = [v for v in (old.max, row.max) if v is not None]
+                    bounds[at[key]] = row._replace(min=max(lows) if lows else None,
+                                                   max=min(highs) if highs else None)
+                else:
+                    at[key] = len(bounds)
+                    bounds.append(row)
+        if previous is None:
+            prev_rows: Any = base.previous
+        else:
+            prev_rows = [Previous(area, specialty, posts) for (area, specialty), posts in sorted(previous.items())]
+        return Instance.model_validate({
+            "name": base.name, "year": self.first_year + k, "unit": base.unit, "specialties": specialties,
+            "areas": base.areas, "bounds": bounds, "previous": prev_rows, "offers": base.offers,
+            "sources": base.sources})
+
+    def start_posts(self, leaf: str, specialty: str, year: int) -> float | None:
+        """Posts started before ``first_year`` (pipeline row, else last year's posts, else 0); None in plan years."""
+        if year >= self.first_year:
+            return None
+        given = self.pipeline.get((leaf, specialty, year))
+        if given is not None:
+            return given
+        return self.instance.previous_posts.get((leaf, specialty), 0.0)

@@ -35,7 +35,7 @@ from allocator.errors import InputError, Interrupted, Location, OutputError
 RUN_FILES = frozenset({
     "plan.csv", "plan.xlsx", "plan.json", "summary.md", "diagnosis.json", "diagnosis.md", "sensitivity.json",
     "sensitivity.md", "comparison.csv", "comparison.json", "comparison.md", "apportionment.csv",
-    "apportionment.json", "biproportional.csv", "biproportional.json", "report.html", "report.pdf",
+    "apportionment.json", "biproportional.csv", "biproportional.json", "report.html", "report.pdf", "projection.csv",
 })
 
 #: The journal of a move in progress, inside the output folder (only while files are being moved in).

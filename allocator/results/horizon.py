@@ -1,0 +1,320 @@
+"""Multi-year plans: solve the horizon MILP, compare with the myopic plan, verify by simulation.
+
+``solve_horizon`` builds the numeric problem, solves the myopic baseline
+(each plan year alone with the one-year model, chained through
+``previous``), solves the whole horizon warm-started from it, and verifies
+the result: every yearly rule through the one-year verifier, and the
+projection and objective through the independent simulator
+(:mod:`allocator.results.projection`). Nothing here touches files.
+
+Tie rule: when the myopic plan's objective equals the proven optimum (within
+1e-9 relative, 1e-7 absolute), the myopic plan is the plan written; so a
+horizon of one year with ``coverage_weight: 0`` gives the one-year plan.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from allocator import __version__
+from allocator.core.horizon import HorizonProblem, build_horizon
+from allocator.core.problem import build_problem
+from allocator.errors import InfeasibleError, InputError, Location, SolverError, VerificationError
+from allocator.io.schemas import HorizonInstance
+from allocator.io.schemas import Instance, Model
+from allocator.results.plan import Plan, build_plan
+from allocator.results.projection import Projection, project
+from allocator.results.verify import check_plan
+
+#: Objectives closer than this (relative to max(1, |objective|)) are equal (ties, verification).
+TOLERANCE = 1e-9
+ABSOLUTE = 1e-7
+
+
+@dataclass
+class HorizonPlan:
+    """A verified multi-year plan.
+
+    Attributes
+    ----------
+    years
+        The one-year plan of every plan year (previous = the year before).
+    instances
+        The one-year instance of every plan year, as the plans were checked against.
+    projection
+        The simulated projection over the outlook years.
+    status
+        ``optimal``, ``gap ≤ G`` (with --accept-gap), or ``given`` (a plan projected, not solved).
+    myopic
+        The myopic plan's figures (None when it has none).
+    """
+
+    instance: str
+    model: str
+    first_year: int
+    years: list[Plan]
+    instances: list[Instance]
+    projection: Projection
+    coverage_cost: float
+    posts_cost: float
+    status: str
+    bound: float | None = None
+    gap: float | None = None
+    myopic: dict[str, Any] | None = None
+    myopic_projection: Projection | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def objective(self) -> float:
+        """coverage_cost + posts_cost."""
+        return self.coverage_cost + self.posts_cost
+
+    def posts(self) -> dict[tuple[str, str, int], float]:
+        """Posts keyed by (leaf, specialty, calendar year)."""
+        return {(leaf, specialty, self.first_year + k): value
+                for k, plan in enumerate(self.years) for (leaf, specialty), value in plan.posts().items()}
+
+
+def year_plans(horizon: HorizonInstance, model: Model, problem: HorizonProblem,
+               units: np.ndarray) -> tuple[list[Instance], list[Plan]]:
+    """The one-year instances and plans of ``units`` (n[p, c]), each year's ``previous`` the year before."""
+    instances, plans = [], []
+    previous: dict[tuple[str, str], float] | None = None
+    for p in range(problem.plan_years):
+        instance = horizon.year_instance(p, previous)
+        year_problem = build_problem(instance, model)
+        plans.append(build_plan(instance, model, year_problem, units[p], {"year": horizon.first_year + p}))
+        instances.append(instance)
+        previous = dict(zip(problem.cells, (units[p] * problem.unit).tolist()))
+    return instances, plans
+
+
+def myopic(horizon: HorizonInstance, model: Model) -> tuple[np.ndarray | None, str]:
+    """Each plan year solved alone with the one-year model, year k's previous being year k - 1's plan.
+
+    Returns the units n[p, c], or None and the reason when some year has no plan.
+    """
+    from allocator.results.solve import solve
+
+    units = []
+    previous: dict[tuple[str, str], float] | None = None
+    cells = list(horizon.instance.cells)
+    for p in range(horizon.plan_years):
+        instance = horizon.year_instance(p, previous)
+        try:
+            plan = solve(instance, model)
+        except InfeasibleError as exc:
+            return None, f"plan year {horizon.first_year + p} has no plan on its own: {exc}"
+        posts = plan.posts()
+        row = np.array([posts[cell] for cell in cells], dtype=float)
+        units.append(np.rint(row / float(horizon.instance.unit)).astype(np.int64))
+        previous = dict(zip(cells, row.tolist()))
+    return np.stack(units), ""
+
+
+def _diagnose(horizon: HorizonInstance, model: Model) -> InfeasibleError:
+    """Why the horizon has no plan: the first plan year with none on its own, else stability across years."""
+    from allocator.results.solve import solve
+
+    for p in range(horizon.plan_years):
+        instance = horizon.year_instance(p) if p == 0 else horizon.year_instance(p, previous={})
+        try:
+            solve(instance, model)
+        except InfeasibleError as exc:
+            return InfeasibleError(f"plan year {horizon.first_year + p}: {exc}", exc.conflicts, exc.diagnosis)
+    from allocator.solvers.diagnose import Diagnosis
+
+    text = ("every plan year has a plan on its own, but no sequence of yearly plans keeps every change within "
+            f"the model's max_change of {model.stability.max_change:g} from one year to the next. Raise max_change, "
+            "or loosen the bounds or totals of the years where the totals or bounds move most")
+    return InfeasibleError(text, [], Diagnosis([], [], text))
+
+
+def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "highs", time_limit: float | None = None,
+                  accept_gap: float | None = None, inputs: dict[str, str] | None = None) -> HorizonPlan:
+    """Solve a multi-year instance as one MILP and verify the plan.
+
+    Parameters
+    ----------
+    solver
+        ``highs`` (default) or ``cbc``.
+    time_limit
+        Seconds for the whole solve; past it without a proof (or the accepted gap), :class:`SolverError`.
+    accept_gap
+        Accept a plan whose certified relative gap is at most this; its status is then ``gap ≤ G``.
+
+    Raises
+    ------
+    InfeasibleError, SolverError, VerificationError
+    """
+    from allocator.solvers.horizon import solve_cbc, solve_highs
+
+    started = time.perf_counter()
+    if model.objective not in ("absolute", "squared", "apportionment"):
+        # biproportional fixes each area's posts by a rounding rule of its own, not by a separable cost
+        raise InputError(f"objective '{model.objective}' has no multi-year form",
+                         where=Location(None, None, "objective"), fix="use 'absolute', 'squared' or 'apportionment'")
+    problem = build_horizon(horizon, model)
+    built = time.perf_counter()
+    base, reason = myopic(horizon, model)
+    myopic_seconds = time.perf_counter() - built
+    left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
+    if solver == "highs":
+        result = solve_highs(problem, time_limit=left, accept_gap=accept_gap or 0.0, hint=base)
+    elif solver == "cbc":
+        result = solve_cbc(problem, time_limit=left, hint=base)
+    else:
+        raise InputError(f"the solver '{solver}' does not solve multi-year instances",
+                         where=Location(None, None, "--solver"), fix="use --solver highs (default) or cbc")
+    if result.status == "infeasible":
+        raise _diagnose(horizon, model)
+    units = result.units
+    gap = result.gap
+    if result.status in ("time_limit", "gap", "error") or units is None:
+        accepted = accept_gap is not None and units is not None and gap <= accept_gap + 1e-15
+        if not accepted:
+            if units is None:
+                raise SolverError(f"the solver stopped ({result.status}) before finding any plan"
+                                  + (f" within the time limit of {time_limit:g} s" if time_limit else "")
+                                  + "; no plan was written. Raise --time-limit")
+            limit = f"at the time limit of {time_limit:g} s" if time_limit is not None else f"({result.status})"
+            raise SolverError(
+                f"the solver stopped {limit} with a gap of {gap:.3g} (best bound "
+                f"{result.bound!r}, best plan {result.objective!r}); no plan was written. Raise --time-limit, "
+                f"or add --accept-gap {max(gap, 1e-6):.2g} to write the best plan with its certified gap")
+    status = "optimal" if accept_gap is None else f"gap ≤ {accept_gap:g}"
+    tie = "the solver's plan"
+    if base is not None:
+        best, mine = problem.objective(units), problem.objective(base)
+        if mine <= best + ABSOLUTE + TOLERANCE * max(1.0, abs(best)):
+            units, tie = base, "the myopic plan (its objective equals the optimum)"
+    instances, plans = year_plans(horizon, model, problem, units)
+    coverage, posts_cost = problem.costs(units)
+    projection = project(horizon, _posts(problem, units, horizon.first_year), float(model.coverage_weight),
+                         float(model.underserved_weight))
+    summary_myopic = None
+    myopic_projection = None
+    if base is not None:
+        myopic_projection = project(horizon, _posts(problem, base, horizon.first_year), float(model.coverage_weight),
+                                    float(model.underserved_weight))
+        m_coverage, m_posts = problem.costs(base)
+        summary_myopic = {"objective": m_coverage + m_posts, "coverage_cost": m_coverage, "posts_cost": m_posts,
+                          "inhabitant_years_without_specialist": myopic_projection.inhabitant_years_without}
+    else:
+        summary_myopic = {"unavailable": reason}
+    plan = HorizonPlan(
+        instance=horizon.name, model=model.name, first_year=horizon.first_year, years=plans, instances=instances,
+        projection=projection, coverage_cost=coverage, posts_cost=posts_cost, status=status,
+        bound=None if math.isnan(result.bound) else result.bound, gap=gap, myopic=summary_myopic,
+        myopic_projection=myopic_projection)
+    plan.metadata.update({
+        "tool": "allocator", "tool_version": __version__, "instance": horizon.name, "model": model.name,
+        "inputs": dict(sorted((inputs or {}).items())), "solver": solver, "solver_version": result.solver,
+        "solver_detail": result.detail, "status": status, "tie_rule": tie,
+        "python": platform.python_version(), "cells": len(problem.cells), "plan_years": problem.plan_years,
+        "outlook_years": problem.outlook_years,
+        "seconds": {"prepare": built - started, "myopic": myopic_seconds, "build": result.build_seconds,
+                    "solve": result.seconds}})
+    verify_horizon(horizon, model, plan)
+    plan.metadata["seconds"]["total"] = time.perf_counter() - started
+    plan.metadata["verified"] = True
+    return plan
+
+
+def _posts(problem: HorizonProblem, units: np.ndarray, first_year: int) -> dict[tuple[str, str, int], float]:
+    return {(leaf, specialty, first_year + p): float(units[p, c]) * problem.unit
+            for p in range(problem.plan_years) for c, (leaf, specialty) in enumerate(problem.cells)}
+
+
+def check_horizon(horizon: HorizonInstance, model: Model, plan: HorizonPlan) -> tuple[list[str], list[str]]:
+    """The yearly rules ``plan`` breaks, and where its projection or costs differ from a fresh simulation.
+
+    Each year is checked by the one-year verifier against its own instance
+    (that year's totals and bounds, last year's posts the year before's
+    plan). The projection and the coverage cost are simulated afresh from the
+    plan's posts; the MILP is not read.
+
+    Returns
+    -------
+    rules, projection
+        Two lists of one-line problems; both empty for a valid plan.
+    """
+    rules: list[str] = []
+    problems: list[str] = []
+    if len(plan.years) != horizon.plan_years:
+        return [f"the plan has {len(plan.years)} years, not {horizon.plan_years}"], []
+    previous: dict[tuple[str, str], float] | None = None
+    posts_parts = []
+    for k, year_plan in enumerate(plan.years):
+        instance = horizon.year_instance(k, previous)
+        rules += [f"{horizon.first_year + k}: {text}" for text in check_plan(instance, model, year_plan)]
+        posts_parts.append(year_plan.objective)
+        previous = year_plan.posts()
+    simulated = project(horizon, plan.posts(), float(model.coverage_weight), float(model.underserved_weight))
+    given = plan.projection.by_cell()
+    for row in simulated.rows:
+        mine = given.get((row.area, row.specialty, row.year))
+        if mine is None:
+            problems.append(f"the projection has no row for {row.area}, {row.specialty}, {row.year}")
+            continue
+        for name in ("demand", "supply", "shortfall", "new_specialists"):
+            a, b = getattr(row, name), getattr(mine, name)
+            if not abs(a - b) <= 1e-7 + 1e-9 * abs(a):
+                problems.append(f"{row.area}, {row.specialty}, {row.year}: {name} {b!r} differs from the "
+                                f"simulated {a!r}")
+    if len(given) != len(simulated.rows):
+        problems.append(f"the projection has {len(given)} rows, not {len(simulated.rows)}")
+    for name, mine, theirs in (("coverage_cost", plan.coverage_cost, simulated.coverage_cost),
+                               ("posts_cost", plan.posts_cost, math.fsum(posts_parts))):
+        if not abs(mine - theirs) <= 1e-6 + 1e-9 * abs(theirs):
+            problems.append(f"{name} {mine!r} differs from the recomputed {theirs!r}")
+    return rules, problems
+
+
+def verify_horizon(horizon: HorizonInstance, model: Model, plan: HorizonPlan) -> None:
+    """Raise :class:`~allocator.errors.VerificationError` unless every check of :func:`check_horizon` passes."""
+    rules, problems = check_horizon(horizon, model, plan)
+    if rules or problems:
+        raise VerificationError(rules + problems)
+
+
+def project_plan(horizon: HorizonInstance, model: Model, posts: dict[tuple[str, str, int], float],
+                 status: str = "given", inputs: dict[str, str] | None = None) -> HorizonPlan:
+    """A plan someone made (``posts`` per leaf, specialty and plan year), checked and projected.
+
+    The yearly rules the plan breaks are listed in ``metadata["broken_rules"]``
+    (it is projected all the same).
+
+    Raises
+    ------
+    VerificationError
+        When the projection disagrees with the closed form (a defect, never the user's).
+    """
+    problem = build_horizon(horizon, model)
+    units = np.zeros((problem.plan_years, len(problem.cells)), dtype=np.int64)
+    for p in range(problem.plan_years):
+        for c, (leaf, specialty) in enumerate(problem.cells):
+            units[p, c] = int(round(posts.get((leaf, specialty, horizon.first_year + p), 0.0) / problem.unit))
+    instances, plans = year_plans(horizon, model, problem, units)
+    coverage, posts_cost = problem.costs(units)
+    projection = project(horizon, _posts(problem, units, horizon.first_year), float(model.coverage_weight),
+                         float(model.underserved_weight))
+    plan = HorizonPlan(instance=horizon.name, model=model.name, first_year=horizon.first_year, years=plans,
+                       instances=instances, projection=projection, coverage_cost=coverage, posts_cost=posts_cost,
+                       status=status)
+    plan.metadata.update({"tool": "allocator", "tool_version": __version__, "instance": horizon.name,
+                          "model": model.name, "inputs": dict(sorted((inputs or {}).items())), "status": status})
+    rules, problems = check_horizon(horizon, model, plan)
+    if problems:
+        raise VerificationError(problems)
+    # A plan made by hand may break the yearly rules (a region's own proposal, last year's split
+    # under a new total): it is still projected, and the broken rules are reported with it.
+    plan.metadata["broken_rules"] = rules
+    plan.metadata["verified"] = True
+    return plan

@@ -1,0 +1,320 @@
+"""The multi-year MILP (BRIEF.md, "Multi-year mathematics"), solved by HiGHS or CBC.
+
+Formulation, per plan year p and cell c (see allocator.core.horizon):
+
+- integer n[c, p] in the cell's box for that year, with the one-year cost as
+  integer-breakpoint segments over the whole box (the one-year core's
+  formulation: exact at every integer, and convex, so no binaries);
+- each year's totals and bound rows; stability to year p - 1 (``max_change``
+  as two rows, ``weight`` through d[c, p] >= |n[c, p] - n[c, p - 1]|);
+- pool[s, p]: the graduates of start year p who settle away from where they
+  trained (one row per specialty and year keeps the supply rows sparse);
+- shortfall u[c, k] >= demand - supply(n, pool), u >= 0, only for outlook
+  years the plan can reach; each u is also bounded above by the shortfall at
+  the cells' lowest posts (supply only grows with posts), which is valid and
+  tightens the box the LP sees. Years the plan cannot reach are a constant.
+
+HiGHS is reached through OR-Tools' MathOpt (the same OR-Tools build as the
+one-year LP; highspy cannot share the process, see allocator.solvers.highs).
+The myopic plan is passed as a solution hint (a warm start). CBC through PuLP
+is the second exact path.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from allocator.core.formulation import build_segments
+from allocator.core.horizon import HorizonProblem
+
+HorizonStatus = Literal["optimal", "gap", "infeasible", "time_limit", "error"]
+
+#: A plan is proven optimal when the incumbent is within this of the best bound (absolute, in cost
+#: units) or this relative gap; HiGHS's default relative gap (1e-4) would stop before a proof.
+ABSOLUTE_GAP = 1e-6
+RELATIVE_GAP = 1e-9
+
+
+@dataclass
+class HorizonResult:
+    """What a horizon solve returns.
+
+    Attributes
+    ----------
+    status
+        ``optimal`` (proven), ``gap`` (stopped with a plan within the accepted gap),
+        ``time_limit`` (stopped with a larger gap, or no plan), ``infeasible`` or ``error``.
+    units
+        n[p, c] of the best plan found (None when there is none).
+    objective, bound
+        The incumbent's objective and the best proven lower bound.
+    """
+
+    status: HorizonStatus
+    units: np.ndarray | None
+    solver: str
+    objective: float = math.nan
+    bound: float = math.nan
+    seconds: float = 0.0
+    build_seconds: float = 0.0
+    detail: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float:
+        """The relative gap (objective - bound) / max(1, |objective|); 0 when proven optimal."""
+        if self.status == "optimal":
+            return 0.0
+        if math.isnan(self.objective) or math.isnan(self.bound):
+            return math.inf
+        return max(0.0, self.objective - self.bound) / max(1.0, abs(self.objective))
+
+
+@dataclass
+class _Terms:
+    """The model as plain rows, shared by the two backends: variables by index, rows as sparse lists."""
+
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    integer: list[bool] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+    rows: list[tuple[list[int], list[float], float, float]] = field(default_factory=list)
+    offset: float = 0.0
+
+    def var(self, lo: float, hi: float, cost: float = 0.0, integer: bool = False) -> int:
+        self.lower.append(lo)
+        self.upper.append(hi)
+        self.cost.append(cost)
+        self.integer.append(integer)
+        return len(self.lower) - 1
+
+    def row(self, index: list[int], coef: list[float], lo: float, hi: float) -> None:
+        self.rows.append((index, coef, lo, hi))
+
+
+def _terms(problem: HorizonProblem, tight: bool = True, textbook: bool = False) -> tuple[_Terms, np.ndarray]:
+    """The MILP of ``problem`` as rows; returns the terms and the index of n[p, c].
+
+    Two switches exist only to measure what the formulation's choices change (benchmarks/horizon.py):
+    ``tight=False`` leaves out the shortfall upper bounds; ``textbook=True`` writes the absolute
+    one-year cost as p * short + over with short, over >= 0 and n - t = over - short, instead of
+    the integer-breakpoint segments.
+    """
+    terms = _Terms()
+    inf = math.inf
+    big_p, n_cells = problem.plan_years, len(problem.cells)
+    n = np.zeros((big_p, n_cells), dtype=np.int64)
+    for p, year in enumerate(problem.years):
+        for c in range(n_cells):
+            n[p, c] = terms.var(float(year.lo[c]), float(year.hi[c]), integer=True)
+        if textbook and year.objective == "absolute":
+            _textbook_cost(terms, year, n[p])
+        else:
+            segments = build_segments(year, year.lo, year.hi)
+            terms.offset += math.fsum(segments.start_cost.tolist())
+            for c, first, last in segments.runs():
+                pieces = [terms.var(0.0, float(segments.length[j]), float(segments.slope[j]))
+                          for j in range(first, last)]
+                terms.row([int(n[p, c])] + pieces, [1.0] + [-1.0] * len(pieces), float(year.lo[c]),
+                          float(year.lo[c]))
+        for group in year.groups:
+            cells = group.cells.tolist()
+            terms.row([int(n[p, c]) for c in cells], [1.0] * len(cells), float(group.lo),
+                      inf if group.hi is None else float(group.hi))
+        if p:
+            limit = problem.max_change_units()
+            for c in range(n_cells):
+                pair = [int(n[p, c]), int(n[p - 1, c])]
+                if limit is not None:
+                    terms.row(pair, [1.0, -1.0], -float(limit), float(limit))
+                if problem.stability_weight:
+                    d = terms.var(0.0, inf, problem.stability_weight * problem.unit)
+                    terms.row(pair + [d], [1.0, -1.0, -1.0], -inf, 0.0)
+                    terms.row(pair + [d], [-1.0, 1.0, -1.0], -inf, 0.0)
+    # Coverage: pools, then one shortfall per cell and reachable outlook year.
+    n_specs = len(problem.specialties)
+    pool = np.full((n_specs, big_p), -1, dtype=np.int64)
+    if np.any(problem.out > 0) and np.any(problem.pi > 0):
+        for s in range(n_specs):
+            members = np.flatnonzero((problem.cell_specialty == s) & (problem.out > 0))
+            if not len(members):
+                continue
+            for p in range(big_p):
+                pool[s, p] = terms.var(0.0, inf)
+                terms.row([int(n[p, c]) for c in members] + [int(pool[s, p])],
+                          problem.out[members].tolist() + [-1.0], 0.0, 0.0)
+    w = problem.coverage_weight
+    low = np.stack([year.lo for year in problem.years]).astype(float)
+    supply_low = problem.supply(low)
+    for k in range(problem.outlook_years):
+        reachable = problem.reach[:, k, :].any(axis=1)
+        for c in range(n_cells):
+            gap_at_low = max(0.0, float(problem.demand[c, k] - supply_low[c, k]))
+            if not reachable[c] or w == 0:
+                continue  # a constant: added by the caller from the closed form
+            if gap_at_low <= 0:
+                continue  # supply only grows with posts: never short
+            u = terms.var(0.0, gap_at_low if tight else inf, w * float(problem.penalty[c]))
+            index, coef = [u], [1.0]
+            own = problem.own[c]
+            for p in range(big_p):
+                a = float(problem.reach[c, k, p])
+                if a == 0:
+                    continue
+                if own:
+                    index.append(int(n[p, c]))
+                    coef.append(own * a)
+                s = int(problem.cell_specialty[c])
+                if pool[s, p] >= 0 and problem.pi[c]:
+                    index.append(int(pool[s, p]))
+                    coef.append(float(problem.pi[c]) * a)
+            terms.row(index, coef, float(problem.demand[c, k] - problem.const[c, k]), inf)
+    return terms, n
+
+
+def _empty_box(problem: HorizonProblem) -> bool:
+    """Whether some cell's own bounds leave it no value in some year (solvers refuse such a variable)."""
+    return any(bool((year.lo > year.hi).any()) for year in problem.years) or any(
+        group.hi is not None and group.lo > group.hi for year in problem.years for group in year.groups)
+
+
+def _textbook_cost(terms: _Terms, year: object, n: np.ndarray) -> None:
+    """The absolute one-year cost with a shortfall and a surplus variable per cell (for measurements only)."""
+    from allocator.core.problem import ProblemData
+
+    assert isinstance(year, ProblemData)
+    for c in range(year.n_cells):
+        short = terms.var(0.0, math.inf, float(year.penalty[c]))
+        over = terms.var(0.0, math.inf, 1.0)
+        terms.row([int(n[c]), over, short], [year.unit, -1.0, 1.0], float(year.target[c]), float(year.target[c]))
+        prev = year.previous[c]
+        if year.stability_weight and not np.isnan(prev):
+            d = terms.var(0.0, math.inf, year.stability_weight)
+            terms.row([int(n[c]), d], [year.unit, -1.0], -math.inf, float(prev))
+            terms.row([int(n[c]), d], [-year.unit, -1.0], -math.inf, -float(prev))
+
+
+def _model_constant(problem: HorizonProblem) -> float:
+    """The coverage cost the model leaves out (years and cells no post can reach, or never short)."""
+    low = np.stack([year.lo for year in problem.years]).astype(float)
+    short = np.maximum(0.0, problem.demand - problem.supply(low))
+    reachable = problem.reach.any(axis=2)
+    if problem.coverage_weight == 0:
+        return 0.0
+    fixed = np.where(reachable, 0.0, short)
+    return problem.coverage_weight * math.fsum((fixed * problem.penalty[:, None]).ravel().tolist())
+
+
+def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, accept_gap: float = 0.0,
+                hint: np.ndarray | None = None, tight: bool = True, textbook: bool = False) -> HorizonResult:
+    """Solve the horizon MILP with HiGHS (MathOpt), warm-started from ``hint`` (n[p, c]) when given.
+
+    ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches.
+    """
+    from ortools.init.python import init
+    from ortools.math_opt.python import mathopt
+
+    started = time.perf_counter()
+    if _empty_box(problem):
+        return HorizonResult("infeasible", None, "HiGHS", detail="a cell's bounds leave no value in some year")
+    terms, n = _terms(problem, tight, textbook)
+    model = mathopt.Model(name="horizon")
+    variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer)
+                 for lo, hi, integer in zip(terms.lower, terms.upper, terms.integer)]
+    for index, coef, lo, hi in terms.rows:
+        model.add_linear_constraint(lb=lo, ub=hi, expr=mathopt.LinearSum(
+            [c * variables[i] for i, c in zip(index, coef)]))
+    constant = terms.offset + _model_constant(problem)
+    model.minimize(mathopt.LinearSum([c * v for v, c in zip(variables, terms.cost) if c]) + constant)
+    built = time.perf_counter()
+    params = mathopt.SolveParameters(relative_gap_tolerance=max(RELATIVE_GAP, accept_gap),
+                                     absolute_gap_tolerance=ABSOLUTE_GAP, random_seed=0)
+    if time_limit is not None:
+        params.time_limit = datetime.timedelta(seconds=max(0.0, time_limit - (built - started)))
+    model_params = None
+    if hint is not None:
+        values = {variables[int(n[p, c])]: float(hint[p, c]) for p in range(n.shape[0]) for c in range(n.shape[1])}
+        model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=values)])
+    result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
+    solved = time.perf_counter()
+    name = f"HiGHS MIP via OR-Tools MathOpt {init.OrToolsVersion.version_string()}"
+    reason = result.termination.reason
+    bounds = result.termination.objective_bounds
+    units = None
+    objective = math.nan
+    if result.has_primal_feasible_solution():
+        values = result.variable_values()
+        raw = np.array([[values[variables[int(i)]] for i in row] for row in n])
+        units = np.rint(raw).astype(np.int64)
+        if np.any(np.abs(raw - units) > 1e-6):
+            return HorizonResult("error", None, name, detail="a plan value is not integral", seconds=solved - built,
+                                 build_seconds=built - started)
+        objective = problem.objective(units)
+    bound = float(bounds.dual_bound)
+    common = dict(solver=name, objective=objective, bound=bound, seconds=solved - built, build_seconds=built - started,
+                  detail=str(result.termination.detail))
+    if reason == mathopt.TerminationReason.OPTIMAL and units is not None:
+        proven = objective - bound <= ABSOLUTE_GAP + RELATIVE_GAP * abs(objective)
+        return HorizonResult("optimal" if proven else "gap", units, **common)  # type: ignore[arg-type]
+    if reason == mathopt.TerminationReason.INFEASIBLE:
+        return HorizonResult("infeasible", None, **common)  # type: ignore[arg-type]
+    if units is not None:
+        return HorizonResult("time_limit", units, **common)  # type: ignore[arg-type]
+    if reason in (mathopt.TerminationReason.NO_SOLUTION_FOUND, mathopt.TerminationReason.FEASIBLE):
+        return HorizonResult("time_limit", None, **common)  # type: ignore[arg-type]
+    return HorizonResult("error", None, **common)  # type: ignore[arg-type]
+
+
+def solve_cbc(problem: HorizonProblem, *, time_limit: float | None = None,
+              hint: np.ndarray | None = None) -> HorizonResult:
+    """Solve the horizon MILP with CBC through PuLP: the second exact path."""
+    import pulp
+
+    started = time.perf_counter()
+    if _empty_box(problem):
+        return HorizonResult("infeasible", None, "CBC", detail="a cell's bounds leave no value in some year")
+    terms, n = _terms(problem)
+    model = pulp.LpProblem("horizon", pulp.LpMinimize)
+    variables = [pulp.LpVariable(f"v{i}", None if math.isinf(-lo) else lo, None if math.isinf(hi) else hi,
+                                 cat=pulp.LpInteger if integer else pulp.LpContinuous)
+                 for i, (lo, hi, integer) in enumerate(zip(terms.lower, terms.upper, terms.integer))]
+    constant = terms.offset + _model_constant(problem)
+    model += pulp.LpAffineExpression([(v, c) for v, c in zip(variables, terms.cost) if c], constant=constant)
+    for r, (index, coef, lo, hi) in enumerate(terms.rows):
+        expr = pulp.LpAffineExpression([(variables[i], c) for i, c in zip(index, coef)])
+        if lo == hi:
+            model += pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"r{r}", lo)
+            continue
+        if not math.isinf(lo):
+            model += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"r{r}lo", lo)
+        if not math.isinf(hi):
+            model += pulp.LpConstraint(expr, pulp.LpConstraintLE, f"r{r}hi", hi)
+    if hint is not None:
+        for p in range(n.shape[0]):
+            for c in range(n.shape[1]):
+                variables[int(n[p, c])].setInitialValue(float(hint[p, c]))
+    built = time.perf_counter()
+    options: dict[str, object] = {"msg": False, "threads": 1, "gapRel": RELATIVE_GAP, "gapAbs": ABSOLUTE_GAP,
+                                  "warmStart": hint is not None}
+    if time_limit is not None:
+        options["timeLimit"] = max(1, int(time_limit))
+    model.solve(pulp.PULP_CBC_CMD(**options))
+    solved = time.perf_counter()
+    name = f"CBC via PuLP {pulp.__version__}"
+    common = dict(solver=name, seconds=solved - built, build_seconds=built - started)
+    if model.status == pulp.LpStatusInfeasible or model.sol_status == pulp.LpSolutionInfeasible:
+        return HorizonResult("infeasible", None, **common)  # type: ignore[arg-type]
+    if model.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        raw = np.array([[variables[int(i)].varValue or 0.0 for i in row] for row in n])
+        units = np.rint(raw).astype(np.int64)
+        objective = problem.objective(units)
+        if model.status == pulp.LpStatusOptimal and model.sol_status == pulp.LpSolutionOptimal:
+            return HorizonResult("optimal", units, objective=objective, bound=objective, **common)  # type: ignore[arg-type]
+        return HorizonResult("time_limit", units, objective=objective, **common)  # type: ignore[arg-type]
+    return HorizonResult("time_limit" if time_limit is not None else "error", None, **common)  # type: ignore[arg-type]
