@@ -19,11 +19,14 @@ from typing import Any, Callable
 import numpy as np
 
 from allocator.core.problem import Group, ProblemData, build_problem, with_totals
-from allocator.errors import SolverError
+from allocator.errors import InputError, SolverError
 from allocator.io.schemas import Instance, Model, Specialty
 from allocator.results.plan import Plan
 from allocator.results.solve import solve_exact
 from allocator.solvers.diagnose import Rule, rules_of
+from allocator.solvers.residual import Residual
+from allocator.reports.incremental import moved_row, ranging, rule_moves, tied_moves
+from allocator.solvers.flow import structure
 
 #: Instance facts that depend only on the tree, the bounds and the offers; a variant that changes
 #: none of those (totals, populations, indicators) inherits them instead of recomputing.
@@ -137,6 +140,19 @@ def _moved_bound(problem: ProblemData, instance: Instance, rule: Rule, side: str
     return replace(problem, groups=groups, derived={})
 
 
+def _moved_row_change(instance: Instance, model: Model, rule: Rule, side: str, step: int,
+                      base: Outcome) -> float | None:
+    """The change in objective when a bound row's limit moves by ``step`` units, by a fresh build and solve."""
+    moved = moved_row(instance, rule, side, step)
+    if moved is None:
+        return None
+    try:
+        outcome = resolve(moved, model)
+    except InputError:  # e.g. the minimum now above the maximum
+        return None
+    return None if outcome.objective is None else outcome.objective - (base.objective or 0.0)
+
+
 def _cap_without(problem: ProblemData, instance: Instance, c: int, own: tuple[str, str | None]) -> int:
     """Cell ``c``'s cap from every bound row but ``own``, and from stability (not from the total)."""
     unit = float(instance.unit)
@@ -162,8 +178,15 @@ def _floor_without(problem: ProblemData, instance: Instance, c: int) -> int:
     return 0
 
 
-def binding_bounds(instance: Instance, model: Model, base: Outcome) -> list[BindingBound]:
-    """Every total, bound row and the stability limit that is tight at the optimum, moved one unit each way."""
+def binding_bounds(instance: Instance, model: Model, base: Outcome, residual: Residual | None = None,
+                   ranging: dict[str, list[TotalStep]] | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> list[BindingBound]:
+    """Every total, bound row and the stability limit that is tight at the optimum, moved one unit each way.
+
+    With ``residual`` (the optimal flow's residual network) and ``ranging``
+    (the plans at totals ±1 and more), each answer is a shortest path instead
+    of a re-solve (see :mod:`allocator.reports.incremental`).
+    """
     from allocator.solvers.highs import group_duals  # only this section needs an LP
 
     assert base.posts is not None and base.problem is not None and base.units is not None
@@ -171,9 +194,15 @@ def binding_bounds(instance: Instance, model: Model, base: Outcome) -> list[Bind
     unit = float(instance.unit)
     units_of = {cell: int(round(value / unit)) for cell, value in base.posts.items()}
     duals = group_duals(problem, base.units) or {}
+    weights = residual.reduced() if residual is not None else None
+    all_rules = rules_of(instance, model)
+    done = 0
     result = []
     stability_cells = 0
-    for rule in rules_of(instance, model):
+    for rule in all_rules:
+        done += 1
+        if progress is not None:
+            progress(done, len(all_rules))
         total = sum(units_of.get(cell, 0) for cell in rule.cells)
         if rule.kind == "stability":
             stability_cells += (total == rule.hi) or (total == rule.lo and rule.lo > 0)
@@ -185,6 +214,19 @@ def binding_bounds(instance: Instance, model: Model, base: Outcome) -> list[Bind
         elif rule.lo > 0 and total == rule.lo:
             side = "min"
         else:
+            continue
+        if residual is not None and weights is not None:
+            found: tuple[float | None, float | None] | None
+            if rule.kind == "total" and ranging is not None:
+                steps = {step.delta: step for step in ranging[str(rule.specialty)]}
+                found = tuple(None if steps[d].objective is None else steps[d].objective - (base.objective or 0.0)
+                              for d in (1, -1))  # type: ignore[assignment]
+            else:
+                found = rule_moves(residual, rule, side, total, weights)
+            if found is None:  # the row moves to or from 0: eligibility and targets change, so re-solve
+                found = tuple(_moved_row_change(instance, model, rule, side, step, base) for step in (+1, -1))  # type: ignore[assignment]
+            result.append(BindingBound(rule.name, rule.kind, rule.text, side, found[0], found[1],  # type: ignore[index]
+                                       duals.get(rule.name)))
             continue
         changes = []
         for step in (+1, -1):
@@ -226,6 +268,30 @@ class TotalStep:
     delta: int
     posts: dict[str, float] | None
     objective: float | None
+    #: How the plan was found: ``re-solve``, or ``path`` (augmenting paths from the optimal flow).
+    method: str = "re-solve"
+
+
+def flow_ranging(instance: Instance, model: Model, base: Outcome, residual: Residual, k: int = 5,
+                 progress: Callable[[int, int], None] | None = None
+                 ) -> tuple[dict[str, list[TotalStep]], dict[str, float | None]]:
+    """:func:`total_ranging` by augmenting paths from the optimal flow, and each specialty's next-post margin."""
+    assert base.problem is not None
+    problem = base.problem
+
+    def canonical(moved: ProblemData) -> np.ndarray | None:
+        return solve_problem(moved, instance.cells).units
+
+    result: dict[str, list[TotalStep]] = {}
+    margins: dict[str, float | None] = {}
+    ordered = sorted(instance.specialties, key=lambda s: s.id)
+    for done, specialty in enumerate(ordered, start=1):
+        steps, margin = ranging(instance, model, problem, residual, specialty, k, canonical)
+        result[specialty.id] = [TotalStep(step.delta, step.posts, step.objective, step.method) for step in steps]
+        margins[specialty.id] = margin
+        if progress is not None:
+            progress(done, len(ordered))
+    return result, margins
 
 
 def total_ranging(instance: Instance, model: Model, k: int = 5,
@@ -452,6 +518,23 @@ class AlternativeOptima:
     count: int
     exchanges: list[dict[str, Any]]
     tie_rule: str
+    #: From the residual network: every cell that another optimal plan gives one unit more (+1) or fewer (-1).
+    moves: list[dict[str, Any]] | None = None
+
+
+def flow_alternatives(base: Outcome, residual: Residual, shown: int = 50) -> AlternativeOptima:
+    """Tied optima from zero-cost cycles of the residual network: exact for moves through any rules."""
+    problem = base.problem
+    assert problem is not None
+    up, down = tied_moves(residual)
+    moves = []
+    for c in np.flatnonzero(up | down).tolist():
+        for flag, direction in ((up[c], +1), (down[c], -1)):
+            if flag:
+                moves.append({"area": problem.leaves[int(problem.cell_leaf[c])],
+                              "specialty": problem.specialties[int(problem.cell_specialty[c])],
+                              "change": direction * problem.unit})
+    return AlternativeOptima(not moves, len(moves), [], TIE_RULE, moves)
 
 
 def alternative_optima(base: Outcome, shown: int = 50) -> AlternativeOptima:
@@ -568,6 +651,8 @@ class SensitivityReport:
     robustness: Robustness | None = None
     alternatives: AlternativeOptima | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Per specialty: how much more its next post costs anywhere but where it goes (0: tied).
+    margins: dict[str, float | None] = field(default_factory=dict)
 
 
 def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, draws: int = 200,
@@ -583,19 +668,27 @@ def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, dra
         raise SolverError("the instance has no plan; run allocator solve for the diagnosis")
     if base.posts != plan.posts():
         raise SolverError("the re-solve did not reproduce the plan; report this")
-    say("binding bounds")
-    binding = binding_bounds(instance, model, base)
+    margins: dict[str, float | None] = {}
+    residual = Residual(base.problem, base.units) if structure(base.problem) != "none" and \
+        base.problem.arrays is not None else None
     say("total ranging")
-    ranging = total_ranging(instance, model, k, base.problem)
+    if residual is not None:
+        ranging_, margins = flow_ranging(instance, model, base, residual, k)
+    else:
+        ranging_ = total_ranging(instance, model, k, base.problem)
+    say("binding bounds")
+    binding = binding_bounds(instance, model, base, residual, ranging_ if residual is not None else None)
     say("alternative optima")
-    alternatives = alternative_optima(base)
+    alternatives = flow_alternatives(base, residual) if residual is not None else alternative_optima(base)
     say("weight ranges")
     weights = weight_ranges(instance, model, base.posts)
     say("robustness")
     noisy = robustness(instance, model, plan, draws=draws, noise=noise, seed=seed, on_draw=on_draw) \
         if draws else None
-    return SensitivityReport(instance.name, model.name, base.objective, binding, ranging,
-                             priority_lists(base.posts, ranging),
+    return SensitivityReport(instance.name, model.name, base.objective, binding, ranging_,
+                             priority_lists(base.posts, ranging_),
                              explain_areas(instance, model, plan, base.problem.needs), weights, noisy,
                              alternatives,
-                             {"k": k, "draws": draws, "noise": noise, "seed": seed})
+                             {"k": k, "draws": draws, "noise": noise, "seed": seed,
+                              "method": "residual network" if residual is not None else "re-solves"},
+                             margins)
