@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
+from ortools.graph.python import max_flow
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from allocator.core.problem import ProblemData
@@ -358,7 +359,10 @@ class Residual:
             pa = self.potential[s.a[cells]]
             pb = self.potential[far]
             with np.errstate(invalid="ignore"):
-                cheaper_up = cells[np.isfinite(up) & (up + pa - pb < -self.tolerance)]
+                # No optimum puts more in a cell than its caps with the ancestors' and the total's (problem.hi):
+                # a cell whose cost is flat (a zero target under a divisor method) stops there.
+                cheaper_up = cells[np.isfinite(up) & (up + pa - pb < -self.tolerance)
+                                   & (self.units[cells] < problem.hi[cells])]
                 cheaper_down = cells[np.isfinite(down) & (-down + pb - pa < -self.tolerance)]
             if not len(cheaper_up) and not len(cheaper_down):
                 break
@@ -377,7 +381,7 @@ class Residual:
         np.add.at(excess, s.b[cells], delta)
 
     def _augment(self, excess: np.ndarray, near: float = np.inf) -> bool:
-        """Successive shortest paths from nodes with excess to nodes with a deficit, one unit at a time.
+        """Successive shortest paths from nodes with excess to nodes with a deficit, one unit per path.
 
         A unit moved because it was cheaper than the potentials can go back the way it came at a
         reduced cost below twice the largest gain (``near``), so each search first looks that far
@@ -390,33 +394,58 @@ class Residual:
             graph = self._graph(weights)
             deficits = np.zeros(0, dtype=np.int64)
             for limit in (near, np.inf) if np.isfinite(near) else (np.inf,):
-                dist, predecessors, origin = dijkstra(graph, directed=True, indices=sources, min_only=True,
-                                                      return_predecessors=True, limit=limit)
+                dist = dijkstra(graph, directed=True, indices=sources, min_only=True, limit=limit)
                 deficits = np.flatnonzero((excess < 0) & np.isfinite(dist))
                 if len(deficits):
                     break
             if not len(deficits):
                 return False
-            # The nearest deficit; ties to the lowest node number (deterministic).
-            target = int(deficits[np.argmin(dist[deficits])])
-            reach = dist[target]
+            # Potentials move by the distances (capped at the farthest deficit reached): every shortest path to
+            # a reached deficit then costs zero, and a maximum flow over the zero-cost entries sends as much as
+            # those paths can carry at once (one unit per cell entry: the next unit of a cell costs more).
+            reach = float(np.max(dist[deficits]))
             self.potential = self.potential + np.minimum(np.where(np.isfinite(dist), dist, reach), reach)
-            node = target
-            path_cells: list[tuple[int, int]] = []
-            tree_moves: list[tuple[int, int]] = []
-            while node != origin[target]:
-                previous = int(predecessors[node])
-                self._record(previous, node, weights, path_cells, tree_moves)
-                node = previous
-            for cell, step in path_cells:
-                self.units[cell] += step
-            for arc, step in tree_moves:
-                self.flow[arc] += step
-            self._refresh(costs, np.array([c for c, _ in path_cells], dtype=np.int64),
-                          np.array([a for a, _ in tree_moves], dtype=np.int64))
-            excess[int(origin[target])] -= 1
-            excess[target] += 1
+            weights = self.reduced(costs)
+            zero = np.flatnonzero(weights <= self.tolerance)
+            room = self._room(zero)
+            flow = max_flow.SimpleMaxFlow()
+            source, sink = self.shape.n_nodes, self.shape.n_nodes + 1
+            flow.add_arcs_with_capacity(self._tail[zero], self._head[zero], room)
+            givers, takers = np.flatnonzero(excess > 0), np.flatnonzero(excess < 0)
+            flow.add_arcs_with_capacity(np.full(len(givers), source), givers, excess[givers])
+            flow.add_arcs_with_capacity(takers, np.full(len(takers), sink), -excess[takers])
+            if flow.solve(source, sink) != flow.OPTIMAL or flow.optimal_flow() == 0:
+                raise AssertionError("no zero-cost path to the nearest deficit; report this")
+            sent = flow.flows(np.arange(len(zero) + len(givers) + len(takers)))
+            excess[givers] -= sent[len(zero):len(zero) + len(givers)]
+            excess[takers] += sent[len(zero) + len(givers):]
+            used = zero[sent[:len(zero)] > 0]
+            amount = sent[:len(zero)][sent[:len(zero)] > 0]
+            n, t = self.problem.n_cells, len(self.shape.tree_tail)
+            cells_changed, arcs_changed = [], []
+            for lo_entry, hi_entry, sign, target in ((0, n, 1, "cell"), (n, 2 * n, -1, "cell"),
+                                                     (2 * n, 2 * n + t, 1, "tree"), (2 * n + t, 2 * n + 2 * t, -1, "tree")):
+                pick = (used >= lo_entry) & (used < hi_entry)
+                index = used[pick] - lo_entry
+                if target == "cell":
+                    np.add.at(self.units, index, sign * amount[pick])
+                    cells_changed.append(index)
+                else:
+                    np.add.at(self.flow, index, sign * amount[pick])
+                    arcs_changed.append(index)
+            self._refresh(costs, np.concatenate(cells_changed), np.concatenate(arcs_changed))
         return True
+
+    def _room(self, entries: np.ndarray) -> np.ndarray:
+        """How many units each entry can carry at its current cost (one for a cell: its next unit costs more)."""
+        s, n, t = self.shape, self.problem.n_cells, len(self.shape.tree_tail)
+        room = np.full(len(entries), _BIG, dtype=np.int64)
+        room[entries < 2 * n] = 1
+        fwd = (entries >= 2 * n) & (entries < 2 * n + t)
+        bwd = (entries >= 2 * n + t) & (entries < 2 * n + 2 * t)
+        room[fwd] = np.minimum(s.tree_hi[entries[fwd] - 2 * n], _BIG) - self.flow[entries[fwd] - 2 * n]
+        room[bwd] = self.flow[entries[bwd] - 2 * n - t] - s.tree_lo[entries[bwd] - 2 * n - t]
+        return np.minimum(room, 1 << 40)
 
     def _refresh(self, costs: np.ndarray, cells: np.ndarray, arcs: np.ndarray) -> None:
         """Update the cached entry costs of the cells and group arcs a path changed."""
@@ -429,21 +458,6 @@ class Residual:
             flow = self.flow[arcs]
             costs[2 * n + arcs] = np.where(flow < s.tree_hi[arcs], 0.0, np.inf)
             costs[2 * n + t + arcs] = np.where(flow > s.tree_lo[arcs], 0.0, np.inf)
-
-    def _record(self, tail: int, head: int, weights: np.ndarray, cells: list[tuple[int, int]],
-                tree: list[tuple[int, int]]) -> None:
-        """Which arc the path used from ``tail`` to ``head`` (no two entries join the same two nodes)."""
-        lo, hi = self._indptr[tail], self._indptr[tail + 1]
-        row = np.arange(lo, hi)[self._head_sorted[lo:hi] == head]
-        entry = int(self._order[row[0]])
-        n, t = self.problem.n_cells, len(self.shape.tree_tail)
-        if entry < n:
-            cells.append((entry, 1))
-        elif entry < 2 * n:
-            cells.append((entry - n, -1))
-        elif entry < 2 * n + 2 * t:
-            tree.append(((entry - 2 * n) % t, 1 if entry < 2 * n + t else -1))
-        # links between a cell's own node and its far end carry nothing themselves
 
     def objective(self) -> float:
         """The objective of the current plan (exact sum)."""
