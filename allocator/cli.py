@@ -139,7 +139,7 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
     with _output_dir(out, force):
         written = write_plan(loaded.value, plan, out, xlsx=write_xlsx)
         if report is not None:
-            written += write_sensitivity(out, report, float(loaded.value.unit))
+            written += write_sensitivity(out, report, float(loaded.value.unit), loaded.value)
     if not quiet:
         _echo_plan(loaded.value, plan)
     click.echo("Wrote " + ", ".join(str(path) for path in written))
@@ -249,7 +249,7 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed, jobs, instance,
                                  progress)
     with _output_dir(out, force):
-        written = write_sensitivity(out, report, float(loaded.value.unit))
+        written = write_sensitivity(out, report, float(loaded.value.unit), loaded.value)
     click.echo("Wrote " + ", ".join(str(path) for path in written))
 
 

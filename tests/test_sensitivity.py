@@ -199,7 +199,8 @@ def test_solve_with_sensitivity_writes_plan_and_report(tmp_path: Path) -> None:
                                        "-o", str(out), "-q", "--sensitivity"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["plan.csv", "plan.json", "plan.xlsx", "sensitivity.json",
-                                                     "sensitivity.md", "summary.md"]
+                                                     "sensitivity.md", "sensitivity_cells.csv",
+                                                     "sensitivity_rules.csv", "summary.md"]
     report = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
     assert set(report) >= {"binding_bounds", "total_ranging", "priority", "weight_ranges", "alternative_optima",
                            "robustness", "areas"}
