@@ -157,7 +157,7 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
     from allocator.reports.sensitivity import sensitivity as analyse
     from allocator.reports.workers import Context, default_jobs, executor_for
 
-    jobs = jobs or default_jobs()
+    jobs = jobs or default_jobs(len(instance.cells))
     # Workers load the instance from its file: faster than unpickling a large one (docs/dependencies.md).
     context = Context(model, path=str(instance_path.resolve())) if instance_path is not None else \
         Context(model, instance=instance)
@@ -233,7 +233,8 @@ class ProgressBar:
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes for the draws, weight ranges, total ranging and rules (default: the cores).")
+              help="Worker processes for the draws, weight ranges, total ranging and rules (default: the cores; 1 "
+                   "under 2,000 cells).")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: when stderr is a terminal; never with --quiet).")
 @_guarded

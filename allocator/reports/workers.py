@@ -138,8 +138,15 @@ class InlineExecutor(Executor):
         return future
 
 
-def default_jobs() -> int:
-    """The number of cores this process may use."""
+#: Below this many cells the default is one process: starting a spawned worker (a fresh interpreter
+#: importing numpy, polars, OR-Tools and scipy, then loading the instance) costs more than it saves.
+SMALL_CELLS = 2000
+
+
+def default_jobs(cells: int | None = None) -> int:
+    """The number of cores this process may use (1 for an instance of fewer than :data:`SMALL_CELLS` cells)."""
+    if cells is not None and cells < SMALL_CELLS:
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
