@@ -116,3 +116,14 @@ def test_floors_over_total_exit_3_naming_total_and_bounds(tmp_path: Path) -> Non
 def test_validate_exits_2_on_bad_file(name: str) -> None:
     result = CliRunner().invoke(main, ["validate", str(BAD / name)])
     assert result.exit_code == 2 and "Fix:" in result.output and "Traceback" not in result.output
+
+
+def test_sensitivity_jobs_below_one_is_bad_input(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from tests.conftest import DK_INSTANCE
+
+    result = CliRunner().invoke(main, ["sensitivity", str(DK_INSTANCE), "-o", str(tmp_path / "out"), "--jobs", "0"])
+    assert result.exit_code == 2 and "'--jobs'" in result.output and "x>=1" in result.output
+    assert not (tmp_path / "out").exists()
