@@ -167,13 +167,22 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
         if not quiet and not show_bar:
             click.echo(f"sensitivity: {step} …", err=True)
 
-    with executor_for(jobs, context) as executor:
+    executor = executor_for(jobs, context)
+    try:
         if not show_bar:
-            return analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say,
-                           executor=executor, context=context, jobs=jobs)
-        with ProgressBar("sensitivity", draws) as bar:
-            return analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=bar.step,
-                           on_draw=bar.draw, executor=executor, context=context, jobs=jobs, on_task=bar.task)
+            report = analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say,
+                             executor=executor, context=context, jobs=jobs)
+        else:
+            with ProgressBar("sensitivity", draws) as bar:
+                report = analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed,
+                                 progress=bar.step, on_draw=bar.draw, executor=executor, context=context, jobs=jobs,
+                                 on_task=bar.task)
+    except BaseException:
+        # Ctrl-C or an error: do not wait for the queued tasks of the workers.
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown()
+    return report
 
 
 class ProgressBar:
