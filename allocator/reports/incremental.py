@@ -97,12 +97,10 @@ def rule_moves(residual: Residual, rule: Rule, side: str, units: int,
         flow = int(residual.flow[arc])
         lo, hi = int(s.tree_lo[arc]), int(s.tree_hi[arc])
         if side == "max":
-            gain = residual.arc_move(arc, +1, weights)
-            relax = min(0.0, gain) if gain is not None else 0.0
+            relax = residual.arc_move(arc, +1, weights, only_gain=True)
             tighten = residual.arc_move(arc, -1, weights) if flow - 1 >= lo else None
         else:
-            gain = residual.arc_move(arc, -1, weights)
-            relax = min(0.0, gain) if gain is not None else 0.0
+            relax = residual.arc_move(arc, -1, weights, only_gain=True)
             tighten = residual.arc_move(arc, +1, weights) if flow + 1 <= hi else None
         return relax, tighten
     # A row on one cell: the cell's own box.
@@ -116,16 +114,14 @@ def rule_moves(residual: Residual, rule: Rule, side: str, units: int,
         if opened <= n:
             relax: float = 0.0
         else:
-            gain = residual.cell_move(cell, +1, weights, within_limits=False)
-            relax = min(0.0, gain) if gain is not None else 0.0
+            relax = residual.cell_move(cell, +1, weights, within_limits=False, only_gain=True) or 0.0
         tighten = residual.cell_move(cell, -1, weights) if n - 1 >= lo else None
     else:
         lowered = max(int(floor[cell]), rule.lo - 1)
         if lowered >= n:
             relax = 0.0
         else:
-            gain = residual.cell_move(cell, -1, weights, within_limits=False)
-            relax = min(0.0, gain) if gain is not None else 0.0
+            relax = residual.cell_move(cell, -1, weights, within_limits=False, only_gain=True) or 0.0
         tighten = residual.cell_move(cell, +1, weights) if rule.lo + 1 <= hi else None
     return relax, tighten
 

@@ -120,7 +120,8 @@ def binding_task(context: Context, rules: list[str]) -> list[Any]:
 
     state = _state(context)
     base, residual = base_of(context)
-    return binding_bounds(state["instance"], state["model"], base, residual, None, only=set(rules))
+    # The LP duals are computed once by the caller, not in every batch.
+    return binding_bounds(state["instance"], state["model"], base, residual, None, only=set(rules), duals={})
 
 
 # --- running ---------------------------------------------------------------------------------------

@@ -250,21 +250,32 @@ class Residual:
 
     # --- one rule moved by one unit --------------------------------------------------------------
 
-    def arc_move(self, arc: int, direction: int, weights: np.ndarray) -> float | None:
+    def arc_move(self, arc: int, direction: int, weights: np.ndarray, only_gain: bool = False) -> float | None:
         """The least extra cost of one more (+1) or one less (-1) unit through group arc ``arc``; None: impossible.
 
         One more unit goes tail -> head on the arc and must come back head ->
         tail through the rest of the network; one less is the other way round.
+        With ``only_gain`` only a negative answer matters: the search stops at
+        the distance that could still give one (0.0 is returned otherwise).
         """
         s = self.shape
         u, v = int(s.tree_tail[arc]), int(s.tree_head[arc])
         start, end = (v, u) if direction > 0 else (u, v)
+        limit = np.inf
+        if only_gain:
+            # The cycle costs its entry's reduced cost plus a non-negative reduced distance.
+            entry = self.potential[u] - self.potential[v] if direction > 0 else self.potential[v] - self.potential[u]
+            if entry >= 0:
+                return 0.0
+            limit = -entry
         excluded = [int(self.tree_fwd[arc]), int(self.tree_bwd[arc])]
-        d = self.distances([start], excluded, weights=weights)[0, end]
-        return None if not np.isfinite(d) else float(d)
+        d = self.distances([start], excluded, weights=weights, limit=limit)[0, end]
+        if not np.isfinite(d):
+            return 0.0 if only_gain else None
+        return min(0.0, float(d)) if only_gain else float(d)
 
     def cell_move(self, cell: int, direction: int, weights: np.ndarray, limit: float = np.inf,
-                  within_limits: bool = True) -> float | None:
+                  within_limits: bool = True, only_gain: bool = False) -> float | None:
         """The least extra cost of a plan with cell ``cell`` one unit higher (+1) or lower (-1); None: impossible.
 
         With ``within_limits`` False the cell's own limits are ignored for this one unit (the row that
@@ -283,9 +294,17 @@ class Residual:
         far = int(s.b[cell]) if s.via[cell] < 0 else int(s.via[cell])
         start, end = (far, near) if direction > 0 else (near, far)
         excluded = [int(self.cell_fwd[cell]), int(self.cell_bwd[cell])]
+        if only_gain:
+            entry = first + (self.potential[near] - self.potential[far] if direction > 0 else
+                             self.potential[far] - self.potential[near])
+            if entry >= 0:
+                return 0.0
+            limit = -entry
         found = dijkstra(self._graph(_without(weights, excluded)), directed=True, indices=start, limit=limit)
         d = float(found[end]) - self.potential[start] + self.potential[end]
-        return None if not math.isfinite(d) else first + d
+        if not math.isfinite(d):
+            return 0.0 if only_gain else None
+        return min(0.0, first + d) if only_gain else first + d
 
     # --- tied optima -------------------------------------------------------------------------------
 
