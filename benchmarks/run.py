@@ -284,7 +284,7 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
             limit = SENSITIVITY_TARGETS.get(scale_name)
             wall = _median(report.get("wall", []))
             if limit is not None and wall is not None:
-                lines[-1] += (f" Issue 13's target: {'<' if scale == 'dk' else '≤'} {limit:g} s — "
+                lines[-1] += (f" Issue 13's target: {'<' if scale_name == 'dk' else '≤'} {limit:g} s — "
                               f"{'met' if wall <= limit else 'NOT met'}.")
         lines += ["", *_ratios(jobs), ""]
     return "\n".join(lines).rstrip() + "\n"
