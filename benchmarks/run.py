@@ -277,8 +277,8 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
                           f"{OBJECTIVE_TOLERANCE:g} relative: {text}."]
         report = jobs.get("sensitivity")
         if report:
-            lines += ["", f"Whole `allocator sensitivity` (model need-weighted, default settings: k = 5, 200 Monte Carlo draws, "
-                      f"--jobs = the cores): median "
+            lines += ["", "Whole `allocator sensitivity` (model need-weighted, default settings: k = 5, "
+                      f"200 Monte Carlo draws, --jobs = the cores): median "
                       f"{_fmt(_median(report.get('wall', [])), 2)} s over {len(report.get('wall', []))} runs, "
                       f"peak {_fmt(report.get('peak_mb'), 0)} MB ({report.get('status')})."]
             limit = SENSITIVITY_TARGETS.get(scale_name)

@@ -236,7 +236,8 @@ def binding_bounds(instance: Instance, model: Model, base: Outcome, residual: Re
             else:
                 found = rule_moves(residual, rule, side, total, weights)
             if found is None:  # the row moves to or from 0: eligibility and targets change, so re-solve
-                found = tuple(_moved_row_change(instance, model, rule, side, step, base) for step in (+1, -1))  # type: ignore[assignment]
+                found = tuple(_moved_row_change(instance, model, rule, side, step, base)  # type: ignore[assignment]
+                              for step in (+1, -1))
             result.append(BindingBound(rule.name, rule.kind, rule.text, side, found[0], found[1],  # type: ignore[index]
                                        duals.get(rule.name)))
             continue

@@ -202,7 +202,8 @@ class Residual:
         up, down = self._marginals()
         flow = self.flow
         tree_room = np.zeros(len(s.tree_tail))
-        return np.concatenate([up, np.where(np.isfinite(down), -down, np.inf), np.where(flow < s.tree_hi, tree_room, np.inf),
+        return np.concatenate([up, np.where(np.isfinite(down), -down, np.inf),
+                               np.where(flow < s.tree_hi, tree_room, np.inf),
                                np.where(flow > s.tree_lo, tree_room, np.inf), np.zeros(len(self._links))])
 
     def reduced(self, costs: np.ndarray | None = None) -> np.ndarray:
@@ -442,8 +443,9 @@ class Residual:
             amount = sent[:len(zero)][sent[:len(zero)] > 0]
             n, t = self.problem.n_cells, len(self.shape.tree_tail)
             cells_changed, arcs_changed = [], []
-            for lo_entry, hi_entry, sign, target in ((0, n, 1, "cell"), (n, 2 * n, -1, "cell"),
-                                                     (2 * n, 2 * n + t, 1, "tree"), (2 * n + t, 2 * n + 2 * t, -1, "tree")):
+            ranges = ((0, n, 1, "cell"), (n, 2 * n, -1, "cell"), (2 * n, 2 * n + t, 1, "tree"),
+                      (2 * n + t, 2 * n + 2 * t, -1, "tree"))
+            for lo_entry, hi_entry, sign, target in ranges:
                 pick = (used >= lo_entry) & (used < hi_entry)
                 index = used[pick] - lo_entry
                 if target == "cell":

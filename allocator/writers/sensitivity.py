@@ -257,8 +257,8 @@ def scale_sections(report: SensitivityReport, unit: float, instance: Instance | 
                 "| lowest share of draws keeping a count |", "|---|---:|---:|---:|---:|---:|---:|"]
         for key in sorted(sums):
             n, posts, target, tied, moving, keep = sums[key]
-            out.append(f"| {key} | {int(n):,} | {format_number(posts)} | {target:.2f} | {int(tied):,} | {int(moving):,} "
-                       f"| {keep:.0%} |")
+            out.append(f"| {key} | {int(n):,} | {format_number(posts)} | {target:.2f} | {int(tied):,} "
+                       f"| {int(moving):,} | {keep:.0%} |")
     return out
 
 
