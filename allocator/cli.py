@@ -197,11 +197,12 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
     if warnings:
         plan.metadata["warnings"] = warnings
     write_xlsx = xlsx if xlsx is not None else len(plan.rows) <= XLSX_AUTO_ROWS
-    report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet) if with_sensitivity else None
+    report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet, instance_path=instance) \
+        if with_sensitivity else None
     with publishing(out, force) as target:
         written = write_plan(loaded.value, plan, target, xlsx=write_xlsx)
         if report is not None:
-            written += write_sensitivity(target, report, float(loaded.value.unit))
+            written += write_sensitivity(target, report, float(loaded.value.unit), loaded.value)
         if with_report:
             written += _write_report(target, loaded.value, lang, plans=[json.loads(plan_json(plan))],
                                      sensitivities=[json.loads(sensitivity_json(report))] if report else [])
@@ -215,18 +216,83 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
 
 
 def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quiet: bool, draws: int = 200,
-                        noise: float = 0.05, seed: int = 0) -> Any:
+                        noise: float = 0.05, seed: int = 0, jobs: int | None = None,
+                        instance_path: Path | None = None, progress: bool | None = None) -> Any:
+    """Run the sensitivity report on ``jobs`` worker processes, with a progress bar where it helps.
+
+    The bar goes to stderr when stderr is a terminal (or ``progress`` is True) and not ``quiet``.
+    """
     from allocator.reports.sensitivity import sensitivity as analyse
+    from allocator.reports.workers import Context, default_jobs, executor_for
+
+    jobs = jobs or default_jobs(len(instance.cells))
+    # Workers load the instance from its file: faster than unpickling a large one (docs/dependencies.md).
+    context = Context(model, path=str(instance_path.resolve())) if instance_path is not None else \
+        Context(model, instance=instance)
+    show_bar = not quiet and (progress if progress is not None else sys.stderr.isatty())
 
     def say(step: str) -> None:
-        if not quiet and step != "robustness":
+        if not quiet and not show_bar:
             _say(f"sensitivity: {step} …", err=True)
 
-    if quiet or not draws:
-        return analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say)
-    with click.progressbar(length=draws, label="sensitivity: robustness", file=sys.stderr) as bar:
-        return analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say,
-                       on_draw=lambda: bar.update(1))
+    executor = executor_for(jobs, context)
+    try:
+        if not show_bar:
+            report = analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed, progress=say,
+                             executor=executor, context=context, jobs=jobs)
+        else:
+            with ProgressBar("sensitivity", draws) as bar:
+                report = analyse(instance, model, plan, k=k, draws=draws, noise=noise, seed=seed,
+                                 progress=bar.step, on_draw=bar.draw, executor=executor, context=context, jobs=jobs,
+                                 on_task=bar.task)
+    except BaseException:
+        # Ctrl-C or an error: do not wait for the queued tasks of the workers.
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown()
+    return report
+
+
+class ProgressBar:
+    """One bar on stderr for the whole report: sections finished and draws made, with the time left (click)."""
+
+    def __init__(self, label: str, draws: int) -> None:
+        self.label = label
+        self._bar: Any = None
+        self._section = ""
+        self._draws = draws
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def _start(self, length: int, section: str) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+        self._section = section
+        self._bar = click.progressbar(length=length, label=f"{self.label}: {section}", file=sys.stderr,
+                                      show_eta=True, show_pos=True)
+        self._bar.__enter__()
+
+    def step(self, section: str) -> None:
+        """A new section begins (its bar starts when its first piece is done)."""
+        self._section = section
+
+    def task(self, section: str, done: int, total: int) -> None:
+        """A piece of ``section`` is done."""
+        if self._bar is None or self._section != section or getattr(self._bar, "length", None) != total:
+            self._start(total, section)
+        self._bar.update(1)
+
+    def draw(self) -> None:
+        """One Monte Carlo draw is done."""
+        if self._section != "robustness" or self._bar is None:
+            self._start(self._draws or 1, "robustness")
+            self._section = "robustness"
+        self._bar.update(1)
 
 
 @main.command()
@@ -243,10 +309,16 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Monte Carlo draws.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes for the draws, weight ranges, total ranging and rules (default: the cores; 1 "
+                   "under 2,000 cells).")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: when stderr is a terminal; never with --quiet).")
 @_report_options
 @_guarded
 def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draws: int, noise: float, seed: int,
-                force: bool, quiet: bool, with_report: bool, lang: str | None) -> None:
+                force: bool, quiet: bool, jobs: int | None, progress: bool | None, with_report: bool,
+                lang: str | None) -> None:
     """How firm the plan of INSTANCE is: write sensitivity.json and sensitivity.md into OUT."""
     from allocator.results.solve import solve as solve_plan
 
@@ -255,9 +327,10 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     check_output_dir(out, force)
     _warn(loaded.value, [model.value])
     plan = solve_plan(loaded.value, model.value, inputs={**loaded.hashes, **model.hashes})
-    report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed)
+    report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed, jobs, instance,
+                                 progress)
     with publishing(out, force) as target:
-        written = write_sensitivity(target, report, float(loaded.value.unit))
+        written = write_sensitivity(target, report, float(loaded.value.unit), loaded.value)
         if with_report:
             written += _write_report(target, loaded.value, lang, sensitivities=[json.loads(sensitivity_json(report))])
     _say("Wrote " + ", ".join(str(path) for path in written))

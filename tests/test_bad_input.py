@@ -131,3 +131,14 @@ def test_validate_exits_2_on_bad_file(name: str) -> None:
 def test_every_hostile_case_is_documented() -> None:
     documented = {row[0].removeprefix("hostile:") for row in _documented_rows() if row[0].startswith("hostile:")}
     assert documented == set(hostile.CASES)
+
+
+def test_sensitivity_jobs_below_one_is_bad_input(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from tests.conftest import DK_INSTANCE
+
+    result = CliRunner().invoke(main, ["sensitivity", str(DK_INSTANCE), "-o", str(tmp_path / "out"), "--jobs", "0"])
+    assert result.exit_code == 2 and "'--jobs'" in result.output and "x>=1" in result.output
+    assert not (tmp_path / "out").exists()

@@ -199,7 +199,8 @@ def test_solve_with_sensitivity_writes_plan_and_report(tmp_path: Path) -> None:
                                        "-o", str(out), "-q", "--sensitivity"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["plan.csv", "plan.json", "plan.xlsx", "sensitivity.json",
-                                                     "sensitivity.md", "summary.md"]
+                                                     "sensitivity.md", "sensitivity_cells.csv",
+                                                     "sensitivity_rules.csv", "summary.md"]
     report = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
     assert set(report) >= {"binding_bounds", "total_ranging", "priority", "weight_ranges", "alternative_optima",
                            "robustness", "areas"}
@@ -215,3 +216,27 @@ def test_sensitivity_of_an_infeasible_instance_exits_3(tmp_path: Path) -> None:
                                        "-o", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 3 and "minimums add up to 11 posts" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_jobs_one_and_two_write_the_same_files(tmp_path: Path) -> None:
+    """Issue 13: results do not depend on the number of workers (spawned processes) nor on completion order."""
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        result = CliRunner().invoke(main, ["sensitivity", str(SYNTHETIC_INSTANCE), "-m",
+                                           str(MODELS / "need-weighted.yaml"), "-o", str(out), "--k", "2",
+                                           "--draws", "12", "--jobs", jobs, "-q"])
+        assert result.exit_code == 0, result.output
+        outs.append(out)
+    for name in ("sensitivity.json", "sensitivity.md", "sensitivity_rules.csv", "sensitivity_cells.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_the_bar_is_silent_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    result = CliRunner(mix_stderr=False).invoke(main, ["sensitivity", str(DK_INSTANCE), "-o", str(tmp_path / "o"),
+                                                       "--draws", "3", "--jobs", "1"]) \
+        if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else \
+        CliRunner().invoke(main, ["sensitivity", str(DK_INSTANCE), "-o", str(tmp_path / "o"), "--draws", "3",
+                                  "--jobs", "1"])
+    assert result.exit_code == 0
+    assert "%" not in result.output and "eta" not in result.output.lower()

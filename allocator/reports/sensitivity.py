@@ -13,6 +13,7 @@ Nothing here reads or writes files (see :mod:`allocator.writers`).
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -24,6 +25,17 @@ from allocator.io.schemas import Instance, Model, Specialty
 from allocator.results.plan import Plan
 from allocator.results.solve import solve_exact
 from allocator.solvers.diagnose import Rule, rules_of
+from allocator.solvers.residual import Residual
+from allocator.reports.incremental import moved_row, ranging, rule_moves, tied_moves
+from allocator.reports.workers import (
+    Context,
+    binding_task,
+    chunks,
+    draw_task,
+    range_end_task,
+    ranging_task,
+)
+from allocator.solvers.flow import structure
 
 #: Instance facts that depend only on the tree, the bounds and the offers; a variant that changes
 #: none of those (totals, populations, indicators) inherits them instead of recomputing.
@@ -137,6 +149,19 @@ def _moved_bound(problem: ProblemData, instance: Instance, rule: Rule, side: str
     return replace(problem, groups=groups, derived={})
 
 
+def _moved_row_change(instance: Instance, model: Model, rule: Rule, side: str, step: int,
+                      base: Outcome) -> float | None:
+    """The change in objective when a bound row's limit moves by ``step`` units, by a fresh build and solve."""
+    moved = moved_row(instance, rule, side, step)
+    if moved is None:
+        return None
+    try:
+        outcome = resolve(moved, model)
+    except InputError:  # e.g. the minimum now above the maximum
+        return None
+    return None if outcome.objective is None else outcome.objective - (base.objective or 0.0)
+
+
 def _cap_without(problem: ProblemData, instance: Instance, c: int, own: tuple[str, str | None]) -> int:
     """Cell ``c``'s cap from every bound row but ``own``, and from stability (not from the total)."""
     unit = float(instance.unit)
@@ -162,18 +187,34 @@ def _floor_without(problem: ProblemData, instance: Instance, c: int) -> int:
     return 0
 
 
-def binding_bounds(instance: Instance, model: Model, base: Outcome) -> list[BindingBound]:
-    """Every total, bound row and the stability limit that is tight at the optimum, moved one unit each way."""
+def binding_bounds(instance: Instance, model: Model, base: Outcome, residual: Residual | None = None,
+                   ranging: dict[str, list[TotalStep]] | None = None,
+                   progress: Callable[[int, int], None] | None = None, only: set[str] | None = None,
+                   duals: dict[str, float] | None = None) -> list[BindingBound]:
+    """Every total, bound row and the stability limit that is tight at the optimum, moved one unit each way.
+
+    With ``residual`` (the optimal flow's residual network) and ``ranging``
+    (the plans at totals ±1 and more), each answer is a shortest path instead
+    of a re-solve (see :mod:`allocator.reports.incremental`).
+    """
     from allocator.solvers.highs import group_duals  # only this section needs an LP
 
     assert base.posts is not None and base.problem is not None and base.units is not None
     problem = base.problem
     unit = float(instance.unit)
     units_of = {cell: int(round(value / unit)) for cell, value in base.posts.items()}
-    duals = group_duals(problem, base.units) or {}
+    if duals is None:
+        duals = group_duals(problem, base.units) or {}
+    weights = residual.reduced() if residual is not None else None
+    all_rules = [rule for rule in rules_of(instance, model) if only is None or rule.name in only
+                 or (rule.kind == "stability" and "stability[max_change]" in only)]
+    done = 0
     result = []
     stability_cells = 0
-    for rule in rules_of(instance, model):
+    for rule in all_rules:
+        done += 1
+        if progress is not None:
+            progress(done, len(all_rules))
         total = sum(units_of.get(cell, 0) for cell in rule.cells)
         if rule.kind == "stability":
             stability_cells += (total == rule.hi) or (total == rule.lo and rule.lo > 0)
@@ -185,6 +226,20 @@ def binding_bounds(instance: Instance, model: Model, base: Outcome) -> list[Bind
         elif rule.lo > 0 and total == rule.lo:
             side = "min"
         else:
+            continue
+        if residual is not None and weights is not None:
+            found: tuple[float | None, float | None] | None
+            if rule.kind == "total" and ranging is not None:
+                steps = {step.delta: step for step in ranging[str(rule.specialty)]}
+                found = tuple(None if steps[d].objective is None else steps[d].objective - (base.objective or 0.0)
+                              for d in (1, -1))  # type: ignore[assignment]
+            else:
+                found = rule_moves(residual, rule, side, total, weights)
+            if found is None:  # the row moves to or from 0: eligibility and targets change, so re-solve
+                found = tuple(_moved_row_change(instance, model, rule, side, step, base)  # type: ignore[assignment]
+                              for step in (+1, -1))
+            result.append(BindingBound(rule.name, rule.kind, rule.text, side, found[0], found[1],  # type: ignore[index]
+                                       duals.get(rule.name)))
             continue
         changes = []
         for step in (+1, -1):
@@ -226,6 +281,30 @@ class TotalStep:
     delta: int
     posts: dict[str, float] | None
     objective: float | None
+    #: How the plan was found: ``re-solve``, or ``path`` (augmenting paths from the optimal flow).
+    method: str = "re-solve"
+
+
+def flow_ranging(instance: Instance, model: Model, base: Outcome, residual: Residual, k: int = 5,
+                 progress: Callable[[int, int], None] | None = None, only: set[str] | None = None
+                 ) -> tuple[dict[str, list[TotalStep]], dict[str, float | None]]:
+    """:func:`total_ranging` by augmenting paths from the optimal flow, and each specialty's next-post margin."""
+    assert base.problem is not None
+    problem = base.problem
+
+    def canonical(moved: ProblemData) -> np.ndarray | None:
+        return solve_problem(moved, instance.cells).units
+
+    result: dict[str, list[TotalStep]] = {}
+    margins: dict[str, float | None] = {}
+    ordered = [s for s in sorted(instance.specialties, key=lambda s: s.id) if only is None or s.id in only]
+    for done, specialty in enumerate(ordered, start=1):
+        steps, margin = ranging(instance, model, problem, residual, specialty, k, canonical)
+        result[specialty.id] = [TotalStep(step.delta, step.posts, step.objective, step.method) for step in steps]
+        margins[specialty.id] = margin
+        if progress is not None:
+            progress(done, len(ordered))
+    return result, margins
 
 
 def total_ranging(instance: Instance, model: Model, k: int = 5,
@@ -355,11 +434,31 @@ def weight_ranges(instance: Instance, model: Model, base: Posts) -> list[WeightR
         weights.append(("underserved_weight", model.underserved_weight, 1.0))
     if instance.previous:
         weights.append(("stability.weight", model.stability.weight, 0.0))
+    return weight_ranges_of(instance, model, base, None)
+
+
+def weight_ends(instance: Instance, model: Model) -> list[tuple[str, float, float | None, float]]:
+    """Each weight to range: (name, value, lower end of the search or None when there is none, upper end)."""
+    weights = [(f"criterion:{c.indicator}", c.weight, c.weight / SPAN) for c in model.criteria]
+    if model.objective != "apportionment":  # there the weight is fixed at 1 and the cost ignores it
+        weights.append(("underserved_weight", model.underserved_weight, 1.0))
+    if instance.previous:
+        weights.append(("stability.weight", model.stability.weight, 0.0))
+    return [(name, value, floor if value > floor else None, max(value, 1.0) * SPAN) for name, value, floor in weights]
+
+
+def weight_ranges_of(instance: Instance, model: Model, base: Posts,
+                     futures: dict[tuple[str, str], Future[Any]] | None) -> list[WeightRange]:
+    """The weight ranges, each end from ``futures`` (of :func:`range_end_task`) or found here."""
     result = []
-    for name, value, floor in weights:
-        ceiling = max(value, 1.0) * SPAN
-        low = _range_end(instance, model, name, value, floor, base) if value > floor else RangeEnd(value, None, [], [])
-        result.append(WeightRange(name, value, low, _range_end(instance, model, name, value, ceiling, base)))
+    for name, value, floor, ceiling in weight_ends(instance, model):
+        def end(side: str, limit: float | None) -> RangeEnd:
+            if limit is None:
+                return RangeEnd(value, None, [], [])
+            if futures is not None:
+                return futures[(name, side)].result()  # type: ignore[no-any-return]
+            return _range_end(instance, model, name, value, limit, base)
+        result.append(WeightRange(name, value, end("low", floor), end("high", ceiling)))
     return result
 
 
@@ -402,22 +501,56 @@ def _noisy_areas(instance: Instance, rng: np.random.Generator, noise: float) -> 
     return areas
 
 
+def noisy_outcome(instance: Instance, model: Model, seed: int, noise: float, draw: int) -> np.ndarray | None:
+    """Units of every cell (in ``instance.cells`` order) in Monte Carlo draw number ``draw``; None: no plan.
+
+    Each draw has its own generator, seeded by (seed, draw): the draws do not
+    depend on which worker makes them or in what order.
+    """
+    rng = np.random.default_rng([seed, draw])
+    outcome = resolve(variant(instance, areas=_noisy_areas(instance, rng, noise)), model)
+    return None if outcome.units is None else outcome.units.astype(np.int32)
+
+
 def robustness(instance: Instance, model: Model, plan: Plan, *, draws: int = 200, noise: float = 0.05,
-               seed: int = 0, on_draw: Callable[[], None] | None = None) -> Robustness:
-    """Monte Carlo over the base and the indicators (see :class:`Robustness`)."""
-    rng = np.random.default_rng(seed)
+               seed: int = 0, on_draw: Callable[[], None] | None = None, executor: Executor | None = None,
+               context: Context | None = None, pieces: int = 1) -> Robustness:
+    """Monte Carlo over the base and the indicators (see :class:`Robustness`), on ``executor`` if given."""
     cells = instance.cells
+    futures = []
+    if executor is not None:
+        context = context or Context(model, instance=instance)
+        futures = [(batch, executor.submit(draw_task, context, seed, noise, batch))
+                   for batch in chunks(list(range(draws)), pieces)]
+    return robustness_of(instance, plan, draws, noise, seed, futures if executor is not None else None,
+                         model, on_draw)
+
+
+def robustness_of(instance: Instance, plan: Plan, draws: int, noise: float, seed: int,
+                  futures: list[tuple[list[int], Future[Any]]] | None, model: Model,
+                  on_draw: Callable[[], None] | None = None) -> Robustness:
+    """Collect the draws (from ``futures`` of :func:`draw_task`, or made here) into a :class:`Robustness`."""
+    cells = instance.cells
+    unit = float(instance.unit)
     posts = np.full((draws, len(cells)), np.nan)
     infeasible = 0
-    for d in range(draws):
-        noisy = variant(instance, areas=_noisy_areas(instance, rng, noise))
-        outcome = resolve(noisy, model)
-        if outcome.posts is None:
+
+    def keep(d: int, units: np.ndarray | None) -> None:
+        nonlocal infeasible
+        if units is None:
             infeasible += 1
         else:
-            posts[d] = [outcome.posts[cell] for cell in cells]
+            posts[d] = units.astype(float) * unit
         if on_draw is not None:
             on_draw()
+
+    if futures is None:
+        for d in range(draws):
+            keep(d, noisy_outcome(instance, model, seed, noise, d))
+    else:
+        for batch, future in futures:
+            for d, units in zip(batch, future.result()):
+                keep(d, units)
     planned = plan.posts()
     rows = []
     for c, (leaf, specialty) in enumerate(cells):
@@ -452,6 +585,23 @@ class AlternativeOptima:
     count: int
     exchanges: list[dict[str, Any]]
     tie_rule: str
+    #: From the residual network: every cell that another optimal plan gives one unit more (+1) or fewer (-1).
+    moves: list[dict[str, Any]] | None = None
+
+
+def flow_alternatives(base: Outcome, residual: Residual, shown: int = 50) -> AlternativeOptima:
+    """Tied optima from zero-cost cycles of the residual network: exact for moves through any rules."""
+    problem = base.problem
+    assert problem is not None
+    up, down = tied_moves(residual)
+    moves = []
+    for c in np.flatnonzero(up | down).tolist():
+        for flag, direction in ((up[c], +1), (down[c], -1)):
+            if flag:
+                moves.append({"area": problem.leaves[int(problem.cell_leaf[c])],
+                              "specialty": problem.specialties[int(problem.cell_specialty[c])],
+                              "change": direction * problem.unit})
+    return AlternativeOptima(not moves, len(moves), [], TIE_RULE, moves)
 
 
 def alternative_optima(base: Outcome, shown: int = 50) -> AlternativeOptima:
@@ -568,39 +718,107 @@ class SensitivityReport:
     robustness: Robustness | None = None
     alternatives: AlternativeOptima | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Per specialty: how much more its next post costs anywhere but where it goes (0: tied).
+    margins: dict[str, float | None] = field(default_factory=dict)
 
 
 def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, draws: int = 200,
                 noise: float = 0.05, seed: int = 0, progress: Callable[[str], None] | None = None,
-                on_draw: Callable[[], None] | None = None) -> SensitivityReport:
+                on_draw: Callable[[], None] | None = None, executor: Executor | None = None,
+                context: Context | None = None, jobs: int = 1,
+                on_task: Callable[[str, int, int], None] | None = None) -> SensitivityReport:
     """The sensitivity report of ``plan`` (the verified optimum of ``instance`` under ``model``).
 
-    ``draws=0`` skips the Monte Carlo section.
+    ``draws=0`` skips the Monte Carlo section. The independent pieces (total
+    ranging per specialty and tight rules in batches where the problem is a
+    flow, each end of each weight range, the Monte Carlo draws) go to
+    ``executor`` (any ``concurrent.futures`` executor; default: run here), cut
+    for ``jobs`` workers. ``on_task(section, done, total)`` hears each piece
+    that is finished; the results do not depend on the executor.
     """
+    from allocator.reports.workers import InlineExecutor
+    from allocator.solvers.highs import group_duals  # the LP duals, once, in this process
+
     if model.objective == "biproportional":
         # Its plan comes from tie-and-transfer, not from the backends whose re-solves, duals and tie rule this
         # report describes; a report in their terms would misdescribe it.
         raise InputError("the sensitivity report is not available under objective 'biproportional'",
                          fix="run allocator solve without --sensitivity; plan.json lists the divisors and ties")
     say = progress or (lambda _: None)
+    tell = on_task or (lambda *_: None)
+    executor = executor if executor is not None else InlineExecutor()
+    context = context if context is not None else Context(model, instance=instance)
     base = resolve(instance, model)
-    if base.posts is None or base.objective is None or base.problem is None:
+    if base.posts is None or base.objective is None or base.problem is None or base.units is None:
         raise SolverError("the instance has no plan; run allocator solve for the diagnosis")
     if base.posts != plan.posts():
         raise SolverError("the re-solve did not reproduce the plan; report this")
-    say("binding bounds")
-    binding = binding_bounds(instance, model, base)
+    flow = structure(base.problem) != "none" and base.problem.arrays is not None
+    pieces = max(1, jobs) * 4
+    # Everything is submitted at once, the slowest kinds first, so that no worker waits.
+    ranging_futures, binding_futures = [], []
+    if flow:
+        names = sorted(s.id for s in instance.specialties)
+        ranging_futures = [executor.submit(ranging_task, context, batch, k) for batch in chunks(names, pieces)]
+        rules = [r.name for r in rules_of(instance, model) if r.kind == "bound"]
+        if model.stability.max_change is not None:
+            rules.append("stability[max_change]")
+        binding_futures = [executor.submit(binding_task, context, batch) for batch in chunks(rules, pieces)]
+    weight_futures = {}
+    for name, value, floor, ceiling in weight_ends(instance, model):
+        for side, limit in (("low", floor), ("high", ceiling)):
+            if limit is not None:
+                weight_futures[(name, side)] = executor.submit(range_end_task, context, name, value, limit)
+    draw_futures = [(batch, executor.submit(draw_task, context, seed, noise, batch))
+                    for batch in chunks(list(range(draws)), pieces)] if draws else []
+    margins: dict[str, float | None] = {}
     say("total ranging")
-    ranging = total_ranging(instance, model, k, base.problem)
+    if flow:
+        ranging_: dict[str, list[TotalStep]] = {}
+        for done, future in enumerate(ranging_futures, start=1):
+            part, part_margins = future.result()
+            ranging_.update(part)
+            margins.update(part_margins)
+            tell("total ranging", done, len(ranging_futures))
+        ranging_ = dict(sorted(ranging_.items()))
+        margins = dict(sorted(margins.items()))
+    else:
+        ranging_ = total_ranging(instance, model, k, base.problem)
+    say("binding bounds")
+    if flow:
+        duals = group_duals(base.problem, base.units) or {}
+        found: dict[str, BindingBound] = {}
+        for done, future in enumerate(binding_futures, start=1):
+            found.update((b.rule, b) for b in future.result())
+            tell("binding bounds", done, len(binding_futures))
+        binding = []
+        for rule in rules_of(instance, model):
+            if rule.kind == "total":
+                steps = {step.delta: step for step in ranging_[str(rule.specialty)]}
+                changes = [None if steps[d].objective is None else steps[d].objective - base.objective for d in (1, -1)]
+                binding.append(BindingBound(rule.name, rule.kind, rule.text, "total", changes[0], changes[1],
+                                            duals.get(rule.name)))
+            elif rule.name in found:
+                bound = found[rule.name]
+                bound.lp_dual = duals.get(rule.name)
+                binding.append(bound)
+        if "stability[max_change]" in found:
+            binding.append(found["stability[max_change]"])
+        residual = Residual(base.problem, base.units)
+    else:
+        binding = binding_bounds(instance, model, base)
+        residual = None
     say("alternative optima")
-    alternatives = alternative_optima(base)
+    alternatives = flow_alternatives(base, residual) if residual is not None else alternative_optima(base)
     say("weight ranges")
-    weights = weight_ranges(instance, model, base.posts)
+    weights = weight_ranges_of(instance, model, base.posts, weight_futures)
+    tell("weight ranges", len(weight_futures), len(weight_futures))
     say("robustness")
-    noisy = robustness(instance, model, plan, draws=draws, noise=noise, seed=seed, on_draw=on_draw) \
-        if draws else None
-    return SensitivityReport(instance.name, model.name, base.objective, binding, ranging,
-                             priority_lists(base.posts, ranging),
+    noisy = robustness_of(instance, plan, draws, noise, seed, draw_futures, model, on_draw) if draws else None
+    return SensitivityReport(instance.name, model.name, base.objective, binding, ranging_,
+                             priority_lists(base.posts, ranging_),
                              explain_areas(instance, model, plan, base.problem.needs), weights, noisy,
                              alternatives,
-                             {"k": k, "draws": draws, "noise": noise, "seed": seed})
+                             {"k": k, "draws": draws, "noise": noise, "seed": seed,
+                              "method": "residual network" if flow else "re-solves"},
+                             margins)

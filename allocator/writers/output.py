@@ -33,9 +33,10 @@ from allocator.errors import InputError, Interrupted, Location, OutputError
 #: A file of these names in the folder belongs to an earlier run, and goes when a new run moves in.
 #: Nothing else in the folder is ever touched.
 RUN_FILES = frozenset({
-    "plan.csv", "plan.xlsx", "plan.json", "summary.md", "diagnosis.json", "diagnosis.md", "sensitivity.json",
-    "sensitivity.md", "comparison.csv", "comparison.json", "comparison.md", "apportionment.csv",
-    "apportionment.json", "biproportional.csv", "biproportional.json", "report.html", "report.pdf", "projection.csv",
+    "plan.csv", "plan.xlsx", "plan.json", "summary.md", "projection.csv", "diagnosis.json", "diagnosis.md",
+    "sensitivity.json", "sensitivity.md", "sensitivity_rules.csv", "sensitivity_cells.csv",
+    "comparison.csv", "comparison.json", "comparison.md", "apportionment.csv", "apportionment.json",
+    "biproportional.csv", "biproportional.json", "report.html", "report.pdf",
 })
 
 #: The journal of a move in progress, inside the output folder (only while files are being moved in).
