@@ -24,7 +24,7 @@ import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from allocator.errors import InputError, Location
 from allocator.io import Document, Table, read_document, read_table, read_table_file
@@ -33,12 +33,13 @@ from allocator.io.loading import (
     Loaded,
     _area_rows,
     _check_bound_rows,
-    _explain,
-    _fix_for,
     _hashes,
     _is_multiple,
     _reject_unknown_keys,
     _rows,
+    geometry_beside,
+    geometry_hashes,
+    instance_header,
     check_instance,
     validate_row,
 )
@@ -173,14 +174,7 @@ def load_horizon_instance(path: Path | str) -> Loaded:
 
     tables = {key: read_table(document, key, required=key in {"specialties", "areas", "workforce"})
               for key in ("specialties", "areas", "bounds", "previous", "offers", "workforce", "pipeline")}
-    header = {key: document.data.get(key) for key in ("name", "year", "unit", "sources") if key in document.data}
-    try:
-        shell = Instance.model_validate({**header, "specialties": [], "areas": []})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = str(error["loc"][0]) if error["loc"] else None
-        raise InputError(_explain(error), where=document.locate((key,) if key else (), key),
-                         fix=_fix_for(error, Instance, key)) from None
+    shell = instance_header(document)
     if shell.year is not None and shell.year != first:
         raise InputError(f"the year {shell.year} differs from the horizon's first_year {first}",
                          where=document.locate(("year",), "year"),
@@ -248,6 +242,7 @@ def load_horizon_instance(path: Path | str) -> Loaded:
     base_bounds = validate_records(Bound, _subtable(bounds_table, every_year) if len(every_year) < len(year_of_row)
                                    else bounds_table, validate_row)
     instance = Instance(name=shell.name, year=first, unit=shell.unit, sources=shell.sources,
+                        language=shell.language, geometry=geometry_beside(shell.geometry, document),
                         specialties=specialties, areas=areas, bounds=base_bounds,
                         previous=validate_records(Previous, tables["previous"], validate_row),
                         offers=validate_records(Offer, tables["offers"], validate_row))
@@ -277,7 +272,7 @@ def load_horizon_instance(path: Path | str) -> Loaded:
         completion={row.id: float(row.completion) for row in specialty_rows},
         inhabitants_per_specialist={row.id: float(row.inhabitants_per_specialist) for row in specialty_rows},
         growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds)
-    return Loaded(loaded, _hashes(document, list(tables.values())))
+    return Loaded(loaded, {**_hashes(document, list(tables.values())), **geometry_hashes(instance, document)})
 
 
 def _unknown(kind: str, value: str, known: dict[str, Any]) -> str:

@@ -123,6 +123,22 @@ def _area_rows(table: Table, inline: bool) -> list[Area]:
             for i, row in enumerate(table.rows)]
 
 
+#: The keys of an instance document that are not tables.
+HEADER_KEYS = ("name", "year", "unit", "sources", "language", "geometry")
+
+
+def instance_header(document: Document) -> Instance:
+    """The document's header keys (:data:`HEADER_KEYS`), validated on an instance with no tables yet."""
+    header = {key: document.data.get(key) for key in HEADER_KEYS if key in document.data}
+    try:
+        return Instance.model_validate({**header, "specialties": [], "areas": []})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = str(error["loc"][0]) if error["loc"] else None
+        raise InputError(_explain(error), where=document.locate((key,) if key else (), key),
+                         fix=_fix_for(error, Instance, key)) from None
+
+
 def load_instance(path: Path | str) -> Loaded:
     """Read, validate and cross-check an instance file.
 
@@ -139,15 +155,7 @@ def load_instance(path: Path | str) -> Loaded:
     _reject_unknown_keys(document, set(Instance.model_fields))
     tables = {key: read_table(document, key, required=key in {"specialties", "areas"})
               for key in ("specialties", "areas", "bounds", "previous", "offers")}
-    header = {key: document.data.get(key) for key in ("name", "year", "unit", "sources", "language", "geometry")
-              if key in document.data}
-    try:
-        shell = Instance.model_validate({**header, "specialties": [], "areas": []})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = str(error["loc"][0]) if error["loc"] else None
-        raise InputError(_explain(error), where=document.locate((key,) if key else (), key),
-                         fix=_fix_for(error, Instance, key)) from None
+    shell = instance_header(document)
     inline_areas = not isinstance(document.data.get("areas"), str)
     instance = Instance(
         name=shell.name,
@@ -155,7 +163,7 @@ def load_instance(path: Path | str) -> Loaded:
         unit=shell.unit,
         sources=shell.sources,
         language=shell.language,
-        geometry=_geometry_beside(shell.geometry, document),
+        geometry=geometry_beside(shell.geometry, document),
         specialties=_rows(Specialty, tables["specialties"]),
         areas=_area_rows(tables["areas"], inline_areas),
         bounds=validate_records(Bound, tables["bounds"], validate_row),
@@ -163,15 +171,19 @@ def load_instance(path: Path | str) -> Loaded:
         offers=validate_records(Offer, tables["offers"], validate_row),
     )
     check_instance(instance, document.path)
-    hashes = _hashes(document, list(tables.values()))
-    if instance.geometry is not None:
-        from allocator.io.geometry import check_geometry
-
-        hashes.update(check_geometry(instance, document.locate(("geometry",), "geometry")))
-    return Loaded(instance, hashes)
+    return Loaded(instance, {**_hashes(document, list(tables.values())), **geometry_hashes(instance, document)})
 
 
-def _geometry_beside(geometry: Geometry | None, document: Document) -> Geometry | None:
+def geometry_hashes(instance: Instance, document: Document) -> dict[str, str]:
+    """Check the instance's map (one feature per leaf) and return the SHA-256 of its file; {} without a map."""
+    if instance.geometry is None:
+        return {}
+    from allocator.io.geometry import check_geometry
+
+    return check_geometry(instance, document.locate(("geometry",), "geometry"))
+
+
+def geometry_beside(geometry: Geometry | None, document: Document) -> Geometry | None:
     """The geometry with its file found beside the instance file (as tables are)."""
     if geometry is None:
         return None
