@@ -179,7 +179,7 @@ def _one_year_as_horizon(source: Path, folder: Path) -> Path:
     """``source`` (a one-year instance) with a one-year horizon, its tables copied beside it."""
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     for item in source.parent.iterdir():
-        if item.suffix in (".csv", ".xlsx"):
+        if item.suffix in (".csv", ".xlsx", ".geojson"):  # its tables and its map
             shutil.copy(item, folder / item.name)
     first = data.pop("year", None) or 2021
     data["horizon"] = {"first_year": first, "plan_years": 1, "outlook_years": 1}
@@ -370,3 +370,14 @@ def test_biproportional_has_no_multi_year_form(tmp_path: Path) -> None:
     model.write_text("name: bi\nobjective: biproportional\nmethod: webster\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["solve", str(EXAMPLE), "-m", str(model), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "objective 'biproportional' has no multi-year form" in result.output
+
+
+def test_a_multi_year_file_keeps_its_language_and_map(tmp_path: Path) -> None:
+    """Regression: the multi-year loader had its own copy of the header code and dropped `language` and `geometry`."""
+    path = _one_year_as_horizon(DK_INSTANCE, tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["language"] = "da"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    loaded = load_horizon_instance(path)
+    assert loaded.value.instance.language == "da"
+    assert loaded.value.instance.geometry is not None and any(name.endswith(".geojson") for name in loaded.hashes)
