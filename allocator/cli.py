@@ -77,6 +77,14 @@ def _warn(instance: Instance, models: list[Any]) -> list[str]:
     return warnings
 
 
+def _write_diagnosis(out: Path, force: bool, name: str, exc: InfeasibleError) -> None:
+    """Write diagnosis.json and diagnosis.md for an infeasible run (the error itself is raised by the caller)."""
+    if exc.diagnosis is not None:
+        with publishing(out, force) as target:
+            written = write_diagnosis(target, name, exc.diagnosis)
+        _say("Wrote " + ", ".join(str(path) for path in written), err=True)
+
+
 def _load_model(path: Path | None) -> Loaded:
     return load_model(path) if path is not None else Loaded(DEFAULT_MODEL, {})
 
@@ -187,10 +195,7 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
         plan = solve_plan(loaded.value, model.value, solver=solver, time_limit=time_limit,
                           inputs={**loaded.hashes, **model.hashes})
     except InfeasibleError as exc:
-        if exc.diagnosis is not None:
-            with publishing(out, force) as target:
-                written = write_diagnosis(target, loaded.value.name, exc.diagnosis)
-            _say("Wrote " + ", ".join(str(path) for path in written), err=True)
+        _write_diagnosis(out, force, loaded.value.name, exc)
         raise
     plan.metadata["model_description"] = model.value.description
     plan.metadata["instance_file"] = str(instance)  # where `allocator report` finds the area tree and map
@@ -697,10 +702,7 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
         plan = solve_horizon(loaded.value, model.value, solver="highs" if solver == "auto" else solver,
                              time_limit=time_limit, accept_gap=accept_gap, inputs={**loaded.hashes, **model.hashes})
     except InfeasibleError as exc:
-        if exc.diagnosis is not None:
-            with publishing(out, force) as target:
-                written = write_diagnosis(target, loaded.value.name, exc.diagnosis)
-            _say("Wrote " + ", ".join(str(path) for path in written), err=True)
+        _write_diagnosis(out, force, loaded.value.name, exc)
         raise
     rows = sum(len(year.rows) for year in plan.years)
     with publishing(out, force) as target:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator import __version__
+from allocator.results.solve import run_metadata
 from allocator.core.horizon import HorizonProblem, build_horizon
 from allocator.core.problem import build_problem
 from allocator.errors import InfeasibleError, InputError, Location, SolverError, VerificationError
@@ -214,8 +214,7 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
         bound=None if math.isnan(result.bound) else result.bound, gap=gap, myopic=summary_myopic,
         myopic_projection=myopic_projection)
     plan.metadata.update({
-        "tool": "allocator", "tool_version": __version__, "instance": horizon.name, "model": model.name,
-        "inputs": dict(sorted((inputs or {}).items())), "solver": solver, "solver_version": result.solver,
+        **run_metadata(horizon.name, model, inputs), "solver": solver, "solver_version": result.solver,
         "solver_detail": result.detail, "status": status, "tie_rule": tie,
         "python": platform.python_version(), "cells": len(problem.cells), "plan_years": problem.plan_years,
         "outlook_years": problem.outlook_years,
@@ -308,8 +307,7 @@ def project_plan(horizon: HorizonInstance, model: Model, posts: dict[tuple[str, 
     plan = HorizonPlan(instance=horizon.name, model=model.name, first_year=horizon.first_year, years=plans,
                        instances=instances, projection=projection, coverage_cost=coverage, posts_cost=posts_cost,
                        status=status)
-    plan.metadata.update({"tool": "allocator", "tool_version": __version__, "instance": horizon.name,
-                          "model": model.name, "inputs": dict(sorted((inputs or {}).items())), "status": status})
+    plan.metadata.update({**run_metadata(horizon.name, model, inputs), "status": status})
     rules, problems = check_horizon(horizon, model, plan)
     if problems:
         raise VerificationError(problems)

@@ -136,11 +136,7 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
         raise SolverError(f"the solver {result.solver} failed ({result.status}) {result.detail}".strip())
     units, name, reason, tie_rule = exact.units, exact.backend, exact.reason, exact.tie_rule
     metadata: dict[str, Any] = {
-        "tool": "allocator",
-        "tool_version": __version__,
-        "instance": instance.name,
-        "model": model.name,
-        "inputs": dict(sorted((inputs or {}).items())),
+        **run_metadata(instance.name, model, inputs),
         "solver": name,
         "solver_version": result.solver,
         "solver_choice": reason,
@@ -161,6 +157,12 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
     return plan
 
 
+def run_metadata(instance_name: str, model: Model, inputs: dict[str, str] | None) -> dict[str, Any]:
+    """The first keys of every plan's metadata: the tool, the instance, the model and the inputs' SHA-256."""
+    return {"tool": "allocator", "tool_version": __version__, "instance": instance_name, "model": model.name,
+            "inputs": dict(sorted((inputs or {}).items()))}
+
+
 def _solve_biproportional(instance: Instance, model: Model, problem: ProblemData, inputs: dict[str, str] | None,
                           started: float, built: float) -> Plan:
     """``objective: biproportional``: the exact biproportional divisor method, verified like every plan."""
@@ -175,11 +177,7 @@ def _solve_biproportional(instance: Instance, model: Model, problem: ProblemData
     matrix = matrix_plan(problem, locate)
     solved = time.perf_counter()
     metadata: dict[str, Any] = {
-        "tool": "allocator",
-        "tool_version": __version__,
-        "instance": instance.name,
-        "model": model.name,
-        "inputs": dict(sorted((inputs or {}).items())),
+        **run_metadata(instance.name, model, inputs),
         "solver": "biproportional",
         "solver_version": "tie-and-transfer (exact)",
         "solver_choice": "objective: biproportional",
