@@ -179,10 +179,8 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
     from allocator.results.solve import solve as solve_plan
 
     if _is_horizon(instance):
-        if with_report:
-            raise InputError("the report does not cover multi-year plans yet", where=Location(None, None, "--report"),
-                             fix="drop --report; the plan files and summary.md are written as usual")
-        _solve_horizon(instance, model_path, out, solver, time_limit, force, xlsx, quiet, accept_gap)
+        _solve_horizon(instance, model_path, out, solver, time_limit, force, xlsx, quiet, accept_gap,
+                       with_report=with_report, lang=lang)
         return
     if accept_gap is not None:
         raise InputError("--accept-gap is for multi-year instances; a one-year plan is always proven optimal",
@@ -439,7 +437,12 @@ def report(folders: tuple[Path, ...], lang: str | None, instance_path: Path | No
     if path is None:
         raise InputError(f"cannot find the instance '{names.pop()}' the runs were made from",
                          where=Location(folders[0]), fix="add --instance PATH/instance.yaml")
-    loaded = load_instance(path)
+    if _is_horizon(path):
+        from allocator.io.horizon import load_horizon_instance
+
+        loaded = Loaded(load_horizon_instance(path).value.instance, {})
+    else:
+        loaded = load_instance(path)
     if loaded.value.name not in names:
         raise InputError(f"the runs were made from '{names.pop()}', not '{loaded.value.name}'",
                          where=Location(path, None, "name"), fix="name the instance the runs were made from")
@@ -689,10 +692,11 @@ def _is_horizon(instance: Path) -> bool:
 
 
 def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
-                   force: bool, xlsx: bool | None, quiet: bool, accept_gap: float | None) -> None:
+                   force: bool, xlsx: bool | None, quiet: bool, accept_gap: float | None, *,
+                   with_report: bool = False, lang: str | None = None) -> None:
     from allocator.io.horizon import load_horizon_instance
     from allocator.results.horizon import solve_horizon
-    from allocator.writers.horizon import write_horizon_plan
+    from allocator.writers.horizon import horizon_plan_json, write_horizon_plan
 
     loaded = load_horizon_instance(instance)
     model = _load_model(model_path)
@@ -704,10 +708,13 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
     except InfeasibleError as exc:
         _write_diagnosis(out, force, loaded.value.name, exc)
         raise
+    plan.metadata["instance_file"] = str(instance)  # where `allocator report` finds the area tree
     rows = sum(len(year.rows) for year in plan.years)
     with publishing(out, force) as target:
         written = write_horizon_plan(loaded.value, plan, target,
                                      xlsx=xlsx if xlsx is not None else rows <= XLSX_AUTO_ROWS)
+        if with_report:
+            written += _write_report(target, loaded.value.instance, lang, plans=[json.loads(horizon_plan_json(plan))])
     if not quiet:
         _echo_horizon(plan)
     _say("Wrote " + ", ".join(str(path) for path in written))

@@ -117,3 +117,22 @@ def test_the_national_large_report_stays_usable(browser: Any, tmp_path: Path) ->
     # 100 districts in the table, not 5,000 sites: summed per parent area above 300 leaves.
     assert page.evaluate("document.querySelectorAll('#table-plan-0 tbody tr').length") == 100
     page.close()
+
+
+def test_the_danish_multi_year_report_in_chromium(browser: Any, tmp_path: Path) -> None:
+    # The coverage chart of a multi-year plan: one drawn, named cell per area and outlook year.
+    _solve(tmp_path / "horizon", str(ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"),
+           "--lang", "da")
+    report = tmp_path / "horizon" / "report.html"
+    seen = _open(browser, report)
+    assert seen["errors"] == [], "no console error"
+    assert seen["requests"] == [report.as_uri()], "no request but the file itself"
+    page = seen["page"]
+    cells = page.evaluate("""() => [...document.querySelectorAll('svg g.cell')].map(g => {
+        const b = g.getBBox(); return b.width > 0 && b.height > 0 && g.querySelector('title') !== null; })""")
+    assert len(cells) == 5 * 12 and all(cells), "every cell drawn and named"
+    assert page.evaluate("document.querySelector('section.horizon svg').getAttribute('aria-label')")
+    assert "1.750 forløb i Almen medicin" in page.inner_text("section.horizon p.headline")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "report-dk-2021-almen-medicin-horizon-da.png"), full_page=True)
+    page.close()

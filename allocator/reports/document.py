@@ -135,6 +135,50 @@ class ComparisonPart:
 
 
 @dataclass
+class CoverageFigures:
+    """Coverage (supply / demand, all specialties together) of one area in every outlook year."""
+
+    id: str
+    name: str
+    group: str  # the training region (top-level area) it lies in
+    underserved: bool
+    coverage: list[float | None]  # per outlook year; None where the area has no demand
+
+    @property
+    def reached(self) -> int | None:
+        """Index of the first year from which coverage stays at the target (100 %) to the end, else None.
+
+        The same rule as summary.md's "target reached" (allocator.writers.horizon.year_target_reached).
+        """
+        reached = None
+        for k, value in enumerate(self.coverage):
+            if value is not None and value >= 1 - 1e-12:
+                reached = k if reached is None else reached
+            else:
+                reached = None
+        return reached
+
+
+@dataclass
+class HorizonPart:
+    """A multi-year plan: posts per plan year and each area's coverage over the outlook against its target."""
+
+    model: str
+    status: str
+    years: list[int]  # every outlook year, the plan years first
+    plan_years: int
+    specialties: list[tuple[str, float]]  # (name, posts over all plan years)
+    posts_per_year: list[float]
+    areas: list[CoverageFigures]  # leaves, or parents when summed
+    groups: list[CoverageFigures]  # the training regions
+    total: CoverageFigures  # the whole country
+    summed_per_parent: bool
+    leaves: int
+    inhabitant_years_without: float | None
+    myopic_inhabitant_years_without: float | None
+
+
+@dataclass
 class Document:
     """Everything one report shows."""
 
@@ -144,6 +188,7 @@ class Document:
     plans: list[PlanPart] = field(default_factory=list)
     sensitivities: list[SensitivityPart] = field(default_factory=list)
     comparisons: list[ComparisonPart] = field(default_factory=list)
+    horizons: list[HorizonPart] = field(default_factory=list)
     group_names: dict[str, str] = field(default_factory=dict)
     sources: list[tuple[str, str]] = field(default_factory=list)
 
@@ -221,6 +266,58 @@ def _plan_part(tree: _Tree, plan: dict[str, Any]) -> PlanPart:
         population=population)
 
 
+def _coverage(tree: _Tree, projection: Sequence[dict[str, Any]], years: list[int], key: Any,
+              name: str | None = None) -> list[CoverageFigures]:
+    """Coverage per area under ``key`` (a leaf -> area function), in the instance's leaf order.
+
+    An area's coverage is the sum of its leaves' supply over the sum of their demand, over every
+    specialty, as summary.md sums leaves into training regions. ``name`` names a single area that
+    is no area of the instance (the whole country).
+    """
+    index = {year: k for k, year in enumerate(years)}
+    sums: dict[str, list[list[float]]] = {}
+    for record in projection:
+        cells = sums.setdefault(key(record["area"]), [[0.0, 0.0] for _ in years])
+        cell = cells[index[int(record["year"])]]
+        cell[0] += float(record["supply"])
+        cell[1] += float(record["demand"])
+    order: dict[str, tuple[str, bool]] = {}
+    for leaf in tree.leaves:
+        area = key(leaf)
+        if area in sums:
+            top, under = order.get(area, (tree.top[leaf], False))
+            order[area] = (top, under or tree.by_id[leaf].underserved)
+    return [CoverageFigures(area, name if name is not None else tree.name(area), tree.name(top), under,
+                            [supply / demand if demand > 0 else None for supply, demand in sums[area]])
+            for area, (top, under) in order.items()]
+
+
+def _horizon_part(tree: _Tree, plan: dict[str, Any]) -> HorizonPart:
+    """The multi-year part of a plan.json that `solve` wrote for a multi-year instance."""
+    plan_years = sorted({int(row["year"]) for row in plan["rows"]})
+    years = sorted({int(record["year"]) for record in plan["projection"]} | set(plan_years))
+    names = {s.id: s.name or s.id for s in tree.instance.specialties}
+    by_specialty: dict[str, float] = defaultdict(float)
+    per_year: dict[int, float] = defaultdict(float)
+    for row in plan["rows"]:
+        by_specialty[row["specialty"]] += row["posts"]
+        per_year[int(row["year"])] += row["posts"]
+    projection = plan["projection"]
+    leaves = _coverage(tree, projection, years, lambda leaf: leaf)
+    myopic = plan.get("myopic") or {}
+    return HorizonPart(
+        model=str(plan["model"]), status=str(plan.get("status", "")), years=years, plan_years=len(plan_years),
+        specialties=[(names.get(s, s), by_specialty[s]) for s in tree.instance.specialty_ids if s in by_specialty],
+        posts_per_year=[per_year[year] for year in plan_years],
+        areas=_coverage(tree, projection, years, tree.group_of) if tree.summed else leaves,
+        groups=_coverage(tree, projection, years, lambda leaf: tree.top[leaf]),
+        total=(_coverage(tree, projection, years, lambda leaf: "", name="") or
+               [CoverageFigures("", "", "", False, [None] * len(years))])[0],
+        summed_per_parent=tree.summed, leaves=len(leaves),
+        inhabitant_years_without=plan.get("inhabitant_years_without_specialist"),
+        myopic_inhabitant_years_without=myopic.get("inhabitant_years_without_specialist"))
+
+
 def _sensitivity_part(tree: _Tree, report: dict[str, Any]) -> SensitivityPart:
     names = {s.id: s.name or s.id for s in tree.instance.specialties}
     robustness = report.get("robustness") or {}
@@ -288,12 +385,15 @@ def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
     instance
         The instance the runs were made from.
     plans, sensitivities, comparisons
-        Parsed plan.json, sensitivity.json and comparison.json documents.
+        Parsed plan.json, sensitivity.json and comparison.json documents (a multi-year plan.json,
+        which holds a ``projection``, gives a :class:`HorizonPart`).
     """
     tree = _Tree(instance)
     tops = [area.id for area in instance.areas if area.parent is None]
+    # A multi-year plan.json holds the projection; its report shows coverage over the years instead.
     return Document(instance=instance.name, year=instance.year, language=instance.language,
-                    plans=[_plan_part(tree, plan) for plan in plans],
+                    plans=[_plan_part(tree, plan) for plan in plans if "projection" not in plan],
+                    horizons=[_horizon_part(tree, plan) for plan in plans if "projection" in plan],
                     sensitivities=[_sensitivity_part(tree, report) for report in sensitivities],
                     comparisons=[_comparison_part(tree, comparison) for comparison in comparisons],
                     group_names={top: tree.name(top) for top in tops}, sources=_sources(instance))

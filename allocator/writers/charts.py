@@ -254,3 +254,58 @@ def choropleth(shapes: Sequence[Sequence[Polygon]], values: Sequence[float | Non
         return f'<g id="area-{k}" class="area"><title>{html.escape(titles[k])}</title>'
 
     return re.sub(r'<g id="area-(\d+)">', titled, text)
+
+
+def coverage(labels: Sequence[str], years: Sequence[int], values: Sequence[Sequence[float | None]],
+             flagged: Sequence[bool], plan_years: int, number: Callable[[float], str], titles: Sequence[Sequence[str]],
+             legend: str, plan_label: str, outlook_label: str) -> str:
+    """Each area's coverage in each year as a row of cells, coloured around the target (1 = 100 %).
+
+    Below the target is orange, above it purple, the target itself white (a diverging scale centred
+    on 1), so a reader sees at a glance which areas fall short in which years. A line separates the
+    plan years from the outlook. Each cell is one ``<g id="cell-R-C" class="cell">`` with a
+    ``<title>`` from ``titles[R][C]``; where there are at most 40 rows the cells also print their figure.
+    """
+    from matplotlib.patches import Rectangle
+
+    known = [v for row in values for v in row if v is not None]
+    reach = max([abs(v - 1.0) for v in known] + [0.01])
+    norm = TwoSlopeNorm(vcenter=1.0, vmin=1.0 - reach, vmax=1.0 + reach)
+    cmap = plt.get_cmap("PuOr")
+    with plt.rc_context(STYLE):
+        figure, axes = _row_axes(labels, flagged)
+        figure.set_size_inches(WIDTH, _height(len(labels)) + 0.6)
+        small = len(labels) <= 40
+        for r, row in enumerate(values):
+            for c, value in enumerate(row):
+                colour = "#dddddd" if value is None else cmap(norm(value))
+                cell = Rectangle((c - 0.5, r - 0.5), 1.0, 1.0, facecolor=colour, edgecolor="#ffffff", linewidth=0.4)
+                cell.set_gid(f"cell-{r}-{c}")
+                axes.add_artist(cell)
+                if small and value is not None:
+                    # Dark text on the pale middle of the scale, white on its dark ends.
+                    dark = abs(norm(value) - 0.5) < 0.3
+                    axes.text(c, r, number(value), ha="center", va="center", fontsize=5.5,
+                              color="#000000" if dark else "#ffffff")
+        axes.set_xlim(-0.5, len(years) - 0.5)
+        axes.set_xticks(range(len(years)), [str(y) for y in years], fontsize=6.5)
+        axes.xaxis.tick_top()
+        axes.tick_params(axis="x", length=0)
+        for side in ("left", "bottom"):
+            axes.spines[side].set_visible(False)
+        if 0 < plan_years < len(years):
+            axes.axvline(plan_years - 0.5, color="#000000", linewidth=1.2, zorder=5)  # above the cells
+            axes.text((plan_years - 1) / 2, len(labels) - 0.5, plan_label, ha="center", va="top", fontsize=7)
+            axes.text((plan_years + len(years) - 1) / 2, len(labels) - 0.5, outlook_label, ha="center", va="top",
+                      fontsize=7)
+        bar = figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.5, location="bottom",
+                              pad=0.08 if small else 0.02)
+        bar.set_label(legend)
+        bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value)))
+        text = _svg(figure)
+
+    def titled(match: re.Match[str]) -> str:
+        r, c = int(match.group(1)), int(match.group(2))
+        return f'<g id="cell-{r}-{c}" class="cell"><title>{html.escape(titles[r][c])}</title>'
+
+    return re.sub(r'<g id="cell-(\d+)-(\d+)">', titled, text)

@@ -20,7 +20,8 @@ import jinja2
 import matplotlib
 
 from allocator.io.geometry import Polygon
-from allocator.reports.document import AreaFigures, ComparisonPart, Document, PlanPart, SensitivityPart
+from allocator.reports.document import (AreaFigures, ComparisonPart, CoverageFigures, Document, HorizonPart, PlanPart,
+                                        SensitivityPart)
 from allocator.writers import charts
 from allocator.writers.language import Numbers, translations
 from allocator.writers.output import Target, write_files
@@ -40,7 +41,7 @@ class Figure:
     table: str
 
 
-def _sorted(areas: Sequence[AreaFigures]) -> list[AreaFigures]:
+def _sorted(areas: Sequence[Any]) -> list[Any]:
     # Tables and charts go by training region, then by name; ties cannot occur (ids are unique).
     return sorted(areas, key=lambda a: (a.group, a.name, a.id))
 
@@ -185,6 +186,75 @@ class _Writer:
         return Figure(self.svg_with_description(svg, description), _("Posts per area under each policy"),
                       description, f"table-{key}")
 
+    # --- a multi-year plan --------------------------------------------------------------------------
+    def horizon_headline(self, part: HorizonPart) -> list[str]:
+        _, n = self._, self.n
+        years = part.years
+        last = years[-1]
+        lines = [_("Under the policy %(model)s, %(posts)s posts of %(specialties)s are placed over the plan years "
+                   "%(first)s–%(last_plan)s.") % {
+            "model": part.model, "posts": n.posts(sum(part.posts_per_year)),
+            "specialties": ", ".join(name for name, _posts in part.specialties), "first": years[0],
+            "last_plan": years[part.plan_years - 1]}]
+        start, end = part.total.coverage[0], part.total.coverage[-1]
+        if start is not None and end is not None:
+            lines.append(_("Coverage of all areas together goes from %(start)s in %(first)s to %(end)s in %(last)s "
+                           "(target %(target)s).") % {"start": n.percent(start), "first": years[0],
+                                                      "end": n.percent(end), "last": last,
+                                                      "target": n.percent(1.0, 0)})
+        areas = part.areas
+        reached = [a for a in areas if a.reached is not None]
+        if areas and len(reached) == len(areas):
+            # The latest to reach it; ties by name, as the tables go.
+            latest = min(reached, key=lambda a: (-(a.reached or 0), a.name))
+            lines.append(_("Every area reaches its target by %(last)s; the last is %(area)s, in %(year)s.") % {
+                "last": last, "area": latest.name, "year": years[latest.reached or 0]})
+        elif areas:
+            known = [a for a in areas if a.coverage[-1] is not None]
+            lowest = min(known, key=lambda a: (a.coverage[-1], a.name)) if known else None
+            lines.append(_("%(reached)s of %(count)s areas reach their target by %(last)s.") % {
+                "reached": n.whole(len(reached)), "count": n.whole(len(areas)), "last": last})
+            if lowest is not None:
+                lines.append(_("%(area)s is furthest from it in %(last)s, at %(coverage)s.") % {
+                    "area": lowest.name, "last": last, "coverage": n.percent(lowest.coverage[-1])})
+        if part.inhabitant_years_without is not None and part.myopic_inhabitant_years_without is not None:
+            lines.append(_("The plan leaves %(mine)s inhabitant-years without a specialist, against %(theirs)s "
+                           "if each year were planned alone.") % {
+                "mine": n.whole(part.inhabitant_years_without),
+                "theirs": n.whole(part.myopic_inhabitant_years_without)})
+        elif part.inhabitant_years_without is not None:
+            lines.append(_("The plan leaves %(mine)s inhabitant-years without a specialist.") % {
+                "mine": n.whole(part.inhabitant_years_without)})
+        return lines
+
+    def horizon_figure(self, part: HorizonPart, key: str) -> Figure:
+        _, n = self._, self.n
+        areas = _sorted(part.areas)
+        years = part.years
+
+        def below(k: int) -> int:
+            return sum(1 for a in areas if a.coverage[k] is not None and a.coverage[k] < 1 - 1e-12)
+
+        description = _("Chart of the coverage of %(count)s areas in each year from %(first)s to %(last)s against "
+                        "the target of %(target)s: %(below_first)s areas are below it in %(first)s, "
+                        "%(below_last)s in %(last)s.") % {
+            "count": n.whole(len(areas)), "first": years[0], "last": years[-1], "target": n.percent(1.0, 0),
+            "below_first": n.whole(below(0)), "below_last": n.whole(below(len(years) - 1))}
+        titles = [[f"{a.name}, {year}: {n.percent(value)}" for year, value in zip(years, a.coverage)]
+                  for a in areas]
+        svg = charts.coverage([a.name for a in areas], years, [a.coverage for a in areas],
+                              [a.underserved for a in areas], part.plan_years, lambda v: n.percent(v, 0), titles,
+                              _("Coverage (supply / demand); the target is the white middle"),
+                              _("Plan years"), _("Outlook"))
+        return Figure(self.svg_with_description(svg, description), _("Coverage per area and year against the target"),
+                      description, f"table-{key}")
+
+    def reached(self, part: HorizonPart, area: CoverageFigures) -> str:
+        """The year an area reaches its target, or that it does not by the end of the outlook."""
+        if area.reached is None:
+            return self._("not by %(year)s") % {"year": part.years[-1]}
+        return str(part.years[area.reached])
+
     def context(self) -> dict[str, Any]:
         document = self.document
         return {
@@ -194,6 +264,10 @@ class _Writer:
                       for k, part in enumerate(document.plans)],
             "sensitivities": [{"part": part, "figure": self.sensitivity_figure(part, f"sens-{k}"), "key": f"sens-{k}"}
                               for k, part in enumerate(document.sensitivities)],
+            "horizons": [{"part": part, "headline": self.horizon_headline(part),
+                          "figure": self.horizon_figure(part, f"horizon-{k}"), "areas": _sorted(part.areas),
+                          "groups": part.groups, "key": f"horizon-{k}", "reached": self.reached}
+                         for k, part in enumerate(document.horizons)],
             "comparisons": [{"part": part, "figure": self.comparison_figure(part, f"cmp-{k}"),
                              "maps": self.comparison_maps(part, f"cmp-{k}"),
                              "areas": _sorted(part.areas), "key": f"cmp-{k}"}
