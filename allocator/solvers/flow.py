@@ -165,6 +165,23 @@ class _TreeNetwork:
     b_parent_of_cell: np.ndarray
 
 
+def innermost_groups(problem: ProblemData, per_specialty: list[int],
+                     shared: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's innermost per-specialty group (-1: none) and innermost shared group (the sink: none).
+
+    The innermost group of a cell is the last one to cover it in nesting order; the sink is
+    ``len(problem.groups)``.
+    """
+    groups = problem.groups
+    a_parent_of_cell = np.full(problem.n_cells, -1, dtype=np.int64)
+    b_parent_of_cell = np.full(problem.n_cells, len(groups), dtype=np.int64)
+    for k in nesting_order([groups[i] for i in per_specialty]):
+        a_parent_of_cell[groups[per_specialty[k]].cells] = per_specialty[k]
+    for k in nesting_order([groups[i] for i in shared]):
+        b_parent_of_cell[groups[shared[k]].cells] = shared[k]
+    return a_parent_of_cell, b_parent_of_cell
+
+
 def _tree_network(problem: ProblemData) -> _TreeNetwork | None:
     """Build the tree part of the network once; None when a group's own limits are empty."""
     groups = problem.groups
@@ -178,13 +195,7 @@ def _tree_network(problem: ProblemData) -> _TreeNetwork | None:
     tails: list[int] = []
     heads: list[int] = []
     capacities: list[int] = []
-    a_parent_of_cell = np.full(problem.n_cells, -1, dtype=np.int64)
-    b_parent_of_cell = np.full(problem.n_cells, sink, dtype=np.int64)
-    # The innermost group of each cell is the last one to cover it in nesting order.
-    for k in nesting_order([groups[i] for i in per_specialty]):
-        a_parent_of_cell[groups[per_specialty[k]].cells] = per_specialty[k]
-    for k in nesting_order([groups[i] for i in shared]):
-        b_parent_of_cell[groups[shared[k]].cells] = shared[k]
+    a_parent_of_cell, b_parent_of_cell = innermost_groups(problem, per_specialty, shared)
 
     def arc(tail: int, head: int, lo: int, hi: int | None) -> bool:
         upper = big if hi is None else hi

@@ -33,7 +33,7 @@ from ortools.graph.python import max_flow
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from allocator.core.problem import ProblemData
-from allocator.solvers.flow import family_parents, nesting_order
+from allocator.solvers.flow import family_parents, innermost_groups
 
 #: A reduced cost within this share of the largest marginal cost counts as zero (ties, violations).
 TOLERANCE = 1e-9
@@ -92,12 +92,7 @@ def network_shape(problem: ProblemData) -> Shape:
     per_specialty = [i for i, g in enumerate(groups) if g.specialty is not None]
     shared = [i for i, g in enumerate(groups) if g.specialty is None]
     sink = len(groups)
-    a = np.full(problem.n_cells, -1, dtype=np.int64)
-    b = np.full(problem.n_cells, sink, dtype=np.int64)
-    for k in nesting_order([groups[i] for i in per_specialty]):
-        a[groups[per_specialty[k]].cells] = per_specialty[k]
-    for k in nesting_order([groups[i] for i in shared]):
-        b[groups[shared[k]].cells] = shared[k]
+    a, b = innermost_groups(problem, per_specialty, shared)
     tree: list[tuple[int, int, int, int, int]] = []
     for k, g in enumerate(per_specialty):
         if parents_a[k] != -1:
