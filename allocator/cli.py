@@ -18,7 +18,7 @@ import click
 
 from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, InputError, Location, printable
 from allocator.io.loading import Loaded, column_warnings, load_instance, load_model
-from allocator.io.schemas import DEFAULT_MODEL, Instance
+from allocator.io.schemas import DEFAULT_MODEL, Instance, Model
 from allocator.results.plan import Plan
 from allocator.writers.diagnosis import write_diagnosis
 from allocator.writers.output import check_output_dir, prepare_output_dir, publishing
@@ -374,16 +374,26 @@ def validate(instance: Path, model_path: Path | None) -> None:
               help="The model whose need measures posts per need for every plan. Default: the first --model.")
 @click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@click.option("--time-limit", type=float, default=None,
+              help="Multi-year instances: seconds each model's solve may use.")
+@click.option("--accept-gap", type=click.FloatRange(min=0), default=None,
+              help="Multi-year instances: accept each model's best plan once its certified relative gap is at most "
+                   "this.")
 @_report_options
 @_guarded
 def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model_path: Path | None, solver: str,
-            force: bool, with_report: bool, lang: str | None) -> None:
-    """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md."""
+            force: bool, time_limit: float | None, accept_gap: float | None, with_report: bool,
+            lang: str | None) -> None:
+    """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md.
+
+    On a multi-year INSTANCE, each model is solved over the whole horizon, and the plans are compared on
+    inhabitant-years without a specialist, coverage, the year each area reaches its target and the posts
+    moved from year to year.
+    """
     from allocator.errors import InputError
     from allocator.reports.compare import compare as line_up
     from allocator.writers.comparison import comparison_json, write_comparison
 
-    loaded = load_instance(instance)
     models = [load_model(path).value for path in model_paths]
     if len(models) < 2:
         raise InputError("compare needs at least two models", fix="add another --model (e.g. models/population.yaml)")
@@ -392,6 +402,14 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
         if names.count(name) > 1:
             raise InputError(f"two models are named '{name}'", where=Location(path, None, "name"),
                              fix="give each model its own name")
+    if _is_horizon(instance):
+        _compare_horizon(instance, models, out, need_model_path, solver, force, time_limit, accept_gap, with_report)
+        return
+    for option, value in (("--time-limit", time_limit), ("--accept-gap", accept_gap)):
+        if value is not None:
+            raise InputError(f"{option} is for multi-year comparisons; one-year plans are solved to a proven optimum "
+                             "in seconds", where=Location(None, None, option), fix=f"drop {option}")
+    loaded = load_instance(instance)
     need_model = load_model(need_model_path).value if need_model_path is not None else None
     check_output_dir(out, force)
     _warn(loaded.value, models + ([need_model] if need_model is not None else []))
@@ -717,6 +735,38 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
             written += _write_report(target, loaded.value.instance, lang, plans=[json.loads(horizon_plan_json(plan))])
     if not quiet:
         _echo_horizon(plan)
+    _say("Wrote " + ", ".join(str(path) for path in written))
+
+
+def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_path: Path | None, solver: str,
+                     force: bool, time_limit: float | None, accept_gap: float | None, with_report: bool) -> None:
+    from allocator.io.horizon import load_horizon_instance
+    from allocator.reports.horizon_compare import compare_horizon
+    from allocator.writers.horizon_comparison import write_horizon_comparison
+
+    if need_model_path is not None:
+        raise InputError("--need-model is for one-year comparisons: a multi-year comparison measures every plan by "
+                         "its coverage of the same demand", where=Location(None, None, "--need-model"),
+                         fix="drop --need-model")
+    if with_report:
+        raise InputError("the report does not take a multi-year comparison yet",
+                         where=Location(None, None, "--report"),
+                         fix="drop --report; 'allocator solve --report' gives each model's multi-year report")
+    loaded = load_horizon_instance(instance)
+    check_output_dir(out, force)
+    _warn(loaded.value.instance, models)
+    comparison = compare_horizon(loaded.value, models, solver="highs" if solver == "auto" else solver,
+                                 time_limit=time_limit, accept_gap=accept_gap, inputs=loaded.hashes)
+    with publishing(out, force) as target:
+        written = write_horizon_comparison(target, comparison)
+    last = comparison.years[2]
+    width = max(len(c.model.name) for c in comparison.models)
+    _say(f"  {'model':<{width}} {'inhabitant-years without':>24} {'coverage ' + str(last):>14} {'posts moved':>12}")
+    for c in comparison.models:
+        coverage = c.metrics.coverage_last
+        shown = f"{100 * next(iter(coverage.values())):.1f}%" if len(coverage) == 1 else "see comparison.md"
+        _say(f"  {c.model.name:<{width}} {c.metrics.inhabitant_years_without:>24,.0f} {shown:>14} "
+             f"{format_number(c.metrics.moved):>12}")
     _say("Wrote " + ", ".join(str(path) for path in written))
 
 

@@ -148,7 +148,7 @@ class CoverageFigures:
     def reached(self) -> int | None:
         """Index of the first year from which coverage stays at the target (100 %) to the end, else None.
 
-        The same rule as summary.md's "target reached" (allocator.writers.horizon.year_target_reached).
+        The same rule as summary.md's "target reached" (allocator.results.projection.year_target_reached).
         """
         reached = None
         for k, value in enumerate(self.coverage):
