@@ -176,6 +176,7 @@ class HorizonPart:
     leaves: int
     inhabitant_years_without: float | None
     myopic_inhabitant_years_without: float | None
+    leaf_areas: list[CoverageFigures] = field(default_factory=list)  # always the leaves (the maps)
 
 
 @dataclass
@@ -315,7 +316,7 @@ def _horizon_part(tree: _Tree, plan: dict[str, Any]) -> HorizonPart:
                [CoverageFigures("", "", "", False, [None] * len(years))])[0],
         summed_per_parent=tree.summed, leaves=len(leaves),
         inhabitant_years_without=plan.get("inhabitant_years_without_specialist"),
-        myopic_inhabitant_years_without=myopic.get("inhabitant_years_without_specialist"))
+        myopic_inhabitant_years_without=myopic.get("inhabitant_years_without_specialist"), leaf_areas=leaves)
 
 
 def _sensitivity_part(tree: _Tree, report: dict[str, Any]) -> SensitivityPart:

@@ -249,6 +249,24 @@ class _Writer:
         return Figure(self.svg_with_description(svg, description), _("Coverage per area and year against the target"),
                       description, f"table-{key}")
 
+    def horizon_maps(self, part: HorizonPart, key: str) -> Figure | None:
+        """Coverage on the map in the first year, the last plan year and the last outlook year (one scale)."""
+        _, n = self._, self.n
+        if self.shapes is None or not part.leaf_areas:
+            return None
+        leaves = _sorted(part.leaf_areas)
+        shown = sorted({0, part.plan_years - 1, len(part.years) - 1})
+        series = {str(part.years[k]): [a.coverage[k] for a in leaves] for k in shown}
+        titles = {year: [f"{a.name}, {year}: {n.percent(v) if v is not None else '–'}" for a, v in zip(leaves, values)]
+                  for year, values in series.items()}
+        description = _("Maps of the coverage of %(count)s areas in %(years)s, on one colour scale; under-served "
+                        "areas are outlined.") % {"count": n.whole(len(leaves)), "years": ", ".join(series)}
+        svg = charts.choropleth_grid([self.shapes[a.id] for a in leaves], series, titles,
+                                     [a.underserved for a in leaves], lambda v: n.percent(v, 0),
+                                     _("Coverage (supply / demand)"))
+        return Figure(self.svg_with_description(svg, description), _("Coverage on the map"), description,
+                      f"table-{key}")
+
     def reached(self, part: HorizonPart, area: CoverageFigures) -> str:
         """The year an area reaches its target, or that it does not by the end of the outlook."""
         if area.reached is None:
@@ -266,6 +284,7 @@ class _Writer:
                               for k, part in enumerate(document.sensitivities)],
             "horizons": [{"part": part, "headline": self.horizon_headline(part),
                           "figure": self.horizon_figure(part, f"horizon-{k}"), "areas": _sorted(part.areas),
+                          "maps": self.horizon_maps(part, f"horizon-{k}"),
                           "groups": part.groups, "key": f"horizon-{k}", "reached": self.reached}
                          for k, part in enumerate(document.horizons)],
             "comparisons": [{"part": part, "figure": self.comparison_figure(part, f"cmp-{k}"),
