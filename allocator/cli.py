@@ -203,7 +203,8 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
     report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet, instance_path=instance) \
         if with_sensitivity else None
     with publishing(out, force) as target:
-        written = write_plan(loaded.value, plan, target, xlsx=write_xlsx)
+        # summary.md is the council's memo: in the report's language (--lang, else the instance's), not the console's
+        written = write_plan(loaded.value, plan, target, xlsx=write_xlsx, language=lang or loaded.value.language or "en")
         if report is not None:
             written += write_sensitivity(target, report, float(loaded.value.unit), loaded.value)
         if with_report:
