@@ -734,9 +734,10 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
                                      xlsx=xlsx if xlsx is not None else rows <= XLSX_AUTO_ROWS)
         if with_report:
             written += _write_report(target, loaded.value.instance, lang, plans=[json.loads(horizon_plan_json(plan))])
+    console = lang or "en"
     if not quiet:
-        _echo_horizon(plan)
-    _say("Wrote " + ", ".join(str(path) for path in written))
+        _echo_horizon(plan, console)
+    _say(_console(console)("Wrote %(files)s") % {"files": ", ".join(str(path) for path in written)})
 
 
 def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_path: Path | None, solver: str,
@@ -771,13 +772,25 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
     _say("Wrote " + ", ".join(str(path) for path in written))
 
 
-def _echo_horizon(plan: Any) -> None:
-    gap = f", gap {plan.gap:.3g}, best bound {plan.bound!r}" if plan.status.startswith("gap") else ""
-    _say(f"Multi-year plan for {plan.instance} under model '{plan.model}': {plan.status}{gap}, objective "
-         f"{plan.objective:.6g} (coverage {plan.coverage_cost:.6g} + posts {plan.posts_cost:.6g}), verified")
-    _say(f"  inhabitant-years without a specialist: {plan.projection.inhabitant_years_without:,.0f}")
+def _echo_horizon(plan: Any, language: str = "en") -> None:
+    from allocator.writers.language import Numbers
+
+    _ = _console(language)
+    whole = (lambda value: f"{value:,.0f}") if language == "en" else Numbers(language).whole
+    if plan.status.startswith("gap"):
+        status = _("%(status)s, gap %(gap)s, best bound %(bound)s") % {
+            "status": plan.status, "gap": f"{plan.gap:.3g}", "bound": repr(plan.bound)}
+    else:
+        status = plan.status
+    _say(_("Multi-year plan for %(instance)s under model '%(model)s': %(status)s, objective %(objective)s "
+           "(coverage %(coverage)s + posts %(posts)s), verified") % {
+        "instance": plan.instance, "model": plan.model, "status": status, "objective": f"{plan.objective:.6g}",
+        "coverage": f"{plan.coverage_cost:.6g}", "posts": f"{plan.posts_cost:.6g}"})
+    _say("  " + _("inhabitant-years without a specialist: %(count)s")
+         % {"count": whole(plan.projection.inhabitant_years_without)})
     if plan.myopic and "inhabitant_years_without_specialist" in plan.myopic:
-        _say(f"  myopic plan (each year alone): {plan.myopic['inhabitant_years_without_specialist']:,.0f}")
+        _say("  " + _("myopic plan (each year alone): %(count)s")
+             % {"count": whole(plan.myopic["inhabitant_years_without_specialist"])})
 
 
 @main.command()

@@ -155,3 +155,13 @@ def test_summary_md_is_the_councils_memo_in_the_instances_language(tmp_path: Pat
     danish_decimal = Numbers("da").decimal
     for region, target in targets.items():
         assert f"| {danish_decimal(target, 1)} |" in memo, region
+
+
+def test_the_multi_year_console_of_solve_in_danish(tmp_path: Path) -> None:
+    """`solve --lang da` on a multi-year instance speaks Danish on the console too, with Danish thousands."""
+    horizon = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
+    result = CliRunner().invoke(main, ["solve", str(horizon), "--lang", "da", "--no-xlsx", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Flerårig plan for dk-2021-almen-medicin-horizon under modellen 'population': optimal" in result.output
+    assert re.search(r"indbyggerår uden en speciallæge: \d\.\d{3}\.\d{3}\n", result.output)
+    assert "Skrev " in result.output and "Wrote" not in result.output and "Multi-year" not in result.output
