@@ -404,7 +404,8 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
             raise InputError(f"two models are named '{name}'", where=Location(path, None, "name"),
                              fix="give each model its own name")
     if _is_horizon(instance):
-        _compare_horizon(instance, models, out, need_model_path, solver, force, time_limit, accept_gap, with_report)
+        _compare_horizon(instance, models, out, need_model_path, solver, force, time_limit, accept_gap, with_report,
+                         lang)
         return
     for option, value in (("--time-limit", time_limit), ("--accept-gap", accept_gap)):
         if value is not None:
@@ -741,19 +742,16 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
 
 
 def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_path: Path | None, solver: str,
-                     force: bool, time_limit: float | None, accept_gap: float | None, with_report: bool) -> None:
+                     force: bool, time_limit: float | None, accept_gap: float | None, with_report: bool,
+                     lang: str | None) -> None:
     from allocator.io.horizon import load_horizon_instance
     from allocator.reports.horizon_compare import compare_horizon
-    from allocator.writers.horizon_comparison import write_horizon_comparison
+    from allocator.writers.horizon_comparison import horizon_comparison_json, write_horizon_comparison
 
     if need_model_path is not None:
         raise InputError("--need-model is for one-year comparisons: a multi-year comparison measures every plan by "
                          "its coverage of the same demand", where=Location(None, None, "--need-model"),
                          fix="drop --need-model")
-    if with_report:
-        raise InputError("the report does not take a multi-year comparison yet",
-                         where=Location(None, None, "--report"),
-                         fix="drop --report; 'allocator solve --report' gives each model's multi-year report")
     loaded = load_horizon_instance(instance)
     check_output_dir(out, force)
     _warn(loaded.value.instance, models)
@@ -761,6 +759,9 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
                                  time_limit=time_limit, accept_gap=accept_gap, inputs=loaded.hashes)
     with publishing(out, force) as target:
         written = write_horizon_comparison(target, comparison)
+        if with_report:
+            written += _write_report(target, loaded.value.instance, lang,
+                                     comparisons=[json.loads(horizon_comparison_json(comparison))])
     last = comparison.years[2]
     width = max(len(c.model.name) for c in comparison.models)
     _say(f"  {'model':<{width}} {'inhabitant-years without':>24} {'coverage ' + str(last):>14} {'posts moved':>12}")

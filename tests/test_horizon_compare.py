@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -104,15 +105,37 @@ def test_the_same_comparison_twice_is_byte_identical(compared: Path, tmp_path: P
         assert (tmp_path / name).read_bytes() == (compared / "comparison" / name).read_bytes()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--need-model", str(MODELS / "population.yaml")], "--need-model is for one-year comparisons"),
-    (["--report"], "the report does not take a multi-year comparison yet"),
-])
-def test_one_year_only_options_on_a_multi_year_comparison_are_refused(tmp_path: Path, args: list[str],
-                                                                      message: str) -> None:
-    code, output = _run("compare", str(HORIZON), *TWO_MODELS, "-o", str(tmp_path / "out"), *args)
-    assert code == 2 and message in output and "Traceback" not in output
+def test_need_model_on_a_multi_year_comparison_is_refused(tmp_path: Path) -> None:
+    code, output = _run("compare", str(HORIZON), *TWO_MODELS, "-o", str(tmp_path / "out"),
+                        "--need-model", str(MODELS / "population.yaml"))
+    assert code == 2 and "--need-model is for one-year comparisons" in output and "Traceback" not in output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_report_of_a_multi_year_comparison(compared: Path, tmp_path: Path) -> None:
+    """compare --report: the policies' coverage and disruption, per training region and per area, in Danish
+    (the instance's language), with the figures of comparison.json; `allocator report DIR` gives the same file."""
+    out = tmp_path / "with-report"
+    code, output = _run("compare", str(HORIZON), *TWO_MODELS, "-o", str(out), "--report")
+    assert code == 0, output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    document = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    assert '<html lang="da">' in html and "Politikkerne side om side over 2021–2032" in html
+    fewest = min(document["models"], key=lambda m: m["metrics"]["inhabitant_years_without_specialist"])
+    count = f"{round(fewest['metrics']['inhabitant_years_without_specialist']):,}".replace(",", ".")
+    assert f"{fewest['name']} efterlader færrest indbyggerår uden en speciallæge: {count}." in html
+    table = html[html.index('id="table-hcmp-0"'):]
+    table = table[:table.index("</table>")]
+    memo = (out / "comparison.md").read_text(encoding="utf-8")
+    for line in memo[memo.index("## The year each area reaches its target"):].splitlines()[4:9]:
+        name, *years = [cell.strip().removesuffix(" ⚑") for cell in line.strip("|").split("|")]
+        row = table[table.index(f"<td>{name}"):]
+        assert re.findall(r'<td class="num">([^<]*)</td>', row[:row.index("</tr>")]) == years, name
+    maps = re.findall(r'<g id="area-(\d+)-(\d+)" class="area"><title>([^<]*)</title>', html)
+    assert len(maps) == 5 * 2, "each region on each policy's map"
+    code, output = _run("report", str(out), "--out", str(tmp_path / "again"))
+    assert code == 0, output
+    assert (tmp_path / "again" / "report.html").read_bytes() == (out / "report.html").read_bytes()
 
 
 @pytest.mark.parametrize("option", ["--time-limit", "--accept-gap"])
@@ -121,9 +144,3 @@ def test_multi_year_options_on_a_one_year_comparison_are_refused(tmp_path: Path,
     code, output = _run("compare", str(instance), *TWO_MODELS, "-o", str(tmp_path / "out"), option, "1")
     assert code == 2 and f"{option} is for multi-year comparisons" in output
     assert not (tmp_path / "out").exists()
-
-
-def test_report_over_a_multi_year_comparison_says_it_cannot_yet(compared: Path) -> None:
-    code, output = _run("report", str(compared / "comparison"))
-    assert code == 2 and "the report does not take a multi-year comparison yet" in output
-    assert not (compared / "comparison" / "report.html").exists()

@@ -71,10 +71,6 @@ def read_output_folder(path: Path) -> OutputFolder:
     if folder.plan is None and folder.sensitivity is None and folder.comparison is None:
         raise InputError(f"the folder holds none of {', '.join(REPORT_SOURCES)}", where=Location(path),
                          fix="name a folder that 'allocator solve', 'sensitivity' or 'compare' wrote")
-    if folder.comparison is not None and folder.comparison.get("kind") == "multi-year":
-        # written by allocator.writers.horizon_comparison; the report has no section for it yet
-        raise InputError("the report does not take a multi-year comparison yet",
-                         where=Location(path / "comparison.json"), fix="make the report of each model's multi-year plan: 'allocator solve --report'")
     names = {document["instance"] for document in (folder.plan, folder.sensitivity, folder.comparison)
              if document is not None}
     if len(names) > 1:

@@ -75,7 +75,9 @@ def horizon_comparison_json(comparison: HorizonComparison) -> str:
                     "solver": c.plan.metadata.get("solver"), "metrics": c.metrics.as_json()}
                    for c in comparison.models],
         "cells": [{"area": leaf, "specialty": specialty, "year": year,
+                   "demand": rows_by[0][(leaf, specialty, year)].demand,
                    "posts": {name: posts[m].get((leaf, specialty, year)) for m, name in enumerate(names)},
+                   "supply": {name: rows_by[m][(leaf, specialty, year)].supply for m, name in enumerate(names)},
                    "coverage": {name: _finite(rows_by[m][(leaf, specialty, year)].coverage)
                                 for m, name in enumerate(names)}}
                   for (leaf, specialty, year) in sorted(rows_by[0])],
