@@ -732,7 +732,8 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
     rows = sum(len(year.rows) for year in plan.years)
     with publishing(out, force) as target:
         written = write_horizon_plan(loaded.value, plan, target,
-                                     xlsx=xlsx if xlsx is not None else rows <= XLSX_AUTO_ROWS)
+                                     xlsx=xlsx if xlsx is not None else rows <= XLSX_AUTO_ROWS,
+                                     language=lang or loaded.value.instance.language or "en")
         if with_report:
             written += _write_report(target, loaded.value.instance, lang, plans=[json.loads(horizon_plan_json(plan))])
     console = lang or "en"
@@ -838,7 +839,8 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
     for text in plan.metadata.get("broken_rules", [])[:10]:
         _say(f"warning: the plan breaks a yearly rule: {text}", err=True)
     with publishing(out, force) as target:
-        written = write_horizon_plan(loaded.value, plan, target, xlsx=False, include_plan=False)
+        written = write_horizon_plan(loaded.value, plan, target, xlsx=False, include_plan=False,
+                                     language=loaded.value.instance.language or "en")
     _say(f"Projection of {plan.instance} ({plan.status}): inhabitant-years without a specialist "
          f"{plan.projection.inhabitant_years_without:,.0f}, coverage cost {plan.coverage_cost:.6g}")
     _say("Wrote " + ", ".join(str(path) for path in written))

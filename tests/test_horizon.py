@@ -242,7 +242,8 @@ def test_solve_writes_every_file_verified_and_byte_identical(tmp_path: Path) -> 
                              "inhabitants_per_specialist,coverage")
     assert len(projection) == 1 + 5 * 12
     summary = (outputs[0] / "summary.md").read_text(encoding="utf-8")
-    assert "## Coverage per training region" in summary and "myopic plan" in summary
+    # the council's memo, in the instance's language (Danish)
+    assert "## Dækning pr. videreuddannelsesregion" in summary and "den kortsigtede plan" in summary
     # The written plan projects to the same figures through `allocator project`.
     again = tmp_path / "again"
     result = CliRunner().invoke(main, ["project", str(DK_HORIZON), "--plan", str(outputs[0] / "plan.csv"),

@@ -15,7 +15,8 @@ from allocator.writers.language import LANGUAGES, LOCALE_DIR, Numbers, catalogue
 from tests.conftest import DK_INSTANCE, MODELS, ROOT
 
 #: The code whose sentences people read: the report, summary.md and the console of `solve`.
-PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/writers/plan.py"]
+PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/writers/plan.py",
+                  "allocator/writers/horizon.py"]
 TEMPLATES = sorted((ROOT / "allocator" / "writers" / "templates").glob("*.j2"))
 
 
@@ -165,3 +166,26 @@ def test_the_multi_year_console_of_solve_in_danish(tmp_path: Path) -> None:
     assert "Flerårig plan for dk-2021-almen-medicin-horizon under modellen 'population': optimal" in result.output
     assert re.search(r"indbyggerår uden en speciallæge: \d\.\d{3}\.\d{3}\n", result.output)
     assert "Skrev " in result.output and "Wrote" not in result.output and "Multi-year" not in result.output
+
+
+def test_the_multi_year_memo_in_the_instances_language(tmp_path: Path) -> None:
+    """The multi-year summary.md is Danish for the Danish horizon instance (English with --lang en), and its
+    inhabitant-years are plan.json's, in Danish thousands."""
+    import json
+
+    horizon = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
+    for language in ("da", "en"):
+        args = ["solve", str(horizon), "-q", "--no-xlsx", "-o", str(tmp_path / language)]
+        result = CliRunner().invoke(main, args + (["--lang", "en"] if language == "en" else []))
+        assert result.exit_code == 0, result.output
+    memo = (tmp_path / "da" / "summary.md").read_text(encoding="utf-8")
+    plan = json.loads((tmp_path / "da" / "plan.json").read_text(encoding="utf-8"))
+    whole = Numbers("da").whole
+    mine, theirs = plan["inhabitant_years_without_specialist"], plan["myopic"]["inhabitant_years_without_specialist"]
+    assert memo.startswith("# Flerårig plan: dk-2021-almen-medicin-horizon\n")
+    assert f"- denne plan: {whole(mine)}\n" in memo
+    assert f"- den kortsigtede plan (hvert år løst for sig med etårsmodellen): {whole(theirs)}\n" in memo
+    sign = "\u2212" if mine < theirs else "+" if mine > theirs else ""
+    assert f"- forskel: {sign}{whole(abs(mine - theirs))}\n" in memo
+    english = (tmp_path / "en" / "summary.md").read_text(encoding="utf-8")
+    assert english.startswith("# Multi-year plan: ") and f"- this plan: {mine:,.0f}\n" in english

@@ -74,7 +74,7 @@ def test_the_danish_multi_year_report(horizon: Path) -> None:
     # The year each area reaches its target is summary.md's.
     summary = (horizon / "summary.md").read_text(encoding="utf-8")
     for area, name in names.items():
-        reached = re.search(rf"^\| {re.escape(name)} .*\| (\d{{4}}|not by \d{{4}}) \|$", summary, flags=re.M)
+        reached = re.search(rf"^\| {re.escape(name)} .*\| (\d{{4}}|ikke inden \d{{4}}) \|$", summary, flags=re.M)
         assert reached is not None
         assert row_end(table, name) == reached.group(1)
 

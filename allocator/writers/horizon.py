@@ -15,9 +15,10 @@ import polars as pl
 from allocator.io.schemas import HorizonInstance
 from allocator.results.horizon import HorizonPlan
 from allocator.results.projection import Projection, coverage_by_area, year_target_reached
+from allocator.writers.language import MemoNumbers, translations
 from allocator.writers.output import Target, write_files
 from allocator.writers.plan import PLAN_COLUMNS, _plan_frame, _row_records
-from allocator.writers.text import MEMO_AREAS, csv_text, format_number
+from allocator.writers.text import MEMO_AREAS, csv_text
 
 PROJECTION_COLUMNS = ["area", "specialty", "year", "demand", "supply", "shortfall", "new_specialists",
                       "inhabitants_per_specialist", "coverage"]
@@ -108,83 +109,88 @@ def horizon_plan_xlsx(plan: HorizonPlan) -> bytes:
     return buffer.getvalue()
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%" if math.isfinite(value) else "–"
-
-
-def horizon_summary(horizon: HorizonInstance, plan: HorizonPlan) -> str:
+def horizon_summary(horizon: HorizonInstance, plan: HorizonPlan, language: str = "en") -> str:
     """The memo: coverage per training region and area, the year each reaches its target, and the
-    inhabitant-years without a specialist against the myopic baseline."""
+    inhabitant-years without a specialist against the myopic baseline, in ``language`` (``en`` or ``da``)."""
+    _ = translations(language).gettext
+    n = MemoNumbers(language)
     first = horizon.first_year
     last_plan = first + horizon.plan_years - 1
     last = first + horizon.outlook_years - 1
     years = sorted({first, last_plan, last})
-    out = [f"# Multi-year plan: {plan.instance}", "",
-           f"Model **{plan.model}**, plan years {first}–{last_plan}, outlook to {last}. Status: **{plan.status}**"
-           + (f" (best bound {plan.bound!r}, certified gap {plan.gap:.3g})"
-              if plan.status.startswith("gap") and plan.bound is not None and plan.gap is not None else "") + ".", ""]
+    status = _("Model **%(model)s**, plan years %(first)s–%(last_plan)s, outlook to %(last)s. Status: **%(status)s**") \
+        % {"model": plan.model, "first": first, "last_plan": last_plan, "last": last, "status": plan.status}
+    if plan.status.startswith("gap") and plan.bound is not None and plan.gap is not None:
+        status += " " + _("(best bound %(bound)s, certified gap %(gap)s)") % {"bound": repr(plan.bound),
+                                                                            "gap": f"{plan.gap:.3g}"}
+    out = ["# " + _("Multi-year plan: %(instance)s") % {"instance": plan.instance}, "", status + ".", ""]
     coverage = coverage_by_area(horizon, plan.projection)
     instance = horizon.instance
     roots = sorted(area.id for area in instance.areas if area.parent is None)
     leaves = instance.leaves
-    header = "| area | specialty | " + " | ".join(f"coverage {y}" for y in years) + " | target reached |"
+    columns = [_("area"), _("specialty")] + [_("coverage %(year)s") % {"year": y} for y in years] + \
+        [_("target reached")]
+    header = "| " + " | ".join(columns) + " |"
     rule = "|---|---|" + "---:|" * len(years) + "---|"
+    not_by = _("not by %(year)s") % {"year": last}
 
     def line(area: str, specialty: str) -> str:
         values = coverage[(area, specialty)]
         reached = year_target_reached(values)
         return (f"| {instance.area_by_id[area].label} | {specialty} | "
-                + " | ".join(_percent(values.get(y, math.nan)) for y in years)
-                + f" | {reached if reached is not None else 'not by ' + str(last)} |")
+                + " | ".join(n.percent(values.get(y, math.nan)) for y in years)
+                + f" | {reached if reached is not None else not_by} |")
 
-    out += ["## Coverage per training region", "",
-            "Coverage is supply / demand (specialists against inhabitants / inhabitants_per_specialist). "
-            "The target is reached in the first year from which coverage stays at 100% or more to the end "
-            "of the outlook.", "", header, rule]
+    out += ["## " + _("Coverage per training region"), "",
+            _("Coverage is supply / demand (specialists against inhabitants / inhabitants_per_specialist). The "
+              "target is reached in the first year from which coverage stays at 100% or more to the end of the "
+              "outlook."), "", header, rule]
     specialties = instance.specialty_ids
     out += [line(root, s) for root in roots for s in specialties if (root, s) in coverage]
-    out += ["", "## Coverage per area", "", header, rule]
+    out += ["", "## " + _("Coverage per area"), "", header, rule]
     shown = [(leaf, s) for leaf in leaves for s in specialties if (leaf, s) in coverage]
     out += [line(leaf, s) for leaf, s in shown[:MEMO_AREAS]]
     if len(shown) > MEMO_AREAS:
-        out.append(f"\n… {len(shown) - MEMO_AREAS} more rows in projection.csv")
-    out += ["", "## Inhabitant-years without a specialist", ""]
+        out.append("\n" + _("… %(count)s more rows in projection.csv") % {"count": n.count(len(shown) - MEMO_AREAS)})
+    out += ["", "## " + _("Inhabitant-years without a specialist"), ""]
     mine = plan.projection.inhabitant_years_without
-    out.append(f"- this plan: {mine:,.0f}")
+    out.append("- " + _("this plan: %(count)s") % {"count": n.count(mine)})
     if plan.myopic is not None and "inhabitant_years_without_specialist" in plan.myopic:
         theirs = plan.myopic["inhabitant_years_without_specialist"]
-        out.append(f"- the myopic plan (each year solved alone with the one-year model): {theirs:,.0f}")
-        out.append(f"- difference: {mine - theirs:+,.0f}")
+        out.append("- " + _("the myopic plan (each year solved alone with the one-year model): %(count)s")
+                   % {"count": n.count(theirs)})
+        out.append("- " + _("difference: %(count)s") % {"count": n.signed_count(mine - theirs)})
     elif plan.myopic is not None:
-        out.append(f"- the myopic plan: none ({plan.myopic.get('unavailable', '')})")
-    out += ["", f"Objective {plan.objective!r} = coverage_cost {plan.coverage_cost!r} + posts_cost "
-            f"{plan.posts_cost!r}.", ""]
+        out.append("- " + _("the myopic plan: none (%(reason)s)") % {"reason": plan.myopic.get("unavailable", "")})
+    out += ["", _("Objective %(objective)s = coverage_cost %(coverage)s + posts_cost %(posts)s.") % {
+        "objective": repr(plan.objective), "coverage": repr(plan.coverage_cost), "posts": repr(plan.posts_cost)}, ""]
     broken = plan.metadata.get("broken_rules")
     if broken:
-        out += ["## Yearly rules this plan breaks", ""] + [f"- {text}" for text in broken] + [""]
-    out += ["## Posts per training region and year", "", "| region | specialty | "
-            + " | ".join(str(first + k) for k in range(len(plan.years))) + " |",
-            "|---|---|" + "---:|" * len(plan.years)]
+        out += ["## " + _("Yearly rules this plan breaks"), ""] + [f"- {text}" for text in broken] + [""]
+    out += ["## " + _("Posts per training region and year"), "",
+            "| " + " | ".join([_("region"), _("specialty")] + [str(first + k) for k in range(len(plan.years))])
+            + " |", "|---|---|" + "---:|" * len(plan.years)]
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0] * len(plan.years))
     for k, plan_year in enumerate(plan.years):
         for row in plan_year.rows:
             totals[(row.region, row.specialty)][k] += row.posts
     for (region, specialty), values in sorted(totals.items()):
         out.append(f"| {instance.area_by_id[region].label} | {specialty} | "
-                   + " | ".join(format_number(v) for v in values) + " |")
+                   + " | ".join(n.posts(v) for v in values) + " |")
     out.append("")
     return "\n".join(out)
 
 
 def write_horizon_plan(horizon: HorizonInstance, plan: HorizonPlan, out: Target, *, xlsx: bool = True,
-                       include_plan: bool = True) -> list[Path]:
-    """Write plan.csv, projection.csv, plan.json, summary.md and (unless ``xlsx`` is False) plan.xlsx."""
+                       include_plan: bool = True, language: str = "en") -> list[Path]:
+    """Write plan.csv, projection.csv, plan.json, summary.md (in ``language``) and (unless ``xlsx`` is False)
+    plan.xlsx."""
     files: dict[str, Callable[[], str | bytes]] = {}
     if include_plan:
         files["plan.csv"] = lambda: horizon_plan_csv(plan)
     files["projection.csv"] = lambda: projection_csv(plan.projection)
     files["plan.json"] = lambda: horizon_plan_json(plan)
-    files["summary.md"] = lambda: horizon_summary(horizon, plan)
+    files["summary.md"] = lambda: horizon_summary(horizon, plan, language)
     if xlsx:
         files["plan.xlsx"] = lambda: horizon_plan_xlsx(plan)
     return write_files(out, files)

@@ -9,9 +9,12 @@ a silent fallback. Numbers go through Babel's CLDR data: Danish ``1.835.562`` an
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
+
+from allocator.writers.text import format_number
 
 #: Where the catalogues live.
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -159,3 +162,44 @@ class Numbers:
         pattern = self.locale.percent_formats[None].pattern
         return _percent(share, format=pattern.replace("0", "0." + "0" * digits, 1) if digits else pattern,
                               locale=self.locale)
+
+
+class MemoNumbers:
+    """The numbers of a memo: English as plan.csv writes them (``924.5``, ``+3``); Danish in Danish notation
+    (``924,5``, ``−3``, ``1.835.562``) through :class:`Numbers`."""
+
+    def __init__(self, language: str) -> None:
+        self.numbers = None if language == "en" else Numbers(language)
+
+    def posts(self, value: float | None) -> str:
+        return format_number(value) if self.numbers is None else self.numbers.posts(value)
+
+    def change(self, value: float) -> str:
+        return f"{value:+g}" if self.numbers is None else self.numbers.signed(value)
+
+    def decimal(self, value: float, digits: int) -> str:
+        return f"{value:.{digits}f}" if self.numbers is None else self.numbers.decimal(value, digits)
+
+    def figure(self, value: float) -> str:
+        """Six significant digits (the objective), as ``%.6g`` gives them, in the language's notation."""
+        text = f"{value:.6g}"
+        if self.numbers is None or "e" in text:
+            return text
+        digits = len(text.split(".")[1]) if "." in text else 0
+        return self.numbers.decimal(float(text), digits) if digits else self.numbers.whole(float(text))
+
+    def count(self, value: float) -> str:
+        return f"{value:,.0f}" if self.numbers is None else self.numbers.whole(value)
+
+    def signed_count(self, value: float) -> str:
+        """A whole change with thousands separators: ``-100,638`` in English, ``−100.638`` in Danish."""
+        if self.numbers is None:
+            return f"{value:+,.0f}"
+        sign = "+" if value > 0 else "\u2212" if value < 0 else ""
+        return sign + self.numbers.whole(abs(value))
+
+    def percent(self, share: float) -> str:
+        """``95.6%`` in English, ``95,6 %`` in Danish; ``–`` when not finite."""
+        if not math.isfinite(share):
+            return "–"
+        return f"{100 * share:.1f}%" if self.numbers is None else self.numbers.percent(share)

@@ -14,7 +14,7 @@ import polars as pl
 
 from allocator.io.schemas import Instance
 from allocator.results.plan import Plan, PlanTable
-from allocator.writers.language import Numbers, translations
+from allocator.writers.language import MemoNumbers, translations
 from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS, format_number, gathered, text_column
 
@@ -168,41 +168,13 @@ def _sums(codes: np.ndarray, size: int, table: PlanTable) -> tuple[np.ndarray, n
             np.bincount(codes[known], minlength=size), np.bincount(codes, weights=table.target, minlength=size))
 
 
-class _MemoNumbers:
-    """The numbers of a memo: English as plan.csv writes them (``924.5``, ``+3``); Danish in Danish notation
-    (``924,5``, ``−3``, ``1.835.562``) through the report's :class:`~allocator.writers.language.Numbers`."""
-
-    def __init__(self, language: str) -> None:
-        self.numbers = None if language == "en" else Numbers(language)
-
-    def posts(self, value: float | None) -> str:
-        return format_number(value) if self.numbers is None else self.numbers.posts(value)
-
-    def change(self, value: float) -> str:
-        return f"{value:+g}" if self.numbers is None else self.numbers.signed(value)
-
-    def decimal(self, value: float, digits: int) -> str:
-        return f"{value:.{digits}f}" if self.numbers is None else self.numbers.decimal(value, digits)
-
-    def figure(self, value: float) -> str:
-        """Six significant digits (the objective), as ``%.6g`` gives them, in the language's notation."""
-        text = f"{value:.6g}"
-        if self.numbers is None or "e" in text:
-            return text
-        digits = len(text.split(".")[1]) if "." in text else 0
-        return self.numbers.decimal(float(text), digits) if digits else self.numbers.whole(float(text))
-
-    def count(self, value: int) -> str:
-        return f"{value:,}" if self.numbers is None else self.numbers.whole(value)
-
-
 def summary_markdown(instance: Instance, plan: Plan, language: str = "en") -> str:
     """The council memo: posts per area, totals per training region, change, under-served areas.
 
     ``language`` (``en`` or ``da``) picks the message catalogue and the notation of numbers.
     """
     _ = translations(language).gettext
-    n = _MemoNumbers(language)
+    n = MemoNumbers(language)
 
     def change(posts: float, previous: float | None) -> str:
         return "" if previous is None else n.change(posts - previous)
