@@ -15,7 +15,7 @@ from allocator.writers.language import LANGUAGES, LOCALE_DIR, Numbers, catalogue
 from tests.conftest import DK_INSTANCE, MODELS, ROOT
 
 #: The code whose sentences people read: the report and the console of `solve`.
-PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py"]
+PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/app/page.py", "allocator/app/whatif.py"]
 TEMPLATES = sorted((ROOT / "allocator" / "writers" / "templates").glob("*.j2"))
 
 

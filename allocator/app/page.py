@@ -335,6 +335,17 @@ def _totals(instance: Instance) -> list[tuple[str, float]]:
     return [(s.id, float(s.total)) for s in instance.specialties]
 
 
+#: Addresses only this computer can reach.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _listening_on() -> str:
+    """The address the server listens on (127.0.0.1 under ``allocator app`` unless --host says otherwise)."""
+    from streamlit import config
+
+    return str(config.get_option("server.address") or "127.0.0.1")
+
+
 def main(argv: list[str]) -> None:
     """Draw the page for the arguments ``argv`` (``INSTANCE [--model M ...] [--lang da|en]``)."""
     started = time.perf_counter()
@@ -353,8 +364,12 @@ def main(argv: list[str]) -> None:
     _ = translations(lang).gettext
     settings = _controls(loaded, _)
     st.title(_("What if: %(instance)s") % {"instance": loaded.instance.name})
-    st.caption(_("This app runs on this computer only (127.0.0.1); it reads the instance and the models it was "
-                 "started with and writes a file only when you download one."))
+    caption = _("It reads the instance and the models it was started with, and writes a file only when you "
+                "download one.")
+    host = _listening_on()
+    if host in LOCAL_HOSTS:
+        caption = _("Only this computer can reach this app (it listens on %(host)s).") % {"host": host} + " " + caption
+    st.caption(caption)
     baseline = loaded.plans.get(state["baseline"])
     result = evaluate(loaded.instance, loaded.models[state["start"]], settings, loaded.models[state["baseline"]],
                       baseline)
