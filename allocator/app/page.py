@@ -162,6 +162,17 @@ def _map(key: str, posts: tuple[float, ...], values: tuple[float | None, ...], t
                              diverging=diverging)
 
 
+def _svg(svg: str) -> None:
+    """Show a map's SVG inline, so that each area's ``<title>`` names it on hover and for screen readers.
+
+    ``st.html`` sanitises with DOMPurify's HTML profile, which drops SVG, so
+    the SVG goes through Markdown's raw HTML. It is our own drawing: every
+    name in it is escaped (:func:`allocator.writers.charts.choropleth`) and it
+    holds no script. Blank lines would end Markdown's HTML block, so there are none.
+    """
+    st.markdown("\n".join(line for line in svg.splitlines() if line.strip()), unsafe_allow_html=True)
+
+
 def _leaf_sums(plan: Plan) -> dict[str, float]:
     sums: dict[str, float] = {}
     for row in plan.rows:
@@ -185,8 +196,8 @@ def _show_maps(loaded: Loaded, result: Evaluation, baseline: Plan | None, _: Any
     left, right = st.columns(2)
     with left:
         st.markdown("**" + _("Posts per 100,000 inhabitants") + "**")
-        st.html(_map("per100k", posts, per_100k, titles, _("Posts per 100,000 inhabitants"), _("Under-served area"),
-                     False, lang, loaded))
+        _svg(_map("per100k", posts, per_100k, titles, _("Posts per 100,000 inhabitants"), _("Under-served area"),
+                  False, lang, loaded))
     if baseline is not None:
         theirs = _leaf_sums(baseline)
         change = tuple(mine.get(leaf, 0.0) - theirs.get(leaf, 0.0) for leaf in leaves)
@@ -196,8 +207,7 @@ def _show_maps(loaded: Loaded, result: Evaluation, baseline: Plan | None, _: Any
         with right:
             st.markdown("**" + _("Change against the policy %(model)s") % {"model": st.session_state["baseline"]}
                         + "**")
-            st.html(_map("change", posts, change, change_titles, _("Change"), _("Under-served area"), True, lang,
-                         loaded))
+            _svg(_map("change", posts, change, change_titles, _("Change"), _("Under-served area"), True, lang, loaded))
 
 
 def _table(loaded: Loaded, result: Evaluation, baseline: Plan | None, _: Any) -> pd.DataFrame:
