@@ -97,7 +97,8 @@ def _top(value: float, floor: float) -> float:
     return float(max(floor, round(value * 4 + 0.5)))
 
 
-def _controls(loaded: Loaded, _: Any) -> Settings:
+def _controls(loaded: Loaded, _: Any, slots: dict[str, Any]) -> Settings:
+    """The sidebar's controls, read into settings; ``slots`` gets a place under each weight for its range."""
     instance = loaded.instance
     names = list(loaded.models)
     state = st.session_state
@@ -120,16 +121,19 @@ def _controls(loaded: Loaded, _: Any) -> Settings:
         key = f"weight:{criterion.indicator}"
         bar.slider(weight_label(f"criterion:{criterion.indicator}", state["lang"]), 0.0,
                    _top(criterion.weight, 10.0), step=0.05, key=key, help=_("0 leaves the criterion out."))
+        slots[f"criterion:{criterion.indicator}"] = bar.empty()
         weights.append((criterion.indicator, float(state[key])))
     bar.slider(_("Under-served weight"), 1.0, _top(model.underserved_weight, 10.0), step=0.1,
                key="underserved_weight", disabled=rounding,
                help=_("A post short in a designated under-served area weighs this many times."))
+    slots["underserved_weight"] = bar.empty()
     bar.subheader(_("Stability"))
     limited = bar.checkbox(_("Limit the change against last year"), key="limit_change")
     bar.number_input(_("Largest change per area (posts)"), min_value=0.0, step=float(instance.unit),
                      key="max_change", disabled=not limited)
     bar.slider(_("Stability weight"), 0.0, _top(model.stability.weight, 5.0), step=0.05, key="stability_weight",
                disabled=objective == "biproportional", help=_("What each post moved against last year costs."))
+    slots["stability.weight"] = bar.empty()
     bar.subheader(_("Totals"))
     totals = []
     for specialty in sorted(instance.specialties, key=lambda s: s.id):
@@ -191,23 +195,36 @@ def _show_maps(loaded: Loaded, result: Evaluation, baseline: Plan | None, _: Any
     per_100k = tuple(mine.get(leaf, 0.0) / (instance.area_by_id[leaf].population or 0) * 100_000
                      if instance.area_by_id[leaf].population else None for leaf in leaves)
     labels = [instance.area_by_id[leaf].label for leaf in leaves]
-    titles = tuple(f"{label}: {n.posts(p)} " + _("posts") + f", {n.decimal(v)} " + _("per 100,000")
-                   for label, p, v in zip(labels, posts, per_100k))
+    many = translations(lang).ngettext
+    titles = tuple(f"{label}: " + many("%(count)s post", "%(count)s posts", 1 if p == 1 else 2) % {
+        "count": n.posts(p)} + f", {n.decimal(v)} " + _("per 100,000") for label, p, v in zip(labels, posts, per_100k))
     left, right = st.columns(2)
     with left:
         st.markdown("**" + _("Posts per 100,000 inhabitants") + "**")
         _svg(_map("per100k", posts, per_100k, titles, _("Posts per 100,000 inhabitants"), _("Under-served area"),
                   False, lang, loaded))
-    if baseline is not None:
-        theirs = _leaf_sums(baseline)
+    choices = {"baseline": _("Change against the policy %(model)s") % {"model": st.session_state["baseline"]}}
+    if instance.previous:
+        choices["last_year"] = _("Change against last year")
+    with right:
+        shown = st.radio(_("Map"), list(choices), format_func=choices.__getitem__, key="right_map", horizontal=True,
+                         label_visibility="collapsed")
+        if shown == "last_year":
+            previous = instance.previous_posts
+            theirs = {leaf: sum(previous.get((leaf, s), 0.0) for s in instance.specialty_ids) for leaf in leaves}
+        elif baseline is not None:
+            theirs = _leaf_sums(baseline)
+        else:
+            return
         change = tuple(mine.get(leaf, 0.0) - theirs.get(leaf, 0.0) for leaf in leaves)
+        if not any(change):
+            st.info(_("No area's posts change."))
+            return
         change_titles = tuple(f"{label}: {n.signed(c)} (" + _("%(theirs)s → %(mine)s posts") % {
             "theirs": n.posts(theirs.get(leaf, 0.0)), "mine": n.posts(mine.get(leaf, 0.0))} + ")"
             for label, leaf, c in zip(labels, leaves, change))
-        with right:
-            st.markdown("**" + _("Change against the policy %(model)s") % {"model": st.session_state["baseline"]}
-                        + "**")
-            _svg(_map("change", posts, change, change_titles, _("Change"), _("Under-served area"), True, lang, loaded))
+        _svg(_map(f"change-{shown}", posts, change, change_titles, _("Change"), _("Under-served area"), True, lang,
+                  loaded))
 
 
 def _table(loaded: Loaded, result: Evaluation, baseline: Plan | None, _: Any) -> pd.DataFrame:
@@ -372,7 +389,8 @@ def main(argv: list[str]) -> None:
     lang = st.sidebar.radio("Sprog / Language", LANGUAGES, key="lang", horizontal=True,
                             format_func=lambda code: {"da": "Dansk", "en": "English"}[code])
     _ = translations(lang).gettext
-    settings = _controls(loaded, _)
+    slots: dict[str, Any] = {}
+    settings = _controls(loaded, _, slots)
     st.title(_("What if: %(instance)s") % {"instance": loaded.instance.name})
     caption = _("It reads the instance and the models it was started with, and writes a file only when you "
                 "download one.")
@@ -410,6 +428,11 @@ def main(argv: list[str]) -> None:
         _show_metrics(result, _, lang)
         _show_priority(loaded, result, _)
         _show_ranges(loaded, result, _, lang)
+        for weight in result.ranges or []:
+            if weight.weight in slots:
+                # Beside the slider: how far it can move before any post moves.
+                slots[weight.weight].caption(_("Same plan from %(low)s to %(high)s") % {
+                    "low": n.decimal(weight.low.inside, 3), "high": n.decimal(weight.high.inside, 3)})
         _exports(loaded, result, _, lang)
     # The tests and benchmarks read these: the library's solve, and the whole run of this page.
     state["timings"] = {**result.seconds, "page": time.perf_counter() - started}
