@@ -33,6 +33,28 @@ pytest.importorskip("streamlit", reason="the app extra (pip install 'allocator[a
 KOMMUNER = ROOT / "instances" / "dk-2019-almen-medicin-kommuner" / "instance.yaml"
 
 
+def _titles(page: Any) -> list[str]:
+    """The titles of every map area on the page (each map is drawn in a frame of its own)."""
+    found: list[str] = []
+    for frame in page.frames:
+        try:
+            found += frame.eval_on_selector_all("svg g.area title", "nodes => nodes.map(n => n.textContent)")
+        except Exception:  # noqa: BLE001 - a frame being replaced as we read; the caller waits and reads again
+            pass
+    return found
+
+
+def _wait(page: Any, test: Any, seconds: float = 30.0) -> list[str]:
+    """Read the map titles until ``test`` accepts them; the titles then."""
+    deadline = time.monotonic() + seconds
+    while True:
+        titles = _titles(page)
+        if test(titles):
+            return titles
+        assert time.monotonic() < deadline, f"the maps did not show what was wanted: {titles[:5]}"
+        page.wait_for_timeout(20)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -108,8 +130,7 @@ def test_chromium_changes_a_total_and_finds_the_new_plan_on_the_map(server: dict
     page.on("request", lambda request: None if request.url.startswith(server["url"]) or request.url.startswith(
         "data:") or request.url.startswith("blob:") else outside.append(request.url))
     page.goto(server["url"], wait_until="domcontentloaded")
-    page.wait_for_selector("svg g.area title", state="attached", timeout=60_000)
-    titles = page.eval_on_selector_all("svg g.area title", "nodes => nodes.map(n => n.textContent)")
+    titles = _wait(page, lambda found: len(found) >= len(instance.leaves), 60.0)
     # Posts per 100,000; the change against the baseline is no map yet, as the controls start at the baseline.
     assert len(titles) == len(instance.leaves)
     assert not any(title.startswith(wanted) for title in titles), "the new figure is there before the change"
@@ -117,13 +138,10 @@ def test_chromium_changes_a_total_and_finds_the_new_plan_on_the_map(server: dict
     started = time.perf_counter()
     field.fill(f"{specialty.total + 1:g}")
     field.press("Enter")
-    page.wait_for_function("""wanted => [...document.querySelectorAll('svg g.area title')]
-        .some(t => t.textContent.startsWith(wanted))""", arg=wanted, timeout=30_000)
+    _wait(page, lambda found: any(title.startswith(wanted) for title in found))
     seconds = time.perf_counter() - started
-    # Now with the map of the change against the baseline, which follows the first map down the page.
-    page.wait_for_function("count => document.querySelectorAll('svg g.area title').length == count",
-                           arg=2 * len(instance.leaves), timeout=30_000)
-    changed = page.eval_on_selector_all("svg g.area title", "nodes => nodes.map(n => n.textContent)")
+    # Now with the map of the change against the baseline, beside the first.
+    changed = _wait(page, lambda found: len(found) == 2 * len(instance.leaves))
     assert f"{area.label}: +1 (" in "\n".join(changed)
     metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
     assert metric.strip() == n.posts(specialty.total + 1)
@@ -132,6 +150,7 @@ def test_chromium_changes_a_total_and_finds_the_new_plan_on_the_map(server: dict
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 20_000
     print(f"\nbrowser: a changed total reached the map in {seconds:.2f} s; screenshot {shot}")
+    assert seconds < 10  # generous: the figure is measured in benchmarks/app_latency.py, not asserted here
     assert not errors, errors
     assert not outside, outside  # the page fetches nothing from anywhere but the app itself
     page.close()

@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from allocator.app.whatif import (OBJECTIVES, Evaluation, Settings, diagnosis_words, evaluate, settings_of,
-                                  weight_label)
+from allocator.app.whatif import (OBJECTIVES, Evaluation, Settings, add_sensitivity, diagnosis_words, evaluate,
+                                  settings_of, weight_label)
 from allocator.errors import AllocatorError, InfeasibleError
 from allocator.io.loading import load_instance, load_model
 from allocator.io.schemas import DEFAULT_MODEL, Instance, Model
@@ -167,14 +167,16 @@ def _map(key: str, posts: tuple[float, ...], values: tuple[float | None, ...], t
 
 
 def _svg(svg: str) -> None:
-    """Show a map's SVG inline, so that each area's ``<title>`` names it on hover and for screen readers.
+    """Show a map's SVG in a frame of its own, where each area's ``<title>`` names it on hover.
 
-    ``st.html`` sanitises with DOMPurify's HTML profile, which drops SVG, so
-    the SVG goes through Markdown's raw HTML. It is our own drawing: every
+    ``st.html`` sanitises with DOMPurify's HTML profile, which drops SVG; and a
+    300 kB drawing through Markdown takes the browser seconds to parse, where
+    a frame's document takes milliseconds. The SVG is our own drawing: every
     name in it is escaped (:func:`allocator.writers.charts.choropleth`) and it
-    holds no script. Blank lines would end Markdown's HTML block, so there are none.
+    holds no script.
     """
-    st.markdown("\n".join(line for line in svg.splitlines() if line.strip()), unsafe_allow_html=True)
+    st.iframe('<!doctype html><html><head><meta charset="utf-8"><style>body{margin:0}svg{width:100%;height:auto}'
+              '</style></head><body>' + svg + "</body></html>", height="content")
 
 
 def _leaf_sums(plan: Plan) -> dict[str, float]:
@@ -399,8 +401,9 @@ def main(argv: list[str]) -> None:
         caption = _("Only this computer can reach this app (it listens on %(host)s).") % {"host": host} + " " + caption
     st.caption(caption)
     baseline = loaded.plans.get(state["baseline"])
+    # The plan first; the re-solves of the next posts and the weight ranges after it is on the page.
     result = evaluate(loaded.instance, loaded.models[state["start"]], settings, loaded.models[state["baseline"]],
-                      baseline)
+                      baseline, sensitivity=False)
     n = Numbers(lang)
     if result.problem is not None:
         st.error(_("These settings make no valid policy: %(problem)s") % {"problem": result.problem})
@@ -426,6 +429,7 @@ def main(argv: list[str]) -> None:
         st.subheader(_("Posts per area"))
         st.dataframe(_table(loaded, result, baseline, _), hide_index=True, key="plan_table")
         _show_metrics(result, _, lang)
+        add_sensitivity(result)
         _show_priority(loaded, result, _)
         _show_ranges(loaded, result, _, lang)
         for weight in result.ranges or []:

@@ -164,24 +164,35 @@ def evaluate(instance: Instance, start: Model, settings: Settings, baseline: Mod
                           seconds={"solve": time.perf_counter() - started, "total": time.perf_counter() - started})
     except AllocatorError as exc:
         return Evaluation(varied, model, problem=str(exc))
-    solved = time.perf_counter()
-    result = Evaluation(varied, model, plan, seconds={"solve": solved - started})
+    result = Evaluation(varied, model, plan, seconds={"solve": time.perf_counter() - started})
     if baseline_plan is not None:
         baseline_model = baseline if baseline.name != model.name else baseline.model_copy(
             update={"name": f"{baseline.name} (baseline)"})
         result.comparison = line_up(varied, [baseline_model, model], [baseline_plan, plan])
-    if not sensitivity:
-        pass
-    elif model.objective == "biproportional":
+    result.seconds["total"] = time.perf_counter() - started
+    if sensitivity:
+        add_sensitivity(result)
+    return result
+
+
+def add_sensitivity(result: Evaluation) -> None:
+    """Add who gets the next and who loses the last post, and the weight ranges, to a plan's evaluation.
+
+    Apart from :func:`evaluate`, so that the app can show the plan before
+    these re-solves are done.
+    """
+    if result.plan is None or result.model is None:
+        return
+    started = time.perf_counter()
+    if result.model.objective == "biproportional":
         # Its plan comes from tie-and-transfer, not from the re-solves the ranges are made of (as in `sensitivity`).
         result.no_sensitivity = "biproportional"
     else:
-        posts = plan.posts()
-        result.priority = priority_lists(posts, total_ranging(varied, model, PRIORITY_STEPS))
-        result.ranges = weight_ranges(varied, model, posts)
-    result.seconds["sensitivity"] = time.perf_counter() - solved
-    result.seconds["total"] = time.perf_counter() - started
-    return result
+        posts = result.plan.posts()
+        result.priority = priority_lists(posts, total_ranging(result.instance, result.model, PRIORITY_STEPS))
+        result.ranges = weight_ranges(result.instance, result.model, posts)
+    result.seconds["sensitivity"] = time.perf_counter() - started
+    result.seconds["total"] += result.seconds["sensitivity"]
 
 
 # --- the diagnosis in the app's language --------------------------------------------------------
