@@ -435,8 +435,10 @@ def main(argv: list[str]) -> None:
         for weight in result.ranges or []:
             if weight.weight in slots:
                 # Beside the slider: how far it can move before any post moves.
-                slots[weight.weight].caption(_("Same plan from %(low)s to %(high)s") % {
-                    "low": n.decimal(weight.low.inside, 3), "high": n.decimal(weight.high.inside, 3)})
+                words = _("Same plan from %(low)s to %(high)s") if weight.high.outside is not None else \
+                    _("Same plan from %(low)s to at least %(high)s (as far as searched)")
+                slots[weight.weight].caption(words % {"low": n.decimal(weight.low.inside, 3),
+                                                      "high": n.decimal(weight.high.inside, 3)})
         _exports(loaded, result, _, lang)
     # The tests and benchmarks read these: the library's solve, and the whole run of this page.
     state["timings"] = {**result.seconds, "page": time.perf_counter() - started}
