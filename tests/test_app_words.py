@@ -26,7 +26,7 @@ KOMMUNER = ROOT / "instances" / "dk-2019-almen-medicin-kommuner" / "instance.yam
 ])
 def test_the_diagnosis_in_english_is_solves_own_and_danish_is_not(instance: str, model: str | None) -> None:
     loaded = load_instance(INFEASIBLE / instance).value
-    policy = load_model(ROOT / "tests" / "data" / model).value if model else load_model(MODELS / "population.yaml").value
+    policy = load_model(ROOT / "tests" / "data" / model if model else MODELS / "population.yaml").value
     diagnosis = diagnose(loaded, policy)
     assert diagnosis.conflicting and diagnosis.relaxation
     rules, changes = diagnosis_words(loaded, policy, diagnosis, "en")

@@ -152,7 +152,7 @@ def _controls(loaded: Loaded, _: Any, slots: dict[str, Any]) -> Settings:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _map(key: str, posts: tuple[float, ...], values: tuple[float | None, ...], titles: tuple[str, ...],
+def _map(key: str, instance_name: str, values: tuple[float | None, ...], titles: tuple[str, ...],
          legend: str, flag_label: str, diverging: bool, lang: str, _loaded: Loaded) -> str:
     """One map of the plan (cached: a slider moved within its weight range gives the same map)."""
     from allocator.writers import charts
@@ -169,11 +169,11 @@ def _map(key: str, posts: tuple[float, ...], values: tuple[float | None, ...], t
 def _svg(svg: str) -> None:
     """Show a map's SVG in a frame of its own, where each area's ``<title>`` names it on hover.
 
-    ``st.html`` sanitises with DOMPurify's HTML profile, which drops SVG; and a
-    300 kB drawing through Markdown takes the browser seconds to parse, where
-    a frame's document takes milliseconds. The SVG is our own drawing: every
-    name in it is escaped (:func:`allocator.writers.charts.choropleth`) and it
-    holds no script.
+    ``st.html`` sanitises with DOMPurify's HTML profile, which drops SVG; through
+    Markdown the two 300 kB drawings made the page take 1.9-2.3 s to settle in
+    Chromium, in frames 1.0-1.6 s (docs/app.md). The SVG is our own drawing:
+    every name in it is escaped (:func:`allocator.writers.charts.choropleth`)
+    and it holds no script.
     """
     st.iframe('<!doctype html><html><head><meta charset="utf-8"><style>body{margin:0}svg{width:100%;height:auto}'
               '</style></head><body>' + svg + "</body></html>", height="content")
@@ -203,8 +203,8 @@ def _show_maps(loaded: Loaded, result: Evaluation, baseline: Plan | None, _: Any
     left, right = st.columns(2)
     with left:
         st.markdown("**" + _("Posts per 100,000 inhabitants") + "**")
-        _svg(_map("per100k", posts, per_100k, titles, _("Posts per 100,000 inhabitants"), _("Under-served area"),
-                  False, lang, loaded))
+        _svg(_map("per100k", instance.name, per_100k, titles, _("Posts per 100,000 inhabitants"),
+                  _("Under-served area"), False, lang, loaded))
     choices = {"baseline": _("Change against the policy %(model)s") % {"model": st.session_state["baseline"]}}
     if instance.previous:
         choices["last_year"] = _("Change against last year")
@@ -225,8 +225,8 @@ def _show_maps(loaded: Loaded, result: Evaluation, baseline: Plan | None, _: Any
         change_titles = tuple(f"{label}: {n.signed(c)} (" + _("%(theirs)s → %(mine)s posts") % {
             "theirs": n.posts(theirs.get(leaf, 0.0)), "mine": n.posts(mine.get(leaf, 0.0))} + ")"
             for label, leaf, c in zip(labels, leaves, change))
-        _svg(_map(f"change-{shown}", posts, change, change_titles, _("Change"), _("Under-served area"), True, lang,
-                  loaded))
+        _svg(_map(f"change-{shown}", instance.name, change, change_titles, _("Change"), _("Under-served area"), True,
+                  lang, loaded))
 
 
 def _table(loaded: Loaded, result: Evaluation, baseline: Plan | None, _: Any) -> pd.DataFrame:
@@ -302,7 +302,8 @@ def _show_ranges(loaded: Loaded, result: Evaluation, _: Any, lang: str) -> None:
         def beyond(end: Any) -> str:
             if end.outside is None:
                 return _("no change within the searched range")
-            moved = [f"{loaded.instance.area_by_id[g['area']].label} {n.signed(g['change'])}" for g in end.gains + end.losses]
+            label = loaded.instance.area_by_id
+            moved = [f"{label[g['area']].label} {n.signed(g['change'])}" for g in end.gains + end.losses]
             return _("at %(value)s: %(changes)s") % {"value": n.decimal(end.outside, 3), "changes": ", ".join(moved)}
         rows.append({_("Weight"): weight_label(weight.weight, lang), _("Now"): n.decimal(weight.value, 3),
                      _("Same plan from"): n.decimal(weight.low.inside, 3),

@@ -263,7 +263,8 @@ class _Words:
         bound = self.instance.bound_at[(str(rule.area), rule.specialty)]
         parts = []
         if bound.min is not None:
-            parts.append(_("at least %(posts)s") % {"posts": self.posts(bound.min)} + self.unit_note(bound.min, rule.lo))
+            parts.append(_("at least %(posts)s") % {"posts": self.posts(bound.min)}
+                         + self.unit_note(bound.min, rule.lo))
         if bound.max is not None:
             parts.append(_("at most %(posts)s") % {"posts": self.posts(bound.max)}
                          + self.unit_note(bound.max, rule.hi or 0))
