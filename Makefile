@@ -11,6 +11,7 @@ LATEST := .venv-latest
 
 DK_INSTANCE := instances/dk-2020-almen-medicin/instance.yaml
 DK_KOMMUNER := instances/dk-2019-almen-medicin-kommuner/instance.yaml
+DK_HORIZON := instances/dk-2021-almen-medicin-horizon/instance.yaml
 # Debian packages the report tests use: the browser test's Chromium, the PDF checks' pdftotext and pdftoppm.
 REPORT_TOOLS := chromium poppler-utils
 DEFAULT_MODEL := models/population.yaml
@@ -50,11 +51,14 @@ test-latest:
 	$(LATEST)/bin/python -m pytest -q --deselect tests/test_lock.py::test_the_installed_versions_are_the_locked_ones
 
 ## run: solve the bundled Danish instance with the default (population) model into out/dk-2020-almen-medicin/population/,
-## and the municipal instance with its Danish report (report.html, report.pdf) into out/dk-2019-almen-medicin-kommuner/population/
+## the municipal instance with its Danish report (report.html, report.pdf) into out/dk-2019-almen-medicin-kommuner/population/,
+## and the 2021-25 plan with its outlook to 2032 and its Danish report into out/dk-2021-almen-medicin-horizon/population/
 run: $(STAMP)
 	$(BIN)/allocator solve $(DK_INSTANCE) --model $(DEFAULT_MODEL) --out $(OUT)/dk-2020-almen-medicin/population --force
 	$(BIN)/allocator solve $(DK_KOMMUNER) --model $(DEFAULT_MODEL) --out $(OUT)/dk-2019-almen-medicin-kommuner/population \
 		--force --quiet --report --lang da
+	$(BIN)/allocator solve $(DK_HORIZON) --model $(DEFAULT_MODEL) --out $(OUT)/dk-2021-almen-medicin-horizon/population \
+		--force --report --lang da
 
 ## test: run the whole test suite (installs Debian's Chromium and poppler-utils first where it can: as root)
 test: $(STAMP) report-tools

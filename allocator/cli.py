@@ -18,7 +18,7 @@ import click
 
 from allocator.errors import EXIT_SOLVER, AllocatorError, InfeasibleError, InputError, Location, printable
 from allocator.io.loading import Loaded, column_warnings, load_instance, load_model
-from allocator.io.schemas import DEFAULT_MODEL, Instance
+from allocator.io.schemas import DEFAULT_MODEL, Instance, Model
 from allocator.results.plan import Plan
 from allocator.writers.diagnosis import write_diagnosis
 from allocator.writers.output import check_output_dir, prepare_output_dir, publishing
@@ -203,7 +203,8 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
     report = _sensitivity_report(loaded.value, model.value, plan, 5, quiet, instance_path=instance) \
         if with_sensitivity else None
     with publishing(out, force) as target:
-        written = write_plan(loaded.value, plan, target, xlsx=write_xlsx)
+        # summary.md is the council's memo: in the report's language (--lang, else the instance's), not the console's
+        written = write_plan(loaded.value, plan, target, xlsx=write_xlsx, language=lang or loaded.value.language or "en")
         if report is not None:
             written += write_sensitivity(target, report, float(loaded.value.unit), loaded.value)
         if with_report:
@@ -374,16 +375,26 @@ def validate(instance: Path, model_path: Path | None) -> None:
               help="The model whose need measures posts per need for every plan. Default: the first --model.")
 @click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@click.option("--time-limit", type=float, default=None,
+              help="Multi-year instances: seconds each model's solve may use.")
+@click.option("--accept-gap", type=click.FloatRange(min=0), default=None,
+              help="Multi-year instances: accept each model's best plan once its certified relative gap is at most "
+                   "this.")
 @_report_options
 @_guarded
 def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model_path: Path | None, solver: str,
-            force: bool, with_report: bool, lang: str | None) -> None:
-    """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md."""
+            force: bool, time_limit: float | None, accept_gap: float | None, with_report: bool,
+            lang: str | None) -> None:
+    """Solve INSTANCE under each --model and write comparison.csv, comparison.json and comparison.md.
+
+    On a multi-year INSTANCE, each model is solved over the whole horizon, and the plans are compared on
+    inhabitant-years without a specialist, coverage, the year each area reaches its target and the posts
+    moved from year to year.
+    """
     from allocator.errors import InputError
     from allocator.reports.compare import compare as line_up
     from allocator.writers.comparison import comparison_json, write_comparison
 
-    loaded = load_instance(instance)
     models = [load_model(path).value for path in model_paths]
     if len(models) < 2:
         raise InputError("compare needs at least two models", fix="add another --model (e.g. models/population.yaml)")
@@ -392,6 +403,15 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
         if names.count(name) > 1:
             raise InputError(f"two models are named '{name}'", where=Location(path, None, "name"),
                              fix="give each model its own name")
+    if _is_horizon(instance):
+        _compare_horizon(instance, models, out, need_model_path, solver, force, time_limit, accept_gap, with_report,
+                         lang)
+        return
+    for option, value in (("--time-limit", time_limit), ("--accept-gap", accept_gap)):
+        if value is not None:
+            raise InputError(f"{option} is for multi-year comparisons; one-year plans are solved to a proven optimum "
+                             "in seconds", where=Location(None, None, option), fix=f"drop {option}")
+    loaded = load_instance(instance)
     need_model = load_model(need_model_path).value if need_model_path is not None else None
     check_output_dir(out, force)
     _warn(loaded.value, models + ([need_model] if need_model is not None else []))
@@ -715,18 +735,63 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
                                      xlsx=xlsx if xlsx is not None else rows <= XLSX_AUTO_ROWS)
         if with_report:
             written += _write_report(target, loaded.value.instance, lang, plans=[json.loads(horizon_plan_json(plan))])
+    console = lang or "en"
     if not quiet:
-        _echo_horizon(plan)
+        _echo_horizon(plan, console)
+    _say(_console(console)("Wrote %(files)s") % {"files": ", ".join(str(path) for path in written)})
+
+
+def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_path: Path | None, solver: str,
+                     force: bool, time_limit: float | None, accept_gap: float | None, with_report: bool,
+                     lang: str | None) -> None:
+    from allocator.io.horizon import load_horizon_instance
+    from allocator.reports.horizon_compare import compare_horizon
+    from allocator.writers.horizon_comparison import horizon_comparison_json, write_horizon_comparison
+
+    if need_model_path is not None:
+        raise InputError("--need-model is for one-year comparisons: a multi-year comparison measures every plan by "
+                         "its coverage of the same demand", where=Location(None, None, "--need-model"),
+                         fix="drop --need-model")
+    loaded = load_horizon_instance(instance)
+    check_output_dir(out, force)
+    _warn(loaded.value.instance, models)
+    comparison = compare_horizon(loaded.value, models, solver="highs" if solver == "auto" else solver,
+                                 time_limit=time_limit, accept_gap=accept_gap, inputs=loaded.hashes)
+    with publishing(out, force) as target:
+        written = write_horizon_comparison(target, comparison)
+        if with_report:
+            written += _write_report(target, loaded.value.instance, lang,
+                                     comparisons=[json.loads(horizon_comparison_json(comparison))])
+    last = comparison.years[2]
+    width = max(len(c.model.name) for c in comparison.models)
+    _say(f"  {'model':<{width}} {'inhabitant-years without':>24} {'coverage ' + str(last):>14} {'posts moved':>12}")
+    for c in comparison.models:
+        coverage = c.metrics.coverage_last
+        shown = f"{100 * next(iter(coverage.values())):.1f}%" if len(coverage) == 1 else "see comparison.md"
+        _say(f"  {c.model.name:<{width}} {c.metrics.inhabitant_years_without:>24,.0f} {shown:>14} "
+             f"{format_number(c.metrics.moved):>12}")
     _say("Wrote " + ", ".join(str(path) for path in written))
 
 
-def _echo_horizon(plan: Any) -> None:
-    gap = f", gap {plan.gap:.3g}, best bound {plan.bound!r}" if plan.status.startswith("gap") else ""
-    _say(f"Multi-year plan for {plan.instance} under model '{plan.model}': {plan.status}{gap}, objective "
-         f"{plan.objective:.6g} (coverage {plan.coverage_cost:.6g} + posts {plan.posts_cost:.6g}), verified")
-    _say(f"  inhabitant-years without a specialist: {plan.projection.inhabitant_years_without:,.0f}")
+def _echo_horizon(plan: Any, language: str = "en") -> None:
+    from allocator.writers.language import Numbers
+
+    _ = _console(language)
+    whole = (lambda value: f"{value:,.0f}") if language == "en" else Numbers(language).whole
+    if plan.status.startswith("gap"):
+        status = _("%(status)s, gap %(gap)s, best bound %(bound)s") % {
+            "status": plan.status, "gap": f"{plan.gap:.3g}", "bound": repr(plan.bound)}
+    else:
+        status = plan.status
+    _say(_("Multi-year plan for %(instance)s under model '%(model)s': %(status)s, objective %(objective)s "
+           "(coverage %(coverage)s + posts %(posts)s), verified") % {
+        "instance": plan.instance, "model": plan.model, "status": status, "objective": f"{plan.objective:.6g}",
+        "coverage": f"{plan.coverage_cost:.6g}", "posts": f"{plan.posts_cost:.6g}"})
+    _say("  " + _("inhabitant-years without a specialist: %(count)s")
+         % {"count": whole(plan.projection.inhabitant_years_without)})
     if plan.myopic and "inhabitant_years_without_specialist" in plan.myopic:
-        _say(f"  myopic plan (each year alone): {plan.myopic['inhabitant_years_without_specialist']:,.0f}")
+        _say("  " + _("myopic plan (each year alone): %(count)s")
+             % {"count": whole(plan.myopic["inhabitant_years_without_specialist"])})
 
 
 @main.command()

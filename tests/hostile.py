@@ -199,6 +199,13 @@ def _index_over_broken_plan(folder: Path) -> list[str]:
     return ["index", str(folder)]
 
 
+def _index_over_plan_with_mixed_years(folder: Path) -> list[str]:
+    plan = folder / "instance" / "model" / "plan.json"
+    plan.parent.mkdir(parents=True, exist_ok=True)
+    plan.write_text('{"objective": 1, "rows": [{"posts": 1, "year": 2021}, {"posts": 2}]}', encoding="utf-8")
+    return ["index", str(folder)]
+
+
 def _generate_over_symlink(folder: Path) -> list[str]:
     (folder / OUT).mkdir(parents=True, exist_ok=True)
     (folder / "precious.csv").write_text("keep me\n", encoding="utf-8")
@@ -240,6 +247,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "xlsx_shared_strings": _xlsx_lazy(_shared_strings_workbook),
     "index_over_hand_written": _index_over_hand_written,
     "index_over_broken_plan": _index_over_broken_plan,
+    "index_over_plan_with_mixed_years": _index_over_plan_with_mixed_years,
     "generate_over_symlink": _generate_over_symlink,
     "yaml_bare_ids": lambda folder: _yaml_instance(folder, (
         "areas: [{id: 0101, population: 1}, {id: 1:20, population: 2}, {id: 0x1F, population: 3},\n"

@@ -29,6 +29,20 @@ def test_index_links_every_plan(tmp_path: Path) -> None:
         assert f"({link})" in text and (tmp_path / link).exists()
 
 
+def test_index_gives_a_multi_year_plan_per_year(tmp_path: Path) -> None:
+    """A multi-year plan's posts are shown per plan year, never summed over the years, with its projection linked."""
+    horizon = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
+    result = CliRunner().invoke(main, ["solve", str(horizon), "-m", str(MODELS / "population.yaml"), "-q",
+                                       "--no-xlsx", "-o", str(tmp_path / "dk-horizon" / "population")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["index", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "index.md").read_text(encoding="utf-8")
+    assert "| population | 350 a year, 2021–2025 |" in text and "| optimal | highs |" in text
+    assert "1750" not in text and (tmp_path / "dk-horizon/population/projection.csv").exists()
+    assert "(dk-horizon/population/projection.csv)" in text
+
+
 @pytest.mark.skipif(shutil.which("make") is None or not STAMP.exists(), reason="needs make and the project's .venv")
 def test_make_all_reruns_only_what_changed(tmp_path: Path) -> None:
     """A second `make all` has nothing to do; a changed model file reruns only that model's plans and the index."""

@@ -14,8 +14,9 @@ from allocator.cli import main
 from allocator.writers.language import LANGUAGES, LOCALE_DIR, Numbers, catalogue_path, read_catalogue
 from tests.conftest import DK_INSTANCE, MODELS, ROOT
 
-#: The code whose sentences people read: the report and the console of `solve`.
-PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/app/page.py", "allocator/app/whatif.py"]
+#: The code whose sentences people read: the report, summary.md, the console of `solve` and the what-if app.
+PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/writers/plan.py",
+                  "allocator/app/page.py", "allocator/app/whatif.py"]
 TEMPLATES = sorted((ROOT / "allocator" / "writers" / "templates").glob("*.j2"))
 
 
@@ -123,3 +124,45 @@ def test_solve_speaks_danish_on_request_and_english_by_default(tmp_path: Path) -
     assert english.exit_code == 0, english.output
     assert "Plan for dk-2020-almen-medicin under model 'population'" in english.output
     assert "⚑ = designated under-served" in english.output and "Wrote " in english.output
+
+
+def test_summary_md_is_the_councils_memo_in_the_instances_language(tmp_path: Path) -> None:
+    """summary.md follows --lang, else the instance's `language:` (Danish for the Danish instances), with Danish
+    number notation; the figures are plan.csv's either way. The console stays English unless --lang is given."""
+    import csv
+
+    kommuner = ROOT / "instances" / "dk-2019-almen-medicin-kommuner" / "instance.yaml"
+    danish = CliRunner().invoke(main, ["solve", str(kommuner), "-m", str(MODELS / "need-weighted.yaml"), "-q",
+                                       "--no-xlsx", "-o", str(tmp_path / "da")])
+    assert danish.exit_code == 0 and "Wrote " in danish.output
+    english = CliRunner().invoke(main, ["solve", str(kommuner), "-m", str(MODELS / "need-weighted.yaml"), "-q",
+                                        "--no-xlsx", "--lang", "en", "-o", str(tmp_path / "en")])
+    assert english.exit_code == 0
+    memo = (tmp_path / "da" / "summary.md").read_text(encoding="utf-8")
+    assert memo.startswith("# Fordelingsplan: dk-2019-almen-medicin-kommuner\n")
+    assert "## I alt pr. videreuddannelsesregion" in memo and "## Forløb pr. område og speciale" in memo
+    assert "| Område | Videreuddannelsesregion | Almen medicin | I alt |" in memo
+    assert "Totals per training region" not in memo and "Posts per area" not in memo
+    assert (tmp_path / "en" / "summary.md").read_text(encoding="utf-8").startswith("# Allocation plan: ")
+    with (tmp_path / "da" / "plan.csv").open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    for row in rows[:20]:
+        change = float(row["change"])
+        signed = "0" if change == 0 else ("+" if change > 0 else "\u2212") + f"{abs(change):g}"
+        assert f"| {row['area_name']}" in memo and f"| {float(row['posts']):g} ({signed}) |" in memo
+    targets = {}
+    for row in rows:
+        targets[row["region"]] = targets.get(row["region"], 0.0) + float(row["target"])
+    danish_decimal = Numbers("da").decimal
+    for region, target in targets.items():
+        assert f"| {danish_decimal(target, 1)} |" in memo, region
+
+
+def test_the_multi_year_console_of_solve_in_danish(tmp_path: Path) -> None:
+    """`solve --lang da` on a multi-year instance speaks Danish on the console too, with Danish thousands."""
+    horizon = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
+    result = CliRunner().invoke(main, ["solve", str(horizon), "--lang", "da", "--no-xlsx", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Flerårig plan for dk-2021-almen-medicin-horizon under modellen 'population': optimal" in result.output
+    assert re.search(r"indbyggerår uden en speciallæge: \d\.\d{3}\.\d{3}\n", result.output)
+    assert "Skrev " in result.output and "Wrote" not in result.output and "Multi-year" not in result.output

@@ -132,6 +132,9 @@ def test_the_danish_multi_year_report_in_chromium(browser: Any, tmp_path: Path) 
         const b = g.getBBox(); return b.width > 0 && b.height > 0 && g.querySelector('title') !== null; })""")
     assert len(cells) == 5 * 12 and all(cells), "every cell drawn and named"
     assert page.evaluate("document.querySelector('section.horizon svg').getAttribute('aria-label')")
+    regions = page.evaluate("""() => [...document.querySelectorAll('section.horizon svg g.area')].map(g => {
+        const b = g.getBBox(); return b.width > 0 && b.height > 0 && g.querySelector('title') !== null; })""")
+    assert len(regions) == 5 * 3 and all(regions), "the five regions drawn and named on each of the three maps"
     assert "1.750 forløb i Almen medicin" in page.inner_text("section.horizon p.headline")
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "report-dk-2021-almen-medicin-horizon-da.png"), full_page=True)

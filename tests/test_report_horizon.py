@@ -51,9 +51,10 @@ def test_the_danish_multi_year_report(horizon: Path) -> None:
     assert "Under politikken population placeres 1.750 forløb i Almen medicin over planårene 2021–2025." in html
     assert "indbyggerår uden en speciallæge" in html and "Mål nået" in html
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
-    assert len(svgs) == html.count("<figure>") == 1
-    assert 'role="img" aria-label="Diagram over dækningen i 5 områder i hvert år fra 2021 til 2032' in svgs[0]
-    cells = re.findall(r'<g id="cell-(\d+)-(\d+)" class="cell"><title>([^<]*)</title>', svgs[0])
+    assert len(svgs) == html.count("<figure>") == 2, "the coverage maps and the coverage chart"
+    maps, chart = svgs
+    assert 'role="img" aria-label="Diagram over dækningen i 5 områder i hvert år fra 2021 til 2032' in chart
+    cells = re.findall(r'<g id="cell-(\d+)-(\d+)" class="cell"><title>([^<]*)</title>', chart)
     assert len(cells) == 5 * 12, "one cell per area and outlook year"
     assert any(re.fullmatch(r"Region Nordjylland, 2021: \d+,\d\s%", title) for _r, _c, title in cells), \
         "each cell's title names the area and year, in Danish numbers"
@@ -76,6 +77,22 @@ def test_the_danish_multi_year_report(horizon: Path) -> None:
         reached = re.search(rf"^\| {re.escape(name)} .*\| (\d{{4}}|not by \d{{4}}) \|$", summary, flags=re.M)
         assert reached is not None
         assert row_end(table, name) == reached.group(1)
+
+
+def test_the_multi_year_report_maps_coverage_in_three_years(horizon: Path) -> None:
+    """The instance's map, coloured by coverage in the first year, the last plan year and the last outlook year;
+    each region's title is its coverage in projection.csv."""
+    html = (horizon / "report.html").read_text(encoding="utf-8")
+    maps = re.findall(r"<svg.*?</svg>", html, flags=re.S)[0]
+    assert 'aria-label="Kort over dækningen i 5 områder i 2021, 2025, 2032, på samme farveskala' in maps
+    titles = re.findall(r'<g id="area-(\d+)-(\d+)" class="area"><title>([^<]*)</title>', maps)
+    assert len(titles) == 5 * 3, "every region on each of the three maps"
+    projection = _projection(horizon)
+    for area, name in {"Nordjylland": "Region Nordjylland", "Sjælland": "Region Sjælland"}.items():
+        for year in (2021, 2025, 2032):
+            supply, demand = projection[(area, year)]
+            expected = f"{name}, {year}: {100 * supply / demand:.1f} %".replace(".", ",")
+            assert any(title.replace("\xa0", " ") == expected for _m, _k, title in titles), expected
 
 
 def row_end(table: str, name: str) -> str:

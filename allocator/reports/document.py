@@ -148,7 +148,7 @@ class CoverageFigures:
     def reached(self) -> int | None:
         """Index of the first year from which coverage stays at the target (100 %) to the end, else None.
 
-        The same rule as summary.md's "target reached" (allocator.writers.horizon.year_target_reached).
+        The same rule as summary.md's "target reached" (allocator.results.projection.year_target_reached).
         """
         reached = None
         for k, value in enumerate(self.coverage):
@@ -176,6 +176,37 @@ class HorizonPart:
     leaves: int
     inhabitant_years_without: float | None
     myopic_inhabitant_years_without: float | None
+    leaf_areas: list[CoverageFigures] = field(default_factory=list)  # always the leaves (the maps)
+
+
+@dataclass
+class HorizonPolicyFigures:
+    """One policy of a multi-year comparison: its metrics, and coverage over the outlook years."""
+
+    name: str
+    description: str
+    coverage_weight: float
+    metrics: dict[str, Any]
+    groups: list[CoverageFigures]  # the training regions
+    areas: list[CoverageFigures]  # leaves, or parents when summed
+    leaf_areas: list[CoverageFigures]  # always the leaves (the maps)
+    total: CoverageFigures  # the whole country
+    posts_per_year: list[float]
+
+
+@dataclass
+class HorizonComparisonPart:
+    """Policies side by side over a horizon (a multi-year comparison.json)."""
+
+    reference: str
+    years: list[int]  # every outlook year, the plan years first
+    plan_years: int
+    policies: list[HorizonPolicyFigures]
+    summed_per_parent: bool
+
+    def area_names(self) -> list[tuple[str, str, bool]]:
+        """(id, name, under-served) of the areas in the tables, in the reference policy's order."""
+        return [(a.id, a.name, a.underserved) for a in self.policies[0].areas]
 
 
 @dataclass
@@ -189,6 +220,7 @@ class Document:
     sensitivities: list[SensitivityPart] = field(default_factory=list)
     comparisons: list[ComparisonPart] = field(default_factory=list)
     horizons: list[HorizonPart] = field(default_factory=list)
+    horizon_comparisons: list[HorizonComparisonPart] = field(default_factory=list)
     group_names: dict[str, str] = field(default_factory=dict)
     sources: list[tuple[str, str]] = field(default_factory=list)
 
@@ -315,7 +347,7 @@ def _horizon_part(tree: _Tree, plan: dict[str, Any]) -> HorizonPart:
                [CoverageFigures("", "", "", False, [None] * len(years))])[0],
         summed_per_parent=tree.summed, leaves=len(leaves),
         inhabitant_years_without=plan.get("inhabitant_years_without_specialist"),
-        myopic_inhabitant_years_without=myopic.get("inhabitant_years_without_specialist"))
+        myopic_inhabitant_years_without=myopic.get("inhabitant_years_without_specialist"), leaf_areas=leaves)
 
 
 def _sensitivity_part(tree: _Tree, report: dict[str, Any]) -> SensitivityPart:
@@ -367,6 +399,33 @@ def _comparison_part(tree: _Tree, comparison: dict[str, Any]) -> ComparisonPart:
                           summed_per_parent=tree.summed, same_plans=list(comparison.get("same_plans") or []))
 
 
+def _horizon_comparison_part(tree: _Tree, comparison: dict[str, Any]) -> HorizonComparisonPart:
+    """The part of a multi-year comparison.json (``kind: multi-year``)."""
+    years = sorted({int(cell["year"]) for cell in comparison["cells"]})
+    plan_years = sorted({int(cell["year"]) for cell in comparison["cells"]
+                         if any(v is not None for v in cell["posts"].values())})
+    policies = []
+    for model in comparison["models"]:
+        name = model["name"]
+        records = [{"area": cell["area"], "year": cell["year"], "supply": cell["supply"][name],
+                    "demand": cell["demand"]} for cell in comparison["cells"]]
+        per_year: dict[int, float] = defaultdict(float)
+        for cell in comparison["cells"]:
+            if cell["posts"][name] is not None:
+                per_year[int(cell["year"])] += cell["posts"][name]
+        leaves = _coverage(tree, records, years, lambda leaf: leaf)
+        policies.append(HorizonPolicyFigures(
+            name=name, description=str(model.get("description", "")),
+            coverage_weight=float(model.get("coverage_weight", 0.0)), metrics=model["metrics"],
+            groups=_coverage(tree, records, years, lambda leaf: tree.top[leaf]),
+            areas=_coverage(tree, records, years, tree.group_of) if tree.summed else leaves, leaf_areas=leaves,
+            total=(_coverage(tree, records, years, lambda leaf: "", name="") or
+                   [CoverageFigures("", "", "", False, [None] * len(years))])[0],
+            posts_per_year=[per_year[year] for year in plan_years]))
+    return HorizonComparisonPart(reference=str(comparison["reference"]), years=years, plan_years=len(plan_years),
+                                 policies=policies, summed_per_parent=tree.summed)
+
+
 def _sources(instance: Instance) -> list[tuple[str, str]]:
     if isinstance(instance.sources, dict):
         return [(str(key), " ".join(str(value).split())) for key, value in instance.sources.items()]
@@ -386,7 +445,8 @@ def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
         The instance the runs were made from.
     plans, sensitivities, comparisons
         Parsed plan.json, sensitivity.json and comparison.json documents (a multi-year plan.json,
-        which holds a ``projection``, gives a :class:`HorizonPart`).
+        which holds a ``projection``, gives a :class:`HorizonPart`; a multi-year comparison.json,
+        ``kind: multi-year``, a :class:`HorizonComparisonPart`).
     """
     tree = _Tree(instance)
     tops = [area.id for area in instance.areas if area.parent is None]
@@ -395,5 +455,8 @@ def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
                     plans=[_plan_part(tree, plan) for plan in plans if "projection" not in plan],
                     horizons=[_horizon_part(tree, plan) for plan in plans if "projection" in plan],
                     sensitivities=[_sensitivity_part(tree, report) for report in sensitivities],
-                    comparisons=[_comparison_part(tree, comparison) for comparison in comparisons],
+                    comparisons=[_comparison_part(tree, comparison) for comparison in comparisons
+                                 if comparison.get("kind") != "multi-year"],
+                    horizon_comparisons=[_horizon_comparison_part(tree, comparison) for comparison in comparisons
+                                         if comparison.get("kind") == "multi-year"],
                     group_names={top: tree.name(top) for top in tops}, sources=_sources(instance))

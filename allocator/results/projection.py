@@ -16,6 +16,7 @@ projection and coverage cost independently. It walks the years one by one:
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 
 from allocator.io.schemas import HorizonInstance
@@ -123,3 +124,28 @@ def project(horizon: HorizonInstance, posts: dict[tuple[str, str, int], float], 
     for cell in instance.cells:
         rows += per_cell[cell]
     return Projection(rows, coverage_weight * math.fsum(costs), math.fsum(people))
+
+
+def coverage_by_area(horizon: HorizonInstance, projection: Projection) -> dict[tuple[str, str], dict[int, float]]:
+    """Coverage (sum of supply / sum of demand) per area (leaves and every area above them) and specialty, per year."""
+    sums: dict[tuple[str, str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for row in projection.rows:
+        for area in horizon.instance.ancestors(row.area):
+            cell = sums[(area, row.specialty, row.year)]
+            cell[0] += row.supply
+            cell[1] += row.demand
+    result: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for (area, specialty, year), (supply, demand) in sums.items():
+        result[(area, specialty)][year] = supply / demand if demand > 0 else math.inf
+    return result
+
+
+def year_target_reached(coverage: dict[int, float]) -> int | None:
+    """The first year from which coverage stays at 100% or more to the end of the outlook (None if never)."""
+    reached = None
+    for year in sorted(coverage):
+        if coverage[year] >= 1 - 1e-12:
+            reached = reached if reached is not None else year
+        else:
+            reached = None
+    return reached

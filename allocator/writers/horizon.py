@@ -14,7 +14,7 @@ import polars as pl
 
 from allocator.io.schemas import HorizonInstance
 from allocator.results.horizon import HorizonPlan
-from allocator.results.projection import Projection
+from allocator.results.projection import Projection, coverage_by_area, year_target_reached
 from allocator.writers.output import Target, write_files
 from allocator.writers.plan import PLAN_COLUMNS, _plan_frame, _row_records
 from allocator.writers.text import MEMO_AREAS, csv_text, format_number
@@ -110,31 +110,6 @@ def horizon_plan_xlsx(plan: HorizonPlan) -> bytes:
 
 def _percent(value: float) -> str:
     return f"{100 * value:.1f}%" if math.isfinite(value) else "–"
-
-
-def coverage_by_area(horizon: HorizonInstance, projection: Projection) -> dict[tuple[str, str], dict[int, float]]:
-    """Coverage (sum of supply / sum of demand) per area (leaves and every area above them) and specialty, per year."""
-    sums: dict[tuple[str, str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for row in projection.rows:
-        for area in horizon.instance.ancestors(row.area):
-            cell = sums[(area, row.specialty, row.year)]
-            cell[0] += row.supply
-            cell[1] += row.demand
-    result: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    for (area, specialty, year), (supply, demand) in sums.items():
-        result[(area, specialty)][year] = supply / demand if demand > 0 else math.inf
-    return result
-
-
-def year_target_reached(coverage: dict[int, float]) -> int | None:
-    """The first year from which coverage stays at 100% or more to the end of the outlook (None if never)."""
-    reached = None
-    for year in sorted(coverage):
-        if coverage[year] >= 1 - 1e-12:
-            reached = reached if reached is not None else year
-        else:
-            reached = None
-    return reached
 
 
 def horizon_summary(horizon: HorizonInstance, plan: HorizonPlan) -> str:

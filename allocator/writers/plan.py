@@ -14,6 +14,7 @@ import polars as pl
 
 from allocator.io.schemas import Instance
 from allocator.results.plan import Plan, PlanTable
+from allocator.writers.language import Numbers, translations
 from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS, format_number, gathered, text_column
 
@@ -167,30 +168,66 @@ def _sums(codes: np.ndarray, size: int, table: PlanTable) -> tuple[np.ndarray, n
             np.bincount(codes[known], minlength=size), np.bincount(codes, weights=table.target, minlength=size))
 
 
-def _change(posts: float, previous: float | None) -> str:
-    return "" if previous is None else f"{posts - previous:+g}"
+class _MemoNumbers:
+    """The numbers of a memo: English as plan.csv writes them (``924.5``, ``+3``); Danish in Danish notation
+    (``924,5``, ``−3``, ``1.835.562``) through the report's :class:`~allocator.writers.language.Numbers`."""
+
+    def __init__(self, language: str) -> None:
+        self.numbers = None if language == "en" else Numbers(language)
+
+    def posts(self, value: float | None) -> str:
+        return format_number(value) if self.numbers is None else self.numbers.posts(value)
+
+    def change(self, value: float) -> str:
+        return f"{value:+g}" if self.numbers is None else self.numbers.signed(value)
+
+    def decimal(self, value: float, digits: int) -> str:
+        return f"{value:.{digits}f}" if self.numbers is None else self.numbers.decimal(value, digits)
+
+    def figure(self, value: float) -> str:
+        """Six significant digits (the objective), as ``%.6g`` gives them, in the language's notation."""
+        text = f"{value:.6g}"
+        if self.numbers is None or "e" in text:
+            return text
+        digits = len(text.split(".")[1]) if "." in text else 0
+        return self.numbers.decimal(float(text), digits) if digits else self.numbers.whole(float(text))
+
+    def count(self, value: int) -> str:
+        return f"{value:,}" if self.numbers is None else self.numbers.whole(value)
 
 
-def summary_markdown(instance: Instance, plan: Plan) -> str:
-    """The council memo: posts per area, totals per training region, change, under-served areas."""
+def summary_markdown(instance: Instance, plan: Plan, language: str = "en") -> str:
+    """The council memo: posts per area, totals per training region, change, under-served areas.
+
+    ``language`` (``en`` or ``da``) picks the message catalogue and the notation of numbers.
+    """
+    _ = translations(language).gettext
+    n = _MemoNumbers(language)
+
+    def change(posts: float, previous: float | None) -> str:
+        return "" if previous is None else n.change(posts - previous)
+
     names = {s.id: s.name or s.id for s in instance.specialties}
     specialties = instance.specialty_ids
     table = plan.table
     meta = plan.metadata
-    out = [f"# Allocation plan: {plan.instance}", ""]
-    out.append(f"- Model: **{plan.model}**" + (f" ({meta['model_description']})" if meta.get("model_description") else ""))
-    out.append(f"- Posts are allocated in units of {plan.unit:g}; every specialty's total is met exactly.")
-    out.append(f"- Solved to proven optimality by `{meta.get('solver', '?')}`, objective {plan.objective:.6g}, "
-               "and checked by the independent verifier (totals, every bound, stability, units, objective).")
-    out.append("- ⚑ marks an area designated under-served.")
+    out = ["# " + _("Allocation plan: %(instance)s") % {"instance": plan.instance}, ""]
+    out.append("- " + _("Model: **%(model)s**") % {"model": plan.model}
+               + (f" ({meta['model_description']})" if meta.get("model_description") else ""))
+    out.append("- " + _("Posts are allocated in units of %(unit)s; every specialty's total is met exactly.")
+               % {"unit": n.posts(plan.unit)})
+    out.append("- " + _("Solved to proven optimality by `%(solver)s`, objective %(objective)s, and checked by the "
+                        "independent verifier (totals, every bound, stability, units, objective).")
+               % {"solver": meta.get("solver", "?"), "objective": n.figure(plan.objective)})
+    out.append("- " + _("⚑ marks an area designated under-served."))
     out.append("")
     present = np.unique(table.leaf).tolist()
     leaves = sorted((table.leaf_ids[code] for code in present), key=lambda leaf: (instance.ancestors(leaf)[::-1], leaf))
     leaf_code = {table.leaf_ids[code]: code for code in present}
 
-    out.append("## Totals per training region")
+    out.append("## " + _("Totals per training region"))
     out.append("")
-    out.append("| Training region | Posts | Last year | Change | Target |")
+    out.append("| " + " | ".join([_("Training region"), _("Posts"), _("Last year"), _("Change"), _("Target")]) + " |")
     out.append("|---|---:|---:|---:|---:|")
     region_ids = sorted(set(table.leaf_regions))
     region_code = {region: k for k, region in enumerate(region_ids)}
@@ -198,20 +235,20 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
     posts, previous, known, target = _sums(row_region, len(region_ids), table)
     for k in sorted(set(row_region.tolist()), key=region_ids.__getitem__):
         before = float(previous[k]) if known[k] else None
-        out.append(f"| {instance.area_by_id[region_ids[k]].label} | {format_number(posts[k])} "
-                   f"| {format_number(before)} | {_change(posts[k], before)} | {target[k]:.1f} |")
+        out.append(f"| {instance.area_by_id[region_ids[k]].label} | {n.posts(posts[k])} "
+                   f"| {n.posts(before)} | {change(posts[k], before)} | {n.decimal(target[k], 1)} |")
     out.append("")
 
-    out.append("## Posts per area and specialty")
+    out.append("## " + _("Posts per area and specialty"))
     out.append("")
     if len(specialties) <= 6:
         specialty_code = {s: k for k, s in enumerate(table.specialty_ids)}
         by_cell = {(leaf, specialty): k for k, (leaf, specialty) in
                    enumerate(zip(table.leaf.tolist(), table.specialty.tolist()))}
-        header = "| Area | Training region | " + " | ".join(names[s] for s in specialties) + " | Total |"
+        header = "| " + " | ".join([_("Area"), _("Training region"), *(names[s] for s in specialties), _("Total")]) + " |"
         out.append(header)
         out.append("|---|---|" + "---:|" * (len(specialties) + 1))
-        change = table.change()
+        changes = table.change()
         for leaf in leaves:
             cells = []
             rows = [by_cell.get((leaf_code[leaf], specialty_code.get(s, -1))) for s in specialties]
@@ -219,30 +256,30 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
                 if k is None:
                     cells.append("–")
                     continue
-                moved = "" if np.isnan(change[k]) else f" ({change[k]:+g})"
-                cells.append(f"{format_number(table.posts[k])}{moved}")
+                moved = "" if np.isnan(changes[k]) else f" ({n.change(float(changes[k]))})"
+                cells.append(f"{n.posts(table.posts[k])}{moved}")
             total = sum(float(table.posts[k]) for k in rows if k is not None)
             flag = " ⚑" if instance.area_by_id[leaf].underserved else ""
             out.append(f"| {instance.area_by_id[leaf].label}{flag} | "
                        f"{instance.area_by_id[instance.ancestors(leaf)[-1]].label} | "
-                       + " | ".join(cells) + f" | {format_number(total)} |")
+                       + " | ".join(cells) + f" | {n.posts(total)} |")
         out.append("")
-        out.append("Each cell shows the posts and, in brackets, the change against last year; "
-                   "– marks a specialty the area does not offer.")
+        out.append(_("Each cell shows the posts and, in brackets, the change against last year; "
+                     "– marks a specialty the area does not offer."))
     else:
         # A memo lists at most MEMO_AREAS areas; with more leaves it lists their parents instead.
         by_parent = len(leaves) > MEMO_AREAS
         group_of = {leaf: (instance.area_by_id[leaf].parent or leaf) if by_parent else leaf for leaf in leaves}
         groups = list(dict.fromkeys(group_of[leaf] for leaf in leaves))
-        out.append(f"| {'Parent area' if by_parent else 'Area'} | Training region | Posts (all specialties) "
-                   "| Last year | Change |")
+        out.append("| " + " | ".join([_("Parent area") if by_parent else _("Area"), _("Training region"),
+                                      _("Posts (all specialties)"), _("Last year"), _("Change")]) + " |")
         out.append("|---|---|---:|---:|---:|")
         group_code = {group: k for k, group in enumerate(groups)}
         leaf_group = np.zeros(len(table.leaf_ids), dtype=np.int64)
         for leaf in leaves:
             leaf_group[leaf_code[leaf]] = group_code[group_of[leaf]]
         row_group = leaf_group[table.leaf]
-        posts, previous, known, _ = _sums(row_group, len(groups), table)
+        posts, previous, known, _sum = _sums(row_group, len(groups), table)
         first_row = np.full(len(groups), len(table), dtype=np.int64)
         np.minimum.at(first_row, row_group, np.arange(len(table)))
         for k, group in enumerate(groups):
@@ -250,23 +287,30 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
             flag = " ⚑" if instance.area_by_id[group].underserved else ""
             region = table.leaf_regions[int(table.leaf[first_row[k]])]
             out.append(f"| {instance.area_by_id[group].label}{flag} | {instance.area_by_id[region].label} "
-                       f"| {format_number(posts[k])} | {format_number(before)} | {_change(posts[k], before)} |")
+                       f"| {n.posts(posts[k])} | {n.posts(before)} | {change(posts[k], before)} |")
         out.append("")
-        scope = f"{len(leaves):,} leaf areas, summed per parent area here" if by_parent else "every area"
-        out.append(f"{len(specialties)} specialties, {scope}: the full table is in plan.csv.")
+        if by_parent:
+            out.append(_("%(count)s specialties, %(leaves)s leaf areas, summed per parent area here: the full table "
+                         "is in plan.csv.") % {"count": n.count(len(specialties)), "leaves": n.count(len(leaves))})
+        else:
+            out.append(_("%(count)s specialties, every area: the full table is in plan.csv.")
+                       % {"count": n.count(len(specialties))})
     out.append("")
 
     binding = np.flatnonzero(table.binding != 0)
-    out.append("## Bounds that decide the plan")
+    out.append("## " + _("Bounds that decide the plan"))
     out.append("")
     if len(binding):
         for row in (table.row(int(k)) for k in binding[:MEMO_AREAS]):
-            out.append(f"- {instance.area_by_id[row.area].label}, {names[row.specialty]}: "
-                       f"{format_number(row.posts)} posts (target {row.target:.2f}); binding: {', '.join(row.binding)}")
+            out.append("- " + _("%(area)s, %(specialty)s: %(posts)s posts (target %(target)s); binding: %(binding)s")
+                       % {"area": instance.area_by_id[row.area].label, "specialty": names[row.specialty],
+                          "posts": n.posts(row.posts), "target": n.decimal(row.target, 2),
+                          "binding": ", ".join(row.binding)})
         if len(binding) > MEMO_AREAS:
-            out.append(f"- … and {len(binding) - MEMO_AREAS:,} more: see the `binding` column of plan.csv.")
+            out.append("- " + _("… and %(count)s more: see the `binding` column of plan.csv.")
+                       % {"count": n.count(len(binding) - MEMO_AREAS)})
     else:
-        out.append("- No bound binds: every area got its target rounded by the cost rule.")
+        out.append("- " + _("No bound binds: every area got its target rounded by the cost rule."))
     out.append("")
     return "\n".join(out)
 
@@ -275,12 +319,13 @@ def summary_markdown(instance: Instance, plan: Plan) -> str:
 BACKGROUND_ROWS = 20_000
 
 
-def write_plan(instance: Instance, plan: Plan, out: Target, *, xlsx: bool = True) -> list[Path]:
-    """Write plan.csv, plan.json, summary.md and (unless ``xlsx`` is False) plan.xlsx into ``out``."""
+def write_plan(instance: Instance, plan: Plan, out: Target, *, xlsx: bool = True, language: str = "en") -> list[Path]:
+    """Write plan.csv, plan.json, summary.md (in ``language``) and (unless ``xlsx`` is False) plan.xlsx into
+    ``out``."""
     files: dict[str, Callable[[], str | bytes]] = {
         "plan.csv": lambda: plan_csv(plan),
         "plan.json": lambda: plan_json(plan),
-        "summary.md": lambda: summary_markdown(instance, plan),
+        "summary.md": lambda: summary_markdown(instance, plan, language),
     }
     if xlsx:
         files["plan.xlsx"] = lambda: plan_xlsx(instance, plan)

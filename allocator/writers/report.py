@@ -20,8 +20,8 @@ import jinja2
 import matplotlib
 
 from allocator.io.geometry import Polygon
-from allocator.reports.document import (AreaFigures, ComparisonPart, CoverageFigures, Document, HorizonPart, PlanPart,
-                                        SensitivityPart)
+from allocator.reports.document import (AreaFigures, ComparisonPart, CoverageFigures, Document,
+                                        HorizonComparisonPart, HorizonPart, PlanPart, SensitivityPart)
 from allocator.writers import charts
 from allocator.writers.language import Numbers, translations
 from allocator.writers.output import Target, write_files
@@ -249,6 +249,78 @@ class _Writer:
         return Figure(self.svg_with_description(svg, description), _("Coverage per area and year against the target"),
                       description, f"table-{key}")
 
+    def horizon_maps(self, part: HorizonPart, key: str) -> Figure | None:
+        """Coverage on the map in the first year, the last plan year and the last outlook year (one scale)."""
+        _, n = self._, self.n
+        if self.shapes is None or not part.leaf_areas:
+            return None
+        leaves = _sorted(part.leaf_areas)
+        shown = sorted({0, part.plan_years - 1, len(part.years) - 1})
+        series = {str(part.years[k]): [a.coverage[k] for a in leaves] for k in shown}
+        titles = {year: [f"{a.name}, {year}: {n.percent(v) if v is not None else '–'}" for a, v in zip(leaves, values)]
+                  for year, values in series.items()}
+        description = _("Maps of the coverage of %(count)s areas in %(years)s, on one colour scale; under-served "
+                        "areas are outlined.") % {"count": n.whole(len(leaves)), "years": ", ".join(series)}
+        svg = charts.choropleth_grid([self.shapes[a.id] for a in leaves], series, titles,
+                                     [a.underserved for a in leaves], lambda v: n.percent(v, 0),
+                                     _("Coverage (supply / demand)"))
+        return Figure(self.svg_with_description(svg, description), _("Coverage on the map"), description,
+                      f"table-{key}")
+
+    # --- policies side by side over a horizon --------------------------------------------------------
+    def horizon_comparison_headline(self, part: HorizonComparisonPart) -> list[str]:
+        _, n = self._, self.n
+        years = part.years
+        lines = [_("%(count)s policies are planned over %(first)s–%(last_plan)s and projected to %(last)s.") % {
+            "count": n.whole(len(part.policies)), "first": years[0], "last_plan": years[part.plan_years - 1],
+            "last": years[-1]}]
+        # ties: the first policy in the comparison's order
+        fewest = min(part.policies, key=lambda p: p.metrics["inhabitant_years_without_specialist"])
+        lines.append(_("%(policy)s leaves the fewest inhabitant-years without a specialist: %(count)s.") % {
+            "policy": fewest.name, "count": n.whole(fewest.metrics["inhabitant_years_without_specialist"])})
+        calmest = min(part.policies, key=lambda p: p.metrics["posts_moved"])
+        lines.append(_("%(policy)s moves the fewest posts from year to year: %(count)s.") % {
+            "policy": calmest.name, "count": n.posts(calmest.metrics["posts_moved"])})
+        return lines
+
+    def horizon_comparison_maps(self, part: HorizonComparisonPart, key: str) -> Figure | None:
+        _, n = self._, self.n
+        if self.shapes is None:
+            return None
+        last = part.years[-1]
+        leaves = _sorted(part.policies[0].leaf_areas)
+        series = {}
+        for policy in part.policies:
+            by_id = {a.id: a.coverage[-1] for a in policy.leaf_areas}
+            series[policy.name] = [by_id.get(a.id) for a in leaves]
+        titles = {name: [f"{name}: {a.name}, {last}: {n.percent(v) if v is not None else '–'}"
+                         for a, v in zip(leaves, values)] for name, values in series.items()}
+        description = _("Maps of the coverage of %(count)s areas in %(year)s under each of %(policies)s policies, "
+                        "on one colour scale; under-served areas are outlined.") % {
+            "count": n.whole(len(leaves)), "year": last, "policies": n.whole(len(part.policies))}
+        svg = charts.choropleth_grid([self.shapes[a.id] for a in leaves], series, titles,
+                                     [a.underserved for a in leaves], lambda v: n.percent(v, 0),
+                                     _("Coverage (supply / demand)"))
+        return Figure(self.svg_with_description(svg, description), _("Each policy's coverage on the map"),
+                      description, f"table-{key}")
+
+    def horizon_comparison_rows(self, part: HorizonComparisonPart,
+                                areas: list[list[CoverageFigures]]) -> list[tuple[str, bool, list[str]]]:
+        """(name, under-served, the year it reaches its target under each policy) per area of the tables."""
+        by_policy = [{a.id: a for a in policy_areas} for policy_areas in areas]
+        rows = []
+        for area in _sorted(areas[0]):
+            rows.append((area.name, area.underserved,
+                         [self.reached_in(part.years, found[area.id]) if area.id in found else "–"
+                          for found in by_policy]))
+        return rows
+
+    def reached_in(self, years: list[int], area: CoverageFigures) -> str:
+        """The year an area reaches its target, or that it does not by the last of ``years``."""
+        if area.reached is None:
+            return self._("not by %(year)s") % {"year": years[-1]}
+        return str(years[area.reached])
+
     def reached(self, part: HorizonPart, area: CoverageFigures) -> str:
         """The year an area reaches its target, or that it does not by the end of the outlook."""
         if area.reached is None:
@@ -266,8 +338,14 @@ class _Writer:
                               for k, part in enumerate(document.sensitivities)],
             "horizons": [{"part": part, "headline": self.horizon_headline(part),
                           "figure": self.horizon_figure(part, f"horizon-{k}"), "areas": _sorted(part.areas),
+                          "maps": self.horizon_maps(part, f"horizon-{k}"),
                           "groups": part.groups, "key": f"horizon-{k}", "reached": self.reached}
                          for k, part in enumerate(document.horizons)],
+            "horizon_comparisons": [
+                {"part": part, "headline": self.horizon_comparison_headline(part), "key": f"hcmp-{k}",
+                 "maps": self.horizon_comparison_maps(part, f"hcmp-{k}"),
+                 "reached": self.horizon_comparison_rows(part, [p.areas for p in part.policies])}
+                for k, part in enumerate(document.horizon_comparisons)],
             "comparisons": [{"part": part, "figure": self.comparison_figure(part, f"cmp-{k}"),
                              "maps": self.comparison_maps(part, f"cmp-{k}"),
                              "areas": _sorted(part.areas), "key": f"cmp-{k}"}
