@@ -23,7 +23,7 @@ PLANS := $(foreach i,$(INSTANCES),$(foreach m,$(MODELS),$(OUT)/$(i)/$(m)/plan.cs
 # population first: the reference every delta and the common cost are taken against.
 COMPARE_MODELS := models/population.yaml $(filter-out models/population.yaml,$(sort $(wildcard models/*.yaml)))
 
-.PHONY: run test test-latest lock bench bench-apportion fuzz setup clean all compare report-tools
+.PHONY: run test test-latest lock bench bench-apportion fuzz setup clean all compare report-tools app bench-app
 
 setup: $(STAMP)
 
@@ -72,6 +72,17 @@ report-tools:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			$(REPORT_TOOLS) >/dev/null; \
 	else echo "not root: the report tests that need $(REPORT_TOOLS) (Debian packages) will skip"; fi
+
+## app: the what-if app (issue 16) on the municipal Danish instance, at http://127.0.0.1:8501/ (Ctrl-C stops it).
+## The lock holds the app extra (Streamlit), so setup installs it here and for make test alike.
+APP_PORT ?= 8501
+app: $(STAMP)
+	$(BIN)/allocator app $(DK_KOMMUNER) --model $(DEFAULT_MODEL) --model models/closed-practice.yaml \
+		--model models/need-weighted.yaml --port $(APP_PORT)
+
+## bench-app: the app's control-to-plan latency on the 98 municipalities -> benchmarks/app_results.md
+bench-app: $(STAMP)
+	$(BIN)/python -m benchmarks.app_latency
 
 ## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
 bench: $(STAMP)

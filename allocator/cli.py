@@ -846,5 +846,51 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
     _say("Wrote " + ", ".join(str(path) for path in written))
 
 
+# The what-if app (issue 16): a thin layer; allocator.app holds the page, the library does the rest.
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option("--model", "-m", "model_paths", type=click.Path(path_type=Path), multiple=True,
+              help="A policy model file; give one or more. The first is where the controls start and the "
+                   "baseline. Default: posts follow population.")
+@click.option("--port", "-p", type=click.IntRange(1, 65535), default=8501, show_default=True,
+              help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default lets only this computer in.")
+@click.option("--lang", type=click.Choice(["da", "en"]), default=None,
+              help="Language the app starts in (default: the instance's 'language:', else English).")
+@_guarded
+def app(instance: Path, model_paths: tuple[Path, ...], port: int, host: str, lang: str | None) -> None:
+    """Start the what-if app on INSTANCE: move a weight, see the plan and the map change.
+
+    It reads INSTANCE and the --model files only, and writes a file only when
+    you download one. Needs the app extra: pip install 'allocator[app]'.
+    """
+    from importlib.util import find_spec
+
+    if _is_horizon(instance):
+        raise InputError("the app takes one-year instances; this one has a 'horizon'",
+                         where=Location(instance, None, "horizon"), fix="use allocator solve for multi-year plans")
+    load_instance(instance)  # a bad file stops here with its located error, before any server starts
+    names: dict[str, Path] = {}
+    for path in model_paths:
+        name = load_model(path).value.name
+        if name in names:
+            raise InputError(f"two models are named '{name}' ({names[name]} and {path})",
+                             where=Location(path, None, "name"), fix="give each model its own name")
+        names[name] = path
+    if find_spec("streamlit") is None:
+        raise InputError("the app needs Streamlit, which is not installed",
+                         fix="pip install 'allocator[app]' (or run make app)")
+    from allocator.app.server import serve
+
+    local = host in ("127.0.0.1", "localhost", "::1")
+    _say(f"allocator app: http://{host}:{port}/ ({instance})")
+    _say(f"Listening on {host} only: only this computer can reach it." if local else
+         f"Listening on {host}: other computers that can reach this address can open the app.")
+    _say("Stop it with Ctrl-C.")
+    serve(instance, list(model_paths), host, port, lang)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -166,6 +166,22 @@ def compare(instance: Instance, models: list[Model], *, solver: str = "auto",
     if len(set(names)) < len(names):
         twice = sorted({name for name in names if names.count(name) > 1})
         raise ValueError(f"two models are named {twice[0]!r}; give each model its own name")
+    plans = []
+    for model in models:
+        try:
+            plans.append(solve(instance, model, solver=solver, time_limit=time_limit))
+        except InfeasibleError as exc:
+            raise InfeasibleError(f"model '{model.name}': {exc}", exc.conflicts, exc.diagnosis) from None
+    return line_up(instance, models, plans, need_model=need_model)
+
+
+def line_up(instance: Instance, models: list[Model], plans: list[Plan], *,
+            need_model: Model | None = None) -> Comparison:
+    """Line up plans already solved (``plans[i]`` of ``models[i]`` on ``instance``), as :func:`compare` does.
+
+    The what-if app (issue 16) holds its baseline plan and solves only the
+    changed settings; this takes the deltas and the equity metrics of both.
+    """
     cells = instance.cells
     unit = float(instance.unit)
     reference_problem = build_problem(instance, models[0])
@@ -174,11 +190,7 @@ def compare(instance: Instance, models: list[Model], *, solver: str = "auto",
     previous_known = instance.previous_posts
     previous = np.array([previous_known.get(cell, np.nan) for cell in cells], dtype=float)
     results: list[Compared] = []
-    for model in models:
-        try:
-            plan = solve(instance, model, solver=solver, time_limit=time_limit)
-        except InfeasibleError as exc:
-            raise InfeasibleError(f"model '{model.name}': {exc}", exc.conflicts, exc.diagnosis) from None
+    for model, plan in zip(models, plans):
         posts = np.array([row.posts for row in plan.rows], dtype=float)
         targets = np.array([row.target for row in plan.rows], dtype=float)
         units = np.rint(posts / unit).astype(np.int64)
