@@ -140,12 +140,69 @@ def conflicting_rules(instance: Instance, model: Model, rules: list[Rule] | None
     if feasible(rules):
         return []
     order = {"stability": 0, "bound": 1, "total": 2}
-    kept = list(rules)
-    for rule in sorted(rules, key=lambda r: (order[r.kind], r.name)):
-        trial = [r for r in kept if r is not rule]
-        if not feasible(trial):
-            kept = trial
-    return kept
+    ordered = sorted(rules, key=lambda r: (order[r.kind], r.name))
+    dropped = {id(ordered[k]) for k in _deletion_filter(ordered)}
+    return [rule for rule in rules if id(rule) not in dropped]  # in the rules' own order
+
+
+def _deletion_filter(ordered: list[Rule]) -> set[int]:
+    """The rules the one-at-a-time deletion filter drops from the infeasible ``ordered``, found in blocks.
+
+    The filter visits the rules in order and drops a rule when the rules kept
+    without it are still infeasible. Dropping a whole block at once when the
+    rest is infeasible without it, and else splitting the block in two, drops
+    exactly the same rules: a superset of infeasible rules is infeasible, so the
+    one-at-a-time filter would drop every rule of such a block too. Thousands of
+    rules (a stability limit per cell) then cost a few LPs per rule of the
+    answer instead of one LP per rule, and every LP is the same one with some
+    rows freed (:class:`_Rows`), re-solved from the last basis.
+    """
+    rows = _Rows(ordered)
+    dropped: set[int] = set()
+
+    def visit(block: list[int]) -> None:
+        if not block:
+            return
+        if not rows.feasible_without(dropped | set(block)):
+            dropped.update(block)
+        elif len(block) > 1:
+            middle = len(block) // 2
+            visit(block[:middle])
+            visit(block[middle:])
+
+    visit(list(range(len(ordered))))
+    return dropped
+
+
+class _Rows:
+    """One GLOP model of all the rules; a rule is dropped by freeing its row (bounds -inf, +inf)."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.solver, variables = _cell_lp(rules)
+        self.solver.Objective().SetMinimization()
+        self.rows = []
+        for rule in rules:
+            row = self.solver.Constraint(-self.solver.infinity(), self.solver.infinity())
+            for cell in rule.cells:
+                row.SetCoefficient(variables[cell], 1.0)
+            self.rows.append(row)
+        self.free: set[int] = set(range(len(rules)))
+        # a rule whose minimum is above its maximum is infeasible alone
+        self.contradictory = {k for k, rule in enumerate(rules) if rule.hi is not None and rule.lo > rule.hi}
+
+    def feasible_without(self, dropped: set[int]) -> bool:
+        """Whether the rules not in ``dropped`` can all hold (an LP test, exact by total unimodularity)."""
+        if self.contradictory - dropped:
+            return False
+        infinity = self.solver.infinity()
+        for k in self.free - dropped:
+            rule = self.rules[k]
+            self.rows[k].SetBounds(float(rule.lo), infinity if rule.hi is None else float(rule.hi))
+        for k in dropped - self.free:
+            self.rows[k].SetBounds(-infinity, infinity)
+        self.free = set(dropped)
+        return self.solver.Solve() in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE)
 
 
 def explain(instance: Instance, model: Model, rules: list[Rule]) -> str:
