@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from allocator.core.need import target_array
 from allocator.core.problem import Group, ProblemData, build_problem, with_totals
 from allocator.errors import InputError, SolverError
 from allocator.io.schemas import Instance, Model, Specialty
@@ -36,6 +37,8 @@ from allocator.reports.workers import (
     ranging_task,
 )
 from allocator.solvers.flow import structure
+from allocator.solvers.warm import CostVariants
+from allocator.reports.draws import NoisyTargets
 
 #: Instance facts that depend only on the tree, the bounds and the offers; a variant that changes
 #: none of those (totals, populations, indicators) inherits them instead of recomputing.
@@ -400,8 +403,38 @@ def _difference(base: Posts, other: Posts | None) -> tuple[list[dict[str, Any]],
     return gains, losses
 
 
-def _range_end(instance: Instance, model: Model, weight: str, value: float, limit: float, base: Posts) -> RangeEnd:
+def weight_variant(instance: Instance, model: Model, variants: CostVariants, weight: str,
+                   value: float) -> ProblemData | None:
+    """The problem under ``model`` with one weight set to ``value``, made from the base problem's columns.
+
+    A weight changes costs only: the under-served weight the penalties, the
+    stability weight itself, a criterion's weight the targets. None where the
+    reference would refuse the variant (a divisor method meeting a zero target).
+    """
+    moved = _with_weight(model, weight, value)
+    if weight == "underserved_weight":
+        problem = variants.problem
+        underserved = np.array([instance.area_by_id[leaf].underserved for leaf in problem.leaves], dtype=bool)
+        return variants.variant(penalty=np.where(underserved[problem.cell_leaf], float(value), 1.0))
+    if weight == "stability.weight":
+        return variants.variant(stability_weight=float(moved.stability.weight))
+    target = target_array(instance, moved)
+    if model.objective == "apportionment" and model.method != "hamilton" and \
+            ((target <= 0) & (variants.problem.hi > 0)).any():
+        return None
+    return variants.variant(target=target)
+
+
+def _range_end(instance: Instance, model: Model, weight: str, value: float, limit: float, base: Posts,
+               variants: CostVariants | None = None) -> RangeEnd:
+    """One end of one weight's range by bisection; each plan warm-started from the base (``variants``) where exact."""
+    cells = instance.cells
+
     def plan_at(w: float) -> Posts | None:
+        problem = weight_variant(instance, model, variants, weight, w) if variants is not None else None
+        units = variants.solve(problem) if variants is not None and problem is not None else None
+        if units is not None:
+            return dict(zip(cells, (units.astype(float) * float(instance.unit)).tolist()))
         return resolve(instance, _with_weight(model, weight, w)).posts
 
     far = plan_at(limit)
@@ -510,6 +543,26 @@ def noisy_outcome(instance: Instance, model: Model, seed: int, noise: float, dra
     rng = np.random.default_rng([seed, draw])
     outcome = resolve(variant(instance, areas=_noisy_areas(instance, rng, noise)), model)
     return None if outcome.units is None else outcome.units.astype(np.int32)
+
+
+def warm_noisy_outcome(instance: Instance, model: Model, seed: int, noise: float, draw: int,
+                       variants: CostVariants | None, noisy: NoisyTargets | None) -> np.ndarray | None:
+    """:func:`noisy_outcome`, warm-started from the base optimum where that is exact (else the reference).
+
+    A draw changes targets only, so its targets come from columns
+    (:class:`~allocator.reports.draws.NoisyTargets`, bit for bit the
+    reference's) and its plan from a min-cost flow started at the base optimum
+    (:class:`~allocator.solvers.warm.CostVariants`), accepted only where it is
+    the draw's one optimum, hence the plan a fresh solve writes.
+    """
+    target = None if variants is None or noisy is None else noisy.targets(seed, noise, draw)
+    if target is not None and variants is not None and not (
+            model.objective == "apportionment" and model.method != "hamilton"
+            and ((target <= 0) & (variants.problem.hi > 0)).any()):  # the reference refuses these
+        units = variants.solve(variants.variant(target=target))
+        if units is not None:
+            return units.astype(np.int32)
+    return noisy_outcome(instance, model, seed, noise, draw)
 
 
 def robustness(instance: Instance, model: Model, plan: Plan, *, draws: int = 200, noise: float = 0.05,

@@ -174,6 +174,18 @@ class Residual:
         self.potential = np.zeros(s.n_nodes)
         self._settle_potentials()
 
+    def rebase(self, problem: ProblemData, units: np.ndarray) -> None:
+        """Take ``units`` as the flow of ``problem`` (same cells, limits and groups; other costs).
+
+        The tolerance follows the new costs; the potentials are kept as a
+        starting point for :meth:`settle`.
+        """
+        self.problem = problem
+        self.units = units.astype(np.int64).copy()
+        self.flow = self.group_sums()
+        up = self._marginals()[0]
+        self.tolerance = TOLERANCE * max(1.0, float(np.max(np.abs(up[np.isfinite(up)]), initial=1.0)))
+
     # --- costs and the residual ---------------------------------------------------------------
 
     def _marginals(self, cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -212,18 +224,57 @@ class Residual:
 
         Terminates because the flow is optimal (no negative cycle beyond the tolerance).
         """
+        if not self.settle(self.shape.n_nodes + 1):
+            raise AssertionError("the flow is not optimal: its residual network has a negative cycle")
+
+    def settle(self, rounds: int) -> bool:
+        """Move the potentials until every reduced cost is >= -tolerance, in at most ``rounds`` rounds.
+
+        Bellman-Ford from the current potentials (a virtual source at each
+        node), vectorised; from the potentials of a nearby optimum it takes a
+        few dozen rounds. False when it has not settled (the flow may not be
+        optimal); the potentials are then left as they were.
+        """
         costs = self.costs()
         live = np.isfinite(costs)
         tail, head, cost = self._tail[live], self._head[live], costs[live]
         d = self.potential.copy()
-        for _ in range(self.shape.n_nodes + 1):
+        for _ in range(rounds):
             candidate = d[tail] + cost
             better = candidate < d[head] - self.tolerance
             if not better.any():
                 self.potential = d
-                return
+                return True
             np.minimum.at(d, head[better], candidate[better])
-        raise AssertionError("the flow is not optimal: its residual network has a negative cycle")
+        return False
+
+    def unique_by(self, per_cell: float, rounds: int) -> bool:
+        """Whether every cycle that changes the plan costs more than ``per_cell`` per cell it changes.
+
+        Every cycle crosses from the specialties' side of the network to the
+        shared side only through a cell's forward entry and back only through
+        a backward one, so it changes 2k cells through k forward entries. With
+        each forward entry made 2 x ``per_cell`` cheaper, Bellman-Ford (from
+        settled potentials, so from near-optimal distances) settles exactly
+        when no such cycle is negative: then each cycle costs at least
+        ``per_cell`` x its cells (less a tolerance of 1/64 of ``per_cell`` per
+        entry). A cell whose cost is flat where it stands fails (its own two
+        entries make such a cycle), a safe answer. False too when
+        ``rounds`` do not suffice.
+        """
+        weights = self.reduced()
+        weights[self.cell_fwd] -= 2.0 * per_cell
+        live = np.isfinite(weights)
+        tail, head, cost = self._tail[live], self._head[live], weights[live]
+        d = np.zeros(self.shape.n_nodes)
+        slack = per_cell / 64.0
+        for _ in range(rounds):
+            candidate = d[tail] + cost
+            better = candidate < d[head] - slack
+            if not better.any():
+                return True
+            np.minimum.at(d, head[better], candidate[better])
+        return False
 
     def _graph(self, weights: np.ndarray) -> csr_matrix:
         data = np.maximum(weights, 0.0)[self._order]
