@@ -437,18 +437,29 @@ def _range_end(instance: Instance, model: Model, weight: str, value: float, limi
             return dict(zip(cells, (units.astype(float) * float(instance.unit)).tolist()))
         return resolve(instance, _with_weight(model, weight, w)).posts
 
-    far = plan_at(limit)
-    if far == base:
+    def same_at(w: float) -> tuple[bool, Posts | None]:
+        """Whether the plan at ``w`` is the base plan, and that plan where it had to be made."""
+        problem = weight_variant(instance, model, variants, weight, w) if variants is not None else None
+        verdict = variants.keeps(problem) if variants is not None and problem is not None else None
+        if verdict is not None:  # told by the base's residual network at w, without a solve
+            return verdict, None
+        posts = plan_at(w)
+        return posts == base, posts
+
+    far_same, far = same_at(limit)
+    if far_same:
         return RangeEnd(limit, None, [], [])
     same, other, other_posts = value, limit, far
     tolerance = TOLERANCE * max(abs(value), 1.0)
     while abs(other - same) > tolerance:
         middle = (same + other) / 2
-        posts = plan_at(middle)
-        if posts == base:
+        is_same, posts = same_at(middle)
+        if is_same:
             same = middle
         else:
             other, other_posts = middle, posts
+    if other_posts is None:  # the last plan seen to differ was not made: make it
+        other_posts = plan_at(other)
     gains, losses = _difference(base, other_posts)
     return RangeEnd(same, other, gains, losses)
 
@@ -556,13 +567,17 @@ def warm_noisy_outcome(instance: Instance, model: Model, seed: int, noise: float
     the draw's one optimum, hence the plan a fresh solve writes.
     """
     target = None if variants is None or noisy is None else noisy.targets(seed, noise, draw)
-    if target is not None and variants is not None and not (
+    if target is None or variants is None or (
             model.objective == "apportionment" and model.method != "hamilton"
             and ((target <= 0) & (variants.problem.hi > 0)).any()):  # the reference refuses these
-        units = variants.solve(variants.variant(target=target))
-        if units is not None:
-            return units.astype(np.int32)
-    return noisy_outcome(instance, model, seed, noise, draw)
+        return noisy_outcome(instance, model, seed, noise, draw)
+    problem = variants.variant(target=target)
+    units = variants.solve(problem) if variants.base_unique else None
+    if units is None:
+        # Tied: the tie rule decides, so solve from scratch, the variant being exactly the problem that
+        # build_problem makes of the noisy instance (the same targets, bit for bit, and the same everything else).
+        units = solve_problem(problem, instance.cells).units
+    return None if units is None else units.astype(np.int32)
 
 
 def robustness(instance: Instance, model: Model, plan: Plan, *, draws: int = 200, noise: float = 0.05,
@@ -753,6 +768,55 @@ def explain_areas(instance: Instance, model: Model, plan: Plan, needs: dict[str,
     return result
 
 
+# --- 7. figures per area, up the tree ------------------------------------------------------------
+
+
+def tree_totals(instance: Instance, areas: list[AreaExplanation], robustness: Robustness | None,
+                alternatives: AlternativeOptima | None) -> list[dict[str, Any]]:
+    """Every per-cell figure summed per area, at every level of the tree above the leaves.
+
+    One row per area that has children, depth first from the top areas (ids
+    in order): its level (0 at the top), leaves, cells, posts, target, cells
+    with a tied alternative, cells whose count changes in some Monte Carlo
+    draw and the lowest share of draws that keeps a cell's count (these two
+    None without draws). Sums are exact (math.fsum), so they do not depend on
+    the order of the leaves.
+    """
+    keep = {} if robustness is None else {(c["area"], c["specialty"]): c["keep_share"] for c in robustness.cells}
+    moves = [] if alternatives is None or alternatives.moves is None else alternatives.moves
+    tied = {(m["area"], m["specialty"]) for m in moves}
+    sums: dict[str, dict[str, Any]] = {}
+    for cell in areas:
+        share = keep.get((cell.area, cell.specialty))
+        for area in instance.ancestors(cell.area)[1:]:
+            row = sums.setdefault(area, {"leaves": set(), "cells": 0, "posts": [], "target": [], "tied": 0,
+                                         "moving": 0, "keep": None})
+            row["leaves"].add(cell.area)
+            row["cells"] += 1
+            row["posts"].append(cell.posts)
+            row["target"].append(cell.target)
+            row["tied"] += (cell.area, cell.specialty) in tied
+            if share is not None:
+                row["moving"] += share < 1.0
+                row["keep"] = share if row["keep"] is None else min(row["keep"], share)
+    result: list[dict[str, Any]] = []
+
+    def visit(area: str, level: int) -> None:
+        if area in sums:
+            row = sums[area]
+            result.append({"area": area, "level": level, "leaves": len(row["leaves"]), "cells": row["cells"],
+                           "posts": math.fsum(row["posts"]), "target": math.fsum(row["target"]),
+                           "cells_with_tied_alternative": row["tied"],
+                           "cells_changing_in_some_draw": None if robustness is None else row["moving"],
+                           "lowest_share_of_draws_keeping_a_count": None if robustness is None else row["keep"]})
+        for child in instance.children[area]:
+            visit(child, level + 1)
+
+    for top in sorted(a.id for a in instance.areas if a.parent is None):
+        visit(top, 0)
+    return result
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -773,6 +837,8 @@ class SensitivityReport:
     settings: dict[str, Any] = field(default_factory=dict)
     #: Per specialty: how much more its next post costs anywhere but where it goes (0: tied).
     margins: dict[str, float | None] = field(default_factory=dict)
+    #: Every per-cell figure summed per area at every level above the leaves (see :func:`tree_totals`).
+    tree: list[dict[str, Any]] = field(default_factory=list)
 
 
 def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, draws: int = 200,
@@ -868,10 +934,10 @@ def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, dra
     tell("weight ranges", len(weight_futures), len(weight_futures))
     say("robustness")
     noisy = robustness_of(instance, plan, draws, noise, seed, draw_futures, model, on_draw) if draws else None
+    areas = explain_areas(instance, model, plan, base.problem.needs)
     return SensitivityReport(instance.name, model.name, base.objective, binding, ranging_,
-                             priority_lists(base.posts, ranging_),
-                             explain_areas(instance, model, plan, base.problem.needs), weights, noisy,
+                             priority_lists(base.posts, ranging_), areas, weights, noisy,
                              alternatives,
                              {"k": k, "draws": draws, "noise": noise, "seed": seed,
                               "method": "residual network" if flow else "re-solves"},
-                             margins)
+                             margins, tree_totals(instance, areas, noisy, alternatives))

@@ -235,18 +235,10 @@ class Residual:
         few dozen rounds. False when it has not settled (the flow may not be
         optimal); the potentials are then left as they were.
         """
-        costs = self.costs()
-        live = np.isfinite(costs)
-        tail, head, cost = self._tail[live], self._head[live], costs[live]
-        d = self.potential.copy()
-        for _ in range(rounds):
-            candidate = d[tail] + cost
-            better = candidate < d[head] - self.tolerance
-            if not better.any():
-                self.potential = d
-                return True
-            np.minimum.at(d, head[better], candidate[better])
-        return False
+        settled, d, _ = _bellman_ford(self._tail, self._head, self.costs(), self.potential, self.tolerance, rounds)
+        if settled:
+            self.potential = d
+        return settled
 
     def unique_by(self, per_cell: float, rounds: int) -> bool:
         """Whether every cycle that changes the plan costs more than ``per_cell`` per cell it changes.
@@ -260,21 +252,30 @@ class Residual:
         ``per_cell`` x its cells (less a tolerance of 1/64 of ``per_cell`` per
         entry). A cell whose cost is flat where it stands fails (its own two
         entries make such a cycle), a safe answer. False too when
-        ``rounds`` do not suffice.
+        ``rounds`` do not suffice; a negative cycle is found early (see
+        :func:`_bellman_ford`).
         """
         weights = self.reduced()
         weights[self.cell_fwd] -= 2.0 * per_cell
-        live = np.isfinite(weights)
-        tail, head, cost = self._tail[live], self._head[live], weights[live]
-        d = np.zeros(self.shape.n_nodes)
-        slack = per_cell / 64.0
-        for _ in range(rounds):
-            candidate = d[tail] + cost
-            better = candidate < d[head] - slack
-            if not better.any():
-                return True
-            np.minimum.at(d, head[better], candidate[better])
-        return False
+        settled, _, _ = _bellman_ford(self._tail, self._head, weights, np.zeros(self.shape.n_nodes),
+                                      per_cell / 64.0, rounds)
+        return settled
+
+    def negative_cycle(self, rounds: int) -> tuple[float, int] | None:
+        """(cost, entries) of a negative cycle of the residual network, by Bellman-Ford; None if none was found.
+
+        Distances start from the potentials; each node keeps the entry that
+        last lowered it. When they settle, they become the potentials (as
+        :meth:`settle`). After ``rounds`` rounds without settling, a node far
+        enough up those entries lies on a cycle of them, if any (pointer
+        doubling); its cost is summed from the entries' true costs, so a cycle
+        returned is really there and really negative, whatever the tolerance.
+        """
+        settled, d, cycle = _bellman_ford(self._tail, self._head, self.costs(), self.potential, self.tolerance,
+                                          rounds)
+        if settled:
+            self.potential = d
+        return cycle
 
     def _graph(self, weights: np.ndarray) -> csr_matrix:
         data = np.maximum(weights, 0.0)[self._order]
@@ -529,6 +530,60 @@ class Residual:
     def objective(self) -> float:
         """The objective of the current plan (exact sum)."""
         return self.problem.total_cost(self.units)
+
+
+def _bellman_ford(tails: np.ndarray, heads: np.ndarray, costs: np.ndarray, start: np.ndarray, tolerance: float,
+                  rounds: int) -> tuple[bool, np.ndarray, tuple[float, int] | None]:
+    """Bellman-Ford over the finite entries from distances ``start``, vectorised.
+
+    Returns (settled, distances, cycle): settled when no entry lowers a node
+    by more than ``tolerance``. Each node keeps the entry that last lowered
+    it; every 16 rounds the chains of those entries are searched for a
+    negative cycle (:func:`_cycle_of`), which stops the search early and is
+    returned as (its true cost, its entries).
+    """
+    live = np.flatnonzero(np.isfinite(costs))
+    tail, head, cost = tails[live], heads[live], costs[live]
+    n = len(start)
+    d = start.copy()
+    last = np.full(n, -1, dtype=np.int64)
+    for done in range(1, rounds + 1):
+        candidate = d[tail] + cost
+        better = np.flatnonzero(candidate < d[head] - tolerance)
+        if not len(better):
+            return True, d, None
+        np.minimum.at(d, head[better], candidate[better])
+        won = better[candidate[better] == d[head[better]]]
+        last[head[won]] = won
+        if done % 16 == 0 or done == rounds:
+            found = _cycle_of(last, tail, cost, n, tolerance)
+            if found is not None:
+                return False, d, found
+    return False, d, None
+
+
+def _cycle_of(last: np.ndarray, tail: np.ndarray, cost: np.ndarray, n: int,
+              tolerance: float) -> tuple[float, int] | None:
+    """A cycle among the entries that last lowered each node costing below -``tolerance``: (cost, entries), or None."""
+    parent = np.where(last >= 0, tail[np.maximum(last, 0)], np.arange(n))
+    jump = parent.copy()
+    for _ in range(int(np.ceil(np.log2(max(n, 2)))) + 1):  # 2n steps up: on a cycle, if the chain has one
+        jump = jump[jump]
+    walked: set[int] = set()
+    for start in np.unique(jump[last[jump] >= 0]).tolist():
+        if start in walked:  # on a cycle already summed
+            continue
+        total, node, seen = 0.0, start, 0
+        while True:
+            walked.add(node)
+            total += float(cost[last[node]])
+            seen += 1
+            node = int(parent[node])
+            if node == start or last[node] < 0 or seen > n:
+                break
+        if node == start and total < -tolerance:
+            return total, seen
+    return None
 
 
 def _without(weights: np.ndarray, excluded: list[int]) -> np.ndarray:

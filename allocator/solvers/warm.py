@@ -70,6 +70,19 @@ class CostVariants:
         self._residual = residual
         #: How each variant asked of :meth:`solve` was answered: ``warm`` or ``tied`` (left to the caller).
         self.answers: dict[str, int] = {"warm": 0, "tied": 0}
+        self._base_unique: bool | None = None
+
+    @property
+    def base_unique(self) -> bool:
+        """Whether the known optimum is its problem's one optimum (by :meth:`unique`'s check).
+
+        When it is not, ties of its structure (specialties with equal totals
+        and eligible leaves have equal targets, and so do their noisy draws)
+        usually survive a change of costs, and a warm start is seldom accepted.
+        """
+        if self._base_unique is None:
+            self._base_unique = bool(self.usable and self.unique(self.problem, self.units))
+        return self._base_unique
 
     @property
     def residual(self) -> Residual:
@@ -116,6 +129,25 @@ class CostVariants:
             return None
         units = self.presolved.restore(result.units)
         return self._answer(units if self.unique(variant, units, ROUNDS) else None)
+
+    def keeps(self, variant: ProblemData) -> bool | None:
+        """Is the known optimum ``variant``'s plan too? True, False, or None: it takes a solve to tell.
+
+        True when it is ``variant``'s one optimum (by the check of
+        :meth:`solve`); False when a cycle of its residual network lowers the
+        cost by more than rounding could hide (every exact method then finds
+        another plan).
+        """
+        if not self.usable:
+            return None
+        state = copy_of(self.residual)
+        state.rebase(variant, self.units)
+        found = state.negative_cycle(FIRST_ROUNDS)
+        error = rounding_error(variant, self.units)
+        if found is None:
+            return True if state.unique_by(error, ROUNDS) else None
+        cost, entries = found
+        return False if cost < -2.0 * error * entries else None
 
     def _answer(self, units: np.ndarray | None) -> np.ndarray | None:
         self.answers["tied" if units is None else "warm"] += 1
