@@ -574,9 +574,9 @@ def warm_noisy_outcome(instance: Instance, model: Model, seed: int, noise: float
     problem = variants.variant(target=target)
     units = variants.solve(problem) if variants.base_unique else None
     if units is None:
-        # Tied: the tie rule decides, so solve from scratch, the variant being exactly the problem that
+        # Tied: the tie rule decides, so solve as solve does, the variant being exactly the problem that
         # build_problem makes of the noisy instance (the same targets, bit for bit, and the same everything else).
-        units = solve_problem(problem, instance.cells).units
+        units = variants.canonical(problem) if variants.usable else solve_problem(problem, instance.cells).units
     return None if units is None else units.astype(np.int32)
 
 

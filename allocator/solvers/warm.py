@@ -32,7 +32,8 @@ import numpy as np
 
 from allocator.core.presolve import presolve
 from allocator.core.problem import ProblemData
-from allocator.solvers.flow import flow_window, solve_flow_from, structure, tree_network
+from allocator.core.formulation import initial_window
+from allocator.solvers.flow import WHOLE_BOX, flow_window, solve_flow_from, structure, tree_network
 from allocator.solvers.residual import Residual, copy_of
 
 #: The first window: the known optimum plus or minus this many units.
@@ -64,7 +65,9 @@ class CostVariants:
         self.presolved = presolve(problem)
         small = self.presolved.problem
         #: Whether variants can be solved here at all (a flow structure, not a greedy or a general one).
-        self.usable = small is not None and problem.arrays is not None and structure(problem) == "flow"
+        # The flow backend must be what solve runs on the presolved problem (not greedy, not an LP).
+        self.usable = small is not None and small.n_cells > 0 and problem.arrays is not None and \
+            structure(small) == "flow" and not (small.lo > small.hi).any()
         self.tree = tree_network(small) if self.usable and small is not None else None
         self.usable = self.usable and self.tree is not None
         self._residual = residual
@@ -108,12 +111,9 @@ class CostVariants:
         """
         if not self.usable:
             return None
-        small = self.presolved.problem
-        assert small is not None and self.tree is not None
-        free = self.presolved.free
-        small = replace(small, target=variant.target[free], penalty=variant.penalty[free],
-                        stability_weight=variant.stability_weight)
-        known = self.units[free]
+        assert self.tree is not None
+        small = self._small(variant)
+        known = self.units[self.presolved.free]
         shift = np.sign(small.target - self.presolved.problem.target).astype(np.int64)
         start = (np.maximum(small.lo, known - WIDTH - (shift < 0)), np.minimum(small.hi, known + WIDTH + (shift > 0)))
         # One window first: if its optimum is optimal for the whole problem, the potentials settle on the
@@ -129,6 +129,29 @@ class CostVariants:
             return None
         units = self.presolved.restore(result.units)
         return self._answer(units if self.unique(variant, units, ROUNDS) else None)
+
+    def canonical(self, variant: ProblemData) -> np.ndarray | None:
+        """The plan ``solve`` writes for ``variant``, by the very computation of ``solve_exact`` (None: no plan).
+
+        Presolve and the network's tree depend on the boxes and groups only, so
+        they are the base's; the flow then runs from the same first window as
+        the flow backend's (around the targets), so OR-Tools sees the same
+        networks and returns the same plan, ties included.
+        """
+        if not self.usable:
+            return None
+        small = self._small(variant)
+        assert self.tree is not None
+        result = solve_flow_from(small, self.tree, initial_window(small, whole_box=WHOLE_BOX))
+        return None if result.status != "optimal" or result.units is None else self.presolved.restore(result.units)
+
+    def _small(self, variant: ProblemData) -> ProblemData:
+        """``variant`` after the base's presolve (its costs on the free cells)."""
+        small = self.presolved.problem
+        assert small is not None
+        free = self.presolved.free
+        return replace(small, target=variant.target[free], penalty=variant.penalty[free],
+                       stability_weight=variant.stability_weight)
 
     def keeps(self, variant: ProblemData) -> bool | None:
         """Is the known optimum ``variant``'s plan too? True, False, or None: it takes a solve to tell.
