@@ -315,7 +315,7 @@ class ProgressBar:
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes for the draws, weight ranges, total ranging and rules (default: the cores; 1 "
-                   "under 2,000 cells).")
+                   "under 10,000 cells).")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: when stderr is a terminal; never with --quiet).")
 @_report_options

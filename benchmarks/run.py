@@ -147,9 +147,12 @@ SENSITIVITY_MODEL = ROOT / "models" / "need-weighted.yaml"
 def _cli(scale_name: str, repeats: int, command_name: str = "solve") -> dict[str, Any]:
     """Wall time and peak memory of a whole command (`allocator solve` or `allocator sensitivity`)."""
     executable = Path(sys.executable).with_name("allocator")
-    walls, peaks = [], []
+    walls, peaks, cpus, loads = [], [], [], []
     model = SENSITIVITY_MODEL if command_name == "sensitivity" else MODEL
     for _ in range(repeats):
+        # On a shared machine wall time depends on the others' load: the CPU seconds of the command and its
+        # worker processes, and the 1-minute load average when it started, are kept beside it.
+        loads.append(os.getloadavg()[0])
         with tempfile.TemporaryDirectory() as folder:
             command = [str(executable), command_name, str(SCALES[scale_name].instance()), "--model", str(model),
                        "--out", folder, "--force", "-q"]
@@ -158,12 +161,14 @@ def _cli(scale_name: str, repeats: int, command_name: str = "solve") -> dict[str
             _, status, usage = os.wait4(process.pid, 0)
             walls.append(time.perf_counter() - started)
             peaks.append(usage.ru_maxrss / 1024)
+            cpus.append(usage.ru_utime + usage.ru_stime)
             written = sorted(path.name for path in Path(folder).iterdir())
             if os.waitstatus_to_exitcode(status) != 0:
                 return {"status": f"exit {os.waitstatus_to_exitcode(status)}: "
                                   f"{process.stderr.read().decode()[:200] if process.stderr else ''}"}
             objective = _plan_objective(Path(folder) / "plan.json") if command_name == "solve" else None
-    return {"status": "ok", "wall": walls, "peak_mb": max(peaks), "files": written, "objective": objective}
+    return {"status": "ok", "wall": walls, "peak_mb": max(peaks), "files": written, "objective": objective,
+            "cpu": cpus, "load": loads}
 
 
 def _plan_objective(path: Path) -> float | None:
@@ -280,7 +285,9 @@ def _report(results: dict[str, dict[str, dict[str, Any]]], repeats: int, time_li
             lines += ["", "Whole `allocator sensitivity` (model need-weighted, default settings: k = 5, "
                       f"200 Monte Carlo draws, --jobs = the cores): median "
                       f"{_fmt(_median(report.get('wall', [])), 2)} s over {len(report.get('wall', []))} runs, "
-                      f"peak {_fmt(report.get('peak_mb'), 0)} MB ({report.get('status')})."]
+                      f"peak {_fmt(report.get('peak_mb'), 0)} MB ({report.get('status')}); CPU of the command and "
+                      f"its workers: median {_fmt(_median(report.get('cpu', [])), 2)} s; load average at the "
+                      f"starts: {', '.join(_fmt(v, 1) for v in report.get('load', [])) or '?'}."]
             limit = SENSITIVITY_TARGETS.get(scale_name)
             wall = _median(report.get("wall", []))
             if limit is not None and wall is not None:

@@ -195,8 +195,13 @@ def target_array(instance: Instance, model: Model, needs: dict[str, NeedBreakdow
     of the order of the cells).
     """
     needs = needs if needs is not None else need_breakdown(instance, model)
+    return target_from_need(instance, np.array([needs[leaf].need for leaf in instance.leaves], dtype=float))
+
+
+def target_from_need(instance: Instance, leaf_need: np.ndarray) -> np.ndarray:
+    """:func:`target_array` from each leaf's need (in ``instance.leaves`` order), for needs made elsewhere."""
     arrays = instance_arrays(instance)
-    need = np.array([needs[leaf].need for leaf in instance.leaves], dtype=float)[arrays.cell_leaf]
+    need = leaf_need[arrays.cell_leaf]
     open_cell = cell_limits(instance)[1] >= instance.unit - 1e-9
     order = np.argsort(arrays.cell_specialty, kind="stable")
     starts = np.searchsorted(arrays.cell_specialty[order], np.arange(len(instance.specialty_ids) + 1))

@@ -260,6 +260,9 @@ def with_totals(problem: ProblemData, instance: Instance, model: Model) -> Probl
     total_units = _total_units(instance, problem.specialties, problem.unit)
     hi = np.minimum(problem.cap, total_units[problem.cell_specialty])
     assert problem.arrays is not None, "with_totals needs a problem built by build_problem"
-    groups = _groups(problem.arrays, problem.unit, total_units)
+    # Only the totals (the first group of each specialty) change; the bound rows' groups are shared.
+    n = len(problem.specialties)
+    groups = [replace(group, lo=int(units), hi=int(units)) for group, units in zip(problem.groups[:n], total_units)]
+    groups += problem.groups[n:]
     return replace(problem, target=target_array(instance, model, problem.needs), hi=hi, groups=groups,
                    derived=dict(problem.derived))

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from allocator.core.need import target_array
 from allocator.core.problem import Group, ProblemData, build_problem, with_totals
 from allocator.errors import InputError, SolverError
 from allocator.io.schemas import Instance, Model, Specialty
@@ -36,6 +37,8 @@ from allocator.reports.workers import (
     ranging_task,
 )
 from allocator.solvers.flow import structure
+from allocator.solvers.warm import CostVariants
+from allocator.reports.draws import NoisyTargets
 
 #: Instance facts that depend only on the tree, the bounds and the offers; a variant that changes
 #: none of those (totals, populations, indicators) inherits them instead of recomputing.
@@ -400,22 +403,63 @@ def _difference(base: Posts, other: Posts | None) -> tuple[list[dict[str, Any]],
     return gains, losses
 
 
-def _range_end(instance: Instance, model: Model, weight: str, value: float, limit: float, base: Posts) -> RangeEnd:
+def weight_variant(instance: Instance, model: Model, variants: CostVariants, weight: str,
+                   value: float) -> ProblemData | None:
+    """The problem under ``model`` with one weight set to ``value``, made from the base problem's columns.
+
+    A weight changes costs only: the under-served weight the penalties, the
+    stability weight itself, a criterion's weight the targets. None where the
+    reference would refuse the variant (a divisor method meeting a zero target).
+    """
+    moved = _with_weight(model, weight, value)
+    if weight == "underserved_weight":
+        problem = variants.problem
+        underserved = np.array([instance.area_by_id[leaf].underserved for leaf in problem.leaves], dtype=bool)
+        return variants.variant(penalty=np.where(underserved[problem.cell_leaf], float(value), 1.0))
+    if weight == "stability.weight":
+        return variants.variant(stability_weight=float(moved.stability.weight))
+    target = target_array(instance, moved)
+    if model.objective == "apportionment" and model.method != "hamilton" and \
+            ((target <= 0) & (variants.problem.hi > 0)).any():
+        return None
+    return variants.variant(target=target)
+
+
+def _range_end(instance: Instance, model: Model, weight: str, value: float, limit: float, base: Posts,
+               variants: CostVariants | None = None) -> RangeEnd:
+    """One end of one weight's range by bisection; each plan warm-started from the base (``variants``) where exact."""
+    cells = instance.cells
+
     def plan_at(w: float) -> Posts | None:
+        problem = weight_variant(instance, model, variants, weight, w) if variants is not None else None
+        units = variants.solve(problem) if variants is not None and problem is not None else None
+        if units is not None:
+            return dict(zip(cells, (units.astype(float) * float(instance.unit)).tolist()))
         return resolve(instance, _with_weight(model, weight, w)).posts
 
-    far = plan_at(limit)
-    if far == base:
+    def same_at(w: float) -> tuple[bool, Posts | None]:
+        """Whether the plan at ``w`` is the base plan, and that plan where it had to be made."""
+        problem = weight_variant(instance, model, variants, weight, w) if variants is not None else None
+        verdict = variants.keeps(problem) if variants is not None and problem is not None else None
+        if verdict is not None:  # told by the base's residual network at w, without a solve
+            return verdict, None
+        posts = plan_at(w)
+        return posts == base, posts
+
+    far_same, far = same_at(limit)
+    if far_same:
         return RangeEnd(limit, None, [], [])
     same, other, other_posts = value, limit, far
     tolerance = TOLERANCE * max(abs(value), 1.0)
     while abs(other - same) > tolerance:
         middle = (same + other) / 2
-        posts = plan_at(middle)
-        if posts == base:
+        is_same, posts = same_at(middle)
+        if is_same:
             same = middle
         else:
             other, other_posts = middle, posts
+    if other_posts is None:  # the last plan seen to differ was not made: make it
+        other_posts = plan_at(other)
     gains, losses = _difference(base, other_posts)
     return RangeEnd(same, other, gains, losses)
 
@@ -510,6 +554,30 @@ def noisy_outcome(instance: Instance, model: Model, seed: int, noise: float, dra
     rng = np.random.default_rng([seed, draw])
     outcome = resolve(variant(instance, areas=_noisy_areas(instance, rng, noise)), model)
     return None if outcome.units is None else outcome.units.astype(np.int32)
+
+
+def warm_noisy_outcome(instance: Instance, model: Model, seed: int, noise: float, draw: int,
+                       variants: CostVariants | None, noisy: NoisyTargets | None) -> np.ndarray | None:
+    """:func:`noisy_outcome`, warm-started from the base optimum where that is exact (else the reference).
+
+    A draw changes targets only, so its targets come from columns
+    (:class:`~allocator.reports.draws.NoisyTargets`, bit for bit the
+    reference's) and its plan from a min-cost flow started at the base optimum
+    (:class:`~allocator.solvers.warm.CostVariants`), accepted only where it is
+    the draw's one optimum, hence the plan a fresh solve writes.
+    """
+    target = None if variants is None or noisy is None else noisy.targets(seed, noise, draw)
+    if target is None or variants is None or (
+            model.objective == "apportionment" and model.method != "hamilton"
+            and ((target <= 0) & (variants.problem.hi > 0)).any()):  # the reference refuses these
+        return noisy_outcome(instance, model, seed, noise, draw)
+    problem = variants.variant(target=target)
+    units = variants.solve(problem) if variants.base_unique else None
+    if units is None:
+        # Tied: the tie rule decides, so solve as solve does, the variant being exactly the problem that
+        # build_problem makes of the noisy instance (the same targets, bit for bit, and the same everything else).
+        units = variants.canonical(problem) if variants.usable else solve_problem(problem, instance.cells).units
+    return None if units is None else units.astype(np.int32)
 
 
 def robustness(instance: Instance, model: Model, plan: Plan, *, draws: int = 200, noise: float = 0.05,
@@ -700,6 +768,55 @@ def explain_areas(instance: Instance, model: Model, plan: Plan, needs: dict[str,
     return result
 
 
+# --- 7. figures per area, up the tree ------------------------------------------------------------
+
+
+def tree_totals(instance: Instance, areas: list[AreaExplanation], robustness: Robustness | None,
+                alternatives: AlternativeOptima | None) -> list[dict[str, Any]]:
+    """Every per-cell figure summed per area, at every level of the tree above the leaves.
+
+    One row per area that has children, depth first from the top areas (ids
+    in order): its level (0 at the top), leaves, cells, posts, target, cells
+    with a tied alternative, cells whose count changes in some Monte Carlo
+    draw and the lowest share of draws that keeps a cell's count (these two
+    None without draws). Sums are exact (math.fsum), so they do not depend on
+    the order of the leaves.
+    """
+    keep = {} if robustness is None else {(c["area"], c["specialty"]): c["keep_share"] for c in robustness.cells}
+    moves = [] if alternatives is None or alternatives.moves is None else alternatives.moves
+    tied = {(m["area"], m["specialty"]) for m in moves}
+    sums: dict[str, dict[str, Any]] = {}
+    for cell in areas:
+        share = keep.get((cell.area, cell.specialty))
+        for area in instance.ancestors(cell.area)[1:]:
+            row = sums.setdefault(area, {"leaves": set(), "cells": 0, "posts": [], "target": [], "tied": 0,
+                                         "moving": 0, "keep": None})
+            row["leaves"].add(cell.area)
+            row["cells"] += 1
+            row["posts"].append(cell.posts)
+            row["target"].append(cell.target)
+            row["tied"] += (cell.area, cell.specialty) in tied
+            if share is not None:
+                row["moving"] += share < 1.0
+                row["keep"] = share if row["keep"] is None else min(row["keep"], share)
+    result: list[dict[str, Any]] = []
+
+    def visit(area: str, level: int) -> None:
+        if area in sums:
+            row = sums[area]
+            result.append({"area": area, "level": level, "leaves": len(row["leaves"]), "cells": row["cells"],
+                           "posts": math.fsum(row["posts"]), "target": math.fsum(row["target"]),
+                           "cells_with_tied_alternative": row["tied"],
+                           "cells_changing_in_some_draw": None if robustness is None else row["moving"],
+                           "lowest_share_of_draws_keeping_a_count": None if robustness is None else row["keep"]})
+        for child in instance.children[area]:
+            visit(child, level + 1)
+
+    for top in sorted(a.id for a in instance.areas if a.parent is None):
+        visit(top, 0)
+    return result
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -720,6 +837,8 @@ class SensitivityReport:
     settings: dict[str, Any] = field(default_factory=dict)
     #: Per specialty: how much more its next post costs anywhere but where it goes (0: tied).
     margins: dict[str, float | None] = field(default_factory=dict)
+    #: Every per-cell figure summed per area at every level above the leaves (see :func:`tree_totals`).
+    tree: list[dict[str, Any]] = field(default_factory=list)
 
 
 def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, draws: int = 200,
@@ -815,10 +934,10 @@ def sensitivity(instance: Instance, model: Model, plan: Plan, *, k: int = 5, dra
     tell("weight ranges", len(weight_futures), len(weight_futures))
     say("robustness")
     noisy = robustness_of(instance, plan, draws, noise, seed, draw_futures, model, on_draw) if draws else None
+    areas = explain_areas(instance, model, plan, base.problem.needs)
     return SensitivityReport(instance.name, model.name, base.objective, binding, ranging_,
-                             priority_lists(base.posts, ranging_),
-                             explain_areas(instance, model, plan, base.problem.needs), weights, noisy,
+                             priority_lists(base.posts, ranging_), areas, weights, noisy,
                              alternatives,
                              {"k": k, "draws": draws, "noise": noise, "seed": seed,
                               "method": "residual network" if flow else "re-solves"},
-                             margins)
+                             margins, tree_totals(instance, areas, noisy, alternatives))

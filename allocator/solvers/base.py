@@ -80,14 +80,16 @@ WindowSolver = Callable[[ProblemData, np.ndarray, np.ndarray, float | None],
 
 
 def solve_in_windows(problem: ProblemData, solve_window: WindowSolver, solver: str,
-                     time_limit: float | None, whole_box: int = 0) -> BackendResult:
+                     time_limit: float | None, whole_box: int = 0,
+                     start: tuple[np.ndarray, np.ndarray] | None = None) -> BackendResult:
     """Run ``solve_window`` on growing windows until the optimum is provably global.
 
     See :mod:`allocator.core.formulation` for why an optimum with no cell on an
-    artificial window edge is optimal for the whole problem.
+    artificial window edge is optimal for the whole problem. ``start`` is the
+    first window (default: around the rounded targets); the proof holds for any.
     """
     started = time.perf_counter()
-    wlo, whi = initial_window(problem, whole_box=whole_box)
+    wlo, whi = initial_window(problem, whole_box=whole_box) if start is None else start
     build = solve_time = 0.0
     rounds = 0
     while True:

@@ -122,6 +122,17 @@ class FlowBackend(Backend):
         return result
 
 
+def solve_flow_from(problem: ProblemData, tree: _TreeNetwork, start: tuple[np.ndarray, np.ndarray],
+                    time_limit: float | None = None) -> BackendResult:
+    """Min-cost flow on ``problem`` (a flow structure) from the first window ``start``, with its tree made once.
+
+    The windows grow as in :meth:`FlowBackend.solve`, so the result is proven
+    optimal whatever the first window; ``tree`` is ``tree_network(problem)``.
+    """
+    return solve_in_windows(problem, functools.partial(_flow_window, tree),
+                            f"min-cost flow, OR-Tools {init.OrToolsVersion.version_string()}", time_limit, start=start)
+
+
 def _greedy_window(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
                    time_limit: float | None) -> tuple[Status, np.ndarray | None, float, float]:
     started = time.perf_counter()
@@ -180,6 +191,11 @@ def innermost_groups(problem: ProblemData, per_specialty: list[int],
     for k in nesting_order([groups[i] for i in shared]):
         b_parent_of_cell[groups[shared[k]].cells] = shared[k]
     return a_parent_of_cell, b_parent_of_cell
+
+
+def tree_network(problem: ProblemData) -> _TreeNetwork | None:
+    """The window-independent part of ``problem``'s flow network (None: a group's own limits are empty)."""
+    return _tree_network(problem)
 
 
 def _tree_network(problem: ProblemData) -> _TreeNetwork | None:
@@ -260,6 +276,15 @@ def flow_network(problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
                                                   tree.b_parent_of_cell[segments.cell], segments.length, slopes)
     flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
     return FlowNetwork(flow, first_segment_arc, segments.cell)
+
+
+def flow_window(tree: _TreeNetwork | None, problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,
+                time_limit: float | None) -> tuple[Status, np.ndarray | None, float, float]:
+    """One min-cost flow on the window [wlo, whi]: (status, units, build seconds, solve seconds).
+
+    Optimal within the window only; :func:`solve_flow_from` grows the windows until that is global.
+    """
+    return _flow_window(tree, problem, wlo, whi, time_limit)
 
 
 def _flow_window(tree: _TreeNetwork | None, problem: ProblemData, wlo: np.ndarray, whi: np.ndarray,

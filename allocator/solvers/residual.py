@@ -38,6 +38,8 @@ from allocator.solvers.flow import family_parents, innermost_groups
 #: A reduced cost within this share of the largest marginal cost counts as zero (ties, violations).
 TOLERANCE = 1e-9
 _BIG = np.iinfo(np.int64).max // 4
+#: Bellman-Ford rounds :meth:`Residual.reoptimize` tries before moving cells one by one.
+SETTLE_ROUNDS = 64
 
 
 def own_limits(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
@@ -174,6 +176,18 @@ class Residual:
         self.potential = np.zeros(s.n_nodes)
         self._settle_potentials()
 
+    def rebase(self, problem: ProblemData, units: np.ndarray) -> None:
+        """Take ``units`` as the flow of ``problem`` (same cells, limits and groups; other costs).
+
+        The tolerance follows the new costs; the potentials are kept as a
+        starting point for :meth:`settle`.
+        """
+        self.problem = problem
+        self.units = units.astype(np.int64).copy()
+        self.flow = self.group_sums()
+        up = self._marginals()[0]
+        self.tolerance = TOLERANCE * max(1.0, float(np.max(np.abs(up[np.isfinite(up)]), initial=1.0)))
+
     # --- costs and the residual ---------------------------------------------------------------
 
     def _marginals(self, cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -212,18 +226,58 @@ class Residual:
 
         Terminates because the flow is optimal (no negative cycle beyond the tolerance).
         """
-        costs = self.costs()
-        live = np.isfinite(costs)
-        tail, head, cost = self._tail[live], self._head[live], costs[live]
-        d = self.potential.copy()
-        for _ in range(self.shape.n_nodes + 1):
-            candidate = d[tail] + cost
-            better = candidate < d[head] - self.tolerance
-            if not better.any():
-                self.potential = d
-                return
-            np.minimum.at(d, head[better], candidate[better])
-        raise AssertionError("the flow is not optimal: its residual network has a negative cycle")
+        if not self.settle(self.shape.n_nodes + 1):
+            raise AssertionError("the flow is not optimal: its residual network has a negative cycle")
+
+    def settle(self, rounds: int) -> bool:
+        """Move the potentials until every reduced cost is >= -tolerance, in at most ``rounds`` rounds.
+
+        Bellman-Ford from the current potentials (a virtual source at each
+        node), vectorised; from the potentials of a nearby optimum it takes a
+        few dozen rounds. False when it has not settled (the flow may not be
+        optimal); the potentials are then left as they were.
+        """
+        settled, d, _ = _bellman_ford(self._tail, self._head, self.costs(), self.potential, self.tolerance, rounds)
+        if settled:
+            self.potential = d
+        return settled
+
+    def unique_by(self, per_cell: float, rounds: int) -> bool:
+        """Whether every cycle that changes the plan costs more than ``per_cell`` per cell it changes.
+
+        Every cycle crosses from the specialties' side of the network to the
+        shared side only through a cell's forward entry and back only through
+        a backward one, so it changes 2k cells through k forward entries. With
+        each forward entry made 2 x ``per_cell`` cheaper, Bellman-Ford (from
+        settled potentials, so from near-optimal distances) settles exactly
+        when no such cycle is negative: then each cycle costs at least
+        ``per_cell`` x its cells (less a tolerance of 1/64 of ``per_cell`` per
+        entry). A cell whose cost is flat where it stands fails (its own two
+        entries make such a cycle), a safe answer. False too when
+        ``rounds`` do not suffice; a negative cycle is found early (see
+        :func:`_bellman_ford`).
+        """
+        weights = self.reduced()
+        weights[self.cell_fwd] -= 2.0 * per_cell
+        settled, _, _ = _bellman_ford(self._tail, self._head, weights, np.zeros(self.shape.n_nodes),
+                                      per_cell / 64.0, rounds)
+        return settled
+
+    def negative_cycle(self, rounds: int) -> tuple[float, int] | None:
+        """(cost, entries) of a negative cycle of the residual network, by Bellman-Ford; None if none was found.
+
+        Distances start from the potentials; each node keeps the entry that
+        last lowered it. When they settle, they become the potentials (as
+        :meth:`settle`). After ``rounds`` rounds without settling, a node far
+        enough up those entries lies on a cycle of them, if any (pointer
+        doubling); its cost is summed from the entries' true costs, so a cycle
+        returned is really there and really negative, whatever the tolerance.
+        """
+        settled, d, cycle = _bellman_ford(self._tail, self._head, self.costs(), self.potential, self.tolerance,
+                                          rounds)
+        if settled:
+            self.potential = d
+        return cycle
 
     def _graph(self, weights: np.ndarray) -> csr_matrix:
         data = np.maximum(weights, 0.0)[self._order]
@@ -367,6 +421,11 @@ class Residual:
         for cells, step in ((np.flatnonzero(low), 1), (np.flatnonzero(high), -1)):
             moved = self.lo[cells] - self.units[cells] if step > 0 else self.units[cells] - self.hi[cells]
             self._move(cells, step * moved, excess)
+        if not low.any() and not high.any():
+            # A small change of costs seldom makes the flow lose optimality: then potentials that fit the new
+            # costs exist, Bellman-Ford from the old ones finds them in a few rounds, no cell needs moving, and
+            # only the new supply is routed (one or two searches instead of one per cell moved).
+            self.settle(SETTLE_ROUNDS)
         cells = np.arange(problem.n_cells) if changed is None else changed
         far = np.where(s.via < 0, s.b, s.via)[cells]
         while True:
@@ -387,7 +446,8 @@ class Residual:
             reach = max(reach, gain)
             self._move(cheaper_up, np.ones(len(cheaper_up), dtype=np.int64), excess)
             self._move(cheaper_down, -np.ones(len(cheaper_down), dtype=np.int64), excess)
-        return self._augment(excess, 2 * reach + self.tolerance)
+        # With no cell moved, the new supply has no nearby way back: search everywhere at once.
+        return self._augment(excess, 2 * reach + self.tolerance if reach > 0 else np.inf)
 
     def _move(self, cells: np.ndarray, delta: np.ndarray, excess: np.ndarray) -> None:
         s = self.shape
@@ -478,6 +538,60 @@ class Residual:
     def objective(self) -> float:
         """The objective of the current plan (exact sum)."""
         return self.problem.total_cost(self.units)
+
+
+def _bellman_ford(tails: np.ndarray, heads: np.ndarray, costs: np.ndarray, start: np.ndarray, tolerance: float,
+                  rounds: int) -> tuple[bool, np.ndarray, tuple[float, int] | None]:
+    """Bellman-Ford over the finite entries from distances ``start``, vectorised.
+
+    Returns (settled, distances, cycle): settled when no entry lowers a node
+    by more than ``tolerance``. Each node keeps the entry that last lowered
+    it; every 16 rounds the chains of those entries are searched for a
+    negative cycle (:func:`_cycle_of`), which stops the search early and is
+    returned as (its true cost, its entries).
+    """
+    live = np.flatnonzero(np.isfinite(costs))
+    tail, head, cost = tails[live], heads[live], costs[live]
+    n = len(start)
+    d = start.copy()
+    last = np.full(n, -1, dtype=np.int64)
+    for done in range(1, rounds + 1):
+        candidate = d[tail] + cost
+        better = np.flatnonzero(candidate < d[head] - tolerance)
+        if not len(better):
+            return True, d, None
+        np.minimum.at(d, head[better], candidate[better])
+        won = better[candidate[better] == d[head[better]]]
+        last[head[won]] = won
+        if done % 16 == 0 or done == rounds:
+            found = _cycle_of(last, tail, cost, n, tolerance)
+            if found is not None:
+                return False, d, found
+    return False, d, None
+
+
+def _cycle_of(last: np.ndarray, tail: np.ndarray, cost: np.ndarray, n: int,
+              tolerance: float) -> tuple[float, int] | None:
+    """A cycle among the entries that last lowered each node costing below -``tolerance``: (cost, entries), or None."""
+    parent = np.where(last >= 0, tail[np.maximum(last, 0)], np.arange(n))
+    jump = parent.copy()
+    for _ in range(int(np.ceil(np.log2(max(n, 2)))) + 1):  # 2n steps up: on a cycle, if the chain has one
+        jump = jump[jump]
+    walked: set[int] = set()
+    for start in np.unique(jump[last[jump] >= 0]).tolist():
+        if start in walked:  # on a cycle already summed
+            continue
+        total, node, seen = 0.0, start, 0
+        while True:
+            walked.add(node)
+            total += float(cost[last[node]])
+            seen += 1
+            node = int(parent[node])
+            if node == start or last[node] < 0 or seen > n:
+                break
+        if node == start and total < -tolerance:
+            return total, seen
+    return None
 
 
 def _without(weights: np.ndarray, excluded: list[int]) -> np.ndarray:

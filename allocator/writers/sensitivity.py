@@ -46,6 +46,7 @@ def sensitivity_json(report: SensitivityReport) -> str:
         "areas": [{"area": a.area, "specialty": a.specialty, "need_index": a.need_index, "ratios": a.ratios,
                    "target": a.target, "min": a.minimum, "max": a.maximum, "posts": a.posts, "reason": a.reason,
                    "explanation": a.sentence} for a in report.areas],
+        "areas_up_the_tree": report.tree,
     }
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
@@ -234,29 +235,26 @@ def scale_sections(report: SensitivityReport, unit: float, instance: Instance | 
             nxt = report.priority.get(specialty, {}).get("next") or [[]]
             where = ", ".join(nxt[0]) if nxt and nxt[0] else "—"
             out.append(f"| {specialty} | {where} | {'nowhere else' if margin is None else f'{margin:.4g}'} |")
-    if instance is not None and len({a.area for a in report.areas}) > MEMO_AREAS:
-        robust, up, down = _cell_facts(report)
-        parent = {a.id: a.parent for a in instance.areas}
-        sums: dict[str, list[float]] = {}
-        for a in report.areas:
-            key = parent.get(a.area) or a.area
-            row = sums.setdefault(key, [0, 0.0, 0.0, 0, 0, 1.0])
-            row[0] += 1
-            row[1] += a.posts
-            row[2] += a.target
-            row[3] += (a.area, a.specialty) in up or (a.area, a.specialty) in down
-            keep = robust.get((a.area, a.specialty), {}).get("keep_share")
-            if keep is not None:
-                row[4] += keep < 1.0
-                row[5] = min(row[5], keep)
-        out += ["", "## Per area, summed over its leaves", "",
-                f"{len(report.areas):,} cells under {len(sums):,} parent areas; each cell is in sensitivity_cells.csv.",
-                "", "| area | cells | posts | target | cells with a tied alternative | cells that change in some draw "
-                "| lowest share of draws keeping a count |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for key in sorted(sums):
-            n, posts, target, tied, moving, keep = sums[key]
-            out.append(f"| {key} | {int(n):,} | {format_number(posts)} | {target:.2f} | {int(tied):,} "
-                       f"| {int(moving):,} | {keep:.0%} |")
+    if instance is not None and len({a.area for a in report.areas}) > MEMO_AREAS and report.tree:
+        # Every level of the tree, top down, as far as MEMO_AREAS rows go; every row is in sensitivity.json.
+        levels = sorted({row["level"] for row in report.tree})
+        shown = [level for k, level in enumerate(levels)
+                 if sum(row["level"] in levels[:k + 1] for row in report.tree) <= MEMO_AREAS] or levels[:1]
+        rows = [row for row in report.tree if row["level"] in shown]
+        note = "" if len(rows) == len(report.tree) else \
+            f" Levels below {max(shown)} are in sensitivity.json (areas_up_the_tree)."
+        out += ["", "## Per area, summed up the tree", "",
+                f"{len(report.areas):,} cells; each area above the leaves sums its own, level by level (0 at the "
+                f"top). Each cell is in sensitivity_cells.csv.{note}",
+                "", "| area | level | leaves | cells | posts | target | cells with a tied alternative "
+                "| cells that change in some draw | lowest share of draws keeping a count |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in rows:
+            moving, keep = row["cells_changing_in_some_draw"], row["lowest_share_of_draws_keeping_a_count"]
+            out.append(f"| {'· ' * row['level']}{row['area']} | {row['level']} | {row['leaves']:,} | {row['cells']:,} "
+                       f"| {format_number(row['posts'])} | {row['target']:.2f} "
+                       f"| {row['cells_with_tied_alternative']:,} | {'—' if moving is None else f'{moving:,}'} "
+                       f"| {'—' if keep is None else f'{keep:.0%}'} |")
     return out
 
 
