@@ -129,3 +129,35 @@ def test_cli_says_so_when_an_overrunning_solve_logged_no_bound(overrunning_highs
     assert result.exit_code == 4, result.output
     assert "stopped at the time limit of 1 s before it proved any bound; no plan was written" in result.output
     assert "Traceback" not in result.output
+
+
+# `totals` in a CSV specialties table (closing note of issue 14: impossible before): one column per year.
+
+def _with_csv_specialties(tmp_path: Path, header: str, row: str) -> Path:
+    import yaml
+
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    (tmp_path / "specialties.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    data["specialties"] = "specialties.csv"
+    path = tmp_path / "instance.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_total_year_columns_of_a_csv_table_are_the_totals(tmp_path: Path) -> None:
+    path = _with_csv_specialties(tmp_path, "id,training_years,completion,inhabitants_per_specialist,total_2021,total_2022",
+                                 "gp,1,0.9,2000,3,4")
+    horizon = load_horizon_instance(path).value
+    assert horizon.totals["gp"] == [3.0, 4.0]
+
+
+@pytest.mark.parametrize(("row", "fragment"), [
+    ("gp,1,0.9,2000,3,x", "specialties.csv, line 2, field 'total_2022'"),
+    ("gp,1,0.9,2000,3,", "'totals' has no total for 2022"),
+])
+def test_bad_total_year_columns_exit_2_located(tmp_path: Path, row: str, fragment: str) -> None:
+    path = _with_csv_specialties(tmp_path, "id,training_years,completion,inhabitants_per_specialist,total_2021,total_2022",
+                                 row)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.output and "Traceback" not in result.output, result.output
