@@ -131,7 +131,9 @@ def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
         "print(json.dumps({'status': r.status, 'seconds': time.perf_counter() - started, 'gap': r.gap,\n"
         "                  'objective': r.objective, 'bound': r.bound, 'build': r.build_seconds,\n"
         "                  'cpu': time.process_time() - cpu, 'abandoned': bool(r.extra.get('abandoned')),\n"
-        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n")
+        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)\n"
+        # a solve abandoned at its limit still runs in C++: end at once, as the CLI does (allocator.__main__)
+        "import os; os._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

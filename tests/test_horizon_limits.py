@@ -39,6 +39,41 @@ ROW_NO_PLAN = ("         0       0         0   0.00%   21340.835138    inf      
                "0         0     0.8s")
 
 
+#: Rows of a real SCIP log (the same instance, SCIP in OR-Tools 9.15 through MathOpt).
+SCIP_ROW = (" 29.3s|  1200 |  1181 | 30972 |  24.5 |    41M |  65 |2009 |1385 |1187 | 858 |  2 | 353 | 621 | "
+            "7.646268e+03 | 7.658615e+03 |   0.16%| unknown")
+SCIP_ROW_HEURISTIC = ("L10.1s|    88 |    89 | 10036 |  96.6 |    alns|  20 |2009 |1049 |1144 | 206 |  2 |   6 | 438 | "
+                      "7.643884e+03 | 7.665217e+03 |   0.28%| unknown")
+SCIP_HEADER = (" time | node  | left  |LP iter|LP it/n|mem/heur|mdpt |vars |cons |rows |cuts |sepa|confs|strbr|  "
+               "dualbound   | primalbound  |  gap   | compl. ")
+
+
+def test_a_logged_scip_bound_is_lowered_by_its_last_printed_digit() -> None:
+    assert solvers._logged_bounds(SCIP_ROW) == (pytest.approx(7646.268 - 1e-3, abs=1e-9), 7658.615)
+    assert solvers._logged_bounds(SCIP_ROW_HEURISTIC) == (pytest.approx(7643.884 - 1e-3, abs=1e-9), 7665.217)
+    assert solvers._logged_bounds(SCIP_HEADER) is None
+    assert solvers._logged_bounds(SCIP_ROW.replace("7.658615e+03", "     --     ")) == (
+        pytest.approx(7646.267), float("inf"))
+
+
+def test_the_command_ends_at_once_with_its_exit_code_when_a_solve_was_left_running() -> None:
+    """allocator.__main__ ends the process with os._exit rather than finalise around a running solver thread."""
+    import subprocess
+    import sys
+
+    code = ("import sys, time\n"
+            "from allocator.solvers import horizon\n"
+            "from allocator.__main__ import _exit_past_abandoned_solve\n"
+            "print(horizon._guarded(lambda: time.sleep(60), 0.1, lambda: None))\n"
+            "_exit_past_abandoned_solve(SystemExit(4))\n"
+            "print('not reached')\n")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, cwd=ROOT)
+    assert done.returncode == 4, done.stderr
+    assert done.stdout == "(False, None)\n"
+    assert time.perf_counter() - started < 20
+
+
 def test_a_logged_bound_is_lowered_by_its_last_printed_digit() -> None:
     bound, incumbent = solvers._logged_bounds(ROW_NODES)  # type: ignore[misc]
     assert bound == pytest.approx(7628.809854 - 1e-6, abs=1e-12) and bound < 7628.809854

@@ -223,23 +223,41 @@ GRACE_SECONDS = 0.5
 _HIGHS_ROW = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s+")
 
 
+#: A SCIP progress row ends "| dualbound | primalbound | gap | compl." and starts with the time, e.g. " 29.3s|".
+_SCIP_ROW = re.compile(r"^\s*\S?\s*[\d.]+s\|")
+
+
+def _last_digit(text: str) -> float | None:
+    """One unit of the last printed digit of a number such as ``7628.809854`` or ``7.646268e+03``."""
+    mantissa, _, exponent = text.lower().partition("e")
+    digits = mantissa.split(".")[1] if "." in mantissa else ""
+    if not digits.isdigit() or (exponent and not exponent.lstrip("+-").isdigit()):
+        return None
+    return 10.0 ** ((int(exponent) if exponent else 0) - len(digits))
+
+
 def _logged_bounds(line: str) -> tuple[float, float] | None:
-    """(best bound, best plan) of one HiGHS progress row, or None for any other line.
+    """(best bound, best plan) of one HiGHS or SCIP progress row, or None for any other line.
 
     The bound is lowered by one unit of its last printed digit, so that the rounded figure stays a
     proven lower bound.
     """
     match = _HIGHS_ROW.match(line)
-    if match is None:
+    if match is not None:
+        bound_text, plan_text = match.group(1), match.group(2)
+    elif _SCIP_ROW.match(line) and len(fields := line.split("|")) >= 5:
+        bound_text, plan_text = fields[-4].strip(), fields[-3].strip()
+    else:
         return None
     try:
-        bound, incumbent = float(match.group(1)), float(match.group(2))
+        bound = float(bound_text)
+        incumbent = float(plan_text) if plan_text != "--" else math.inf
     except ValueError:
         return None
-    digits = match.group(1).split(".")[1] if "." in match.group(1) else ""
-    if not (math.isfinite(bound) and digits.isdigit()):
+    unit = _last_digit(bound_text)
+    if not math.isfinite(bound) or unit is None:
         return None
-    return bound - 10.0 ** -len(digits), incumbent
+    return bound - unit, incumbent
 
 
 @dataclass
@@ -254,6 +272,20 @@ class _Progress:
             parsed = _logged_bounds(line)
             if parsed is not None:
                 self.bound, self.incumbent = parsed
+
+
+#: Solve threads left running past their time limit by :func:`_guarded`.
+_ABANDONED: list[threading.Thread] = []
+
+
+def abandoned_solve_running() -> bool:
+    """Whether a solve left behind at its time limit still runs in this process.
+
+    Such a thread is inside the solver's C++ code; a process that then finalises Python around it
+    can abort (SIGABRT was seen with SCIP). The command's entry point (allocator.__main__) therefore
+    ends the process at once, once its output is complete.
+    """
+    return any(thread.is_alive() for thread in _ABANDONED)
 
 
 def _guarded(call: Callable[[], T], seconds: float | None, interrupt: Callable[[], None]) -> tuple[bool, T | None]:
@@ -279,6 +311,7 @@ def _guarded(call: Callable[[], T], seconds: float | None, interrupt: Callable[[
     worker.join(max(0.0, seconds) + GRACE_SECONDS)
     if worker.is_alive():
         interrupt()
+        _ABANDONED.append(worker)
         return False, None
     if failure:
         raise failure[0]
@@ -292,7 +325,7 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
 
     ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches. ``time_limit`` is
     honoured by the wall clock: a solve still running GRACE_SECONDS after it is abandoned with the
-    best bound and plan value its log reported (HiGHS), and ``hint`` as the plan, since the
+    best bound and plan value its log reported, and ``hint`` as the plan, since the
     solver's own plan cannot be read from a solve that has not returned.
     """
     from ortools.init.python import init
@@ -329,8 +362,8 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     solver_type = mathopt.SolverType.HIGHS if engine == "highs" else mathopt.SolverType.GSCIP
     finished, result = _guarded(
         lambda: mathopt.solve(model, solver_type, params=params, model_params=model_params,
-                              msg_cb=progress.read if engine == "highs" else None,
-                              # SCIP through MathOpt logs an error for an interrupter; it keeps its limit anyway
+                              msg_cb=progress.read,
+                              # SCIP through MathOpt logs an error for an interrupter
                               interrupter=interrupter if engine == "highs" else None),
         left, interrupter.interrupt)
     solved = time.perf_counter()
