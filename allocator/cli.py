@@ -156,7 +156,7 @@ def main() -> None:
 @click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=None,
               help="Policy model file (YAML/JSON). Default: posts follow population.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the plan files.")
-@click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow.")
+@click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow (multi-year: highs, scip or cbc).")
 @click.option("--time-limit", type=float, default=None, help="Seconds the solver may use.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @click.option("--xlsx/--no-xlsx", default=None,

@@ -27,7 +27,9 @@ import argparse
 import datetime
 import json
 import math
+import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -102,14 +104,17 @@ def write_instance(path: Path, data: dict[str, Any]) -> Path:
 
 
 def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
-                textbook: bool = False) -> dict[str, Any]:
+                textbook: bool = False, engine: str = "highs") -> dict[str, Any]:
     """Solve one instance in a fresh process; return status, seconds, gap, objective and bound.
 
     ``hint`` passes the myopic plan as a warm start; ``tight`` keeps the shortfall upper bounds;
-    ``textbook`` writes the one-year cost with a shortfall and a surplus variable instead of segments.
+    ``textbook`` writes the one-year cost with a shortfall and a surplus variable instead of segments;
+    ``engine`` is ``highs`` or ``scip``. ``seconds`` is wall time from the build to the answer (the
+    time limit counts from the same start); ``cpu`` the process's CPU seconds over the same span, which
+    the other work on a shared machine does not inflate; ``peak_mb`` the process's peak resident memory.
     """
     code = (
-        "import json, sys, time\n"
+        "import json, resource, sys, time\n"
         "from allocator.io.horizon import load_horizon_instance\n"
         "from allocator.io.schemas import DEFAULT_MODEL\n"
         "from allocator.core.horizon import build_horizon\n"
@@ -117,31 +122,45 @@ def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
         "from allocator.solvers.horizon import solve_highs\n"
         f"h = load_horizon_instance({str(path)!r}).value\n"
         "started = time.perf_counter()\n"
+        "cpu = time.process_time()\n"
         "problem = build_horizon(h, DEFAULT_MODEL)\n"
         "base, _ = myopic(h, DEFAULT_MODEL)\n"
         f"left = {limit} - (time.perf_counter() - started)\n"
-        f"r = solve_highs(problem, time_limit=left, hint=base if {hint} else None, tight={tight}, textbook={textbook})\n"
+        f"r = solve_highs(problem, time_limit=left, hint=base if {hint} else None, tight={tight}, textbook={textbook},\n"
+        f"                engine={engine!r})\n"
         "print(json.dumps({'status': r.status, 'seconds': time.perf_counter() - started, 'gap': r.gap,\n"
-        "                  'objective': r.objective, 'bound': r.bound, 'build': r.build_seconds}))\n")
+        "                  'objective': r.objective, 'bound': r.bound, 'build': r.build_seconds,\n"
+        "                  'cpu': time.process_time() - cpu, 'abandoned': bool(r.extra.get('abandoned')),\n"
+        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)\n"
+        # a solve abandoned at its limit still runs in C++: end at once, as the CLI does (allocator.__main__)
+        "import os; os._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def bench_dk(repeats: int = 5) -> dict[str, Any]:
-    """The whole command on the bundled Danish horizon instance, median of ``repeats`` runs."""
-    times = []
+    """The whole command on the bundled Danish horizon instance, median of ``repeats`` runs.
+
+    Also the CPU seconds (user + system) of each run, which other work on a shared machine does not
+    inflate the way it does wall time.
+    """
+    times, cpus = [], []
     with tempfile.TemporaryDirectory() as folder:
         for k in range(repeats):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             subprocess.run([sys.executable, "-m", "allocator", "solve", str(DK), "--out", f"{folder}/run{k}", "-q"],
                            check=True, capture_output=True, cwd=ROOT)
             times.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         status = json.loads(Path(f"{folder}/run0/plan.json").read_text(encoding="utf-8"))["status"]
-    return {"median": statistics.median(times), "runs": times, "status": status}
+    return {"median": statistics.median(times), "runs": times, "status": status, "cpu_median": statistics.median(cpus),
+            "cpu_runs": cpus}
 
 
 def bench_random(instances: int, limit: float, leaves: int = 98, specialties: int = 1,
-                 headcount: tuple[float, float] = (0.75, 1.15)) -> list[dict[str, Any]]:
+                 headcount: tuple[float, float] = (0.75, 1.15), engine: str = "highs") -> list[dict[str, Any]]:
     """Each generated instance solved once with ``limit`` seconds."""
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -149,7 +168,7 @@ def bench_random(instances: int, limit: float, leaves: int = 98, specialties: in
             path = write_instance(Path(folder) / f"i{seed}.yaml",
                                   horizon_instance(seed, leaves=leaves, specialties=specialties,
                                                    headcount=headcount))
-            result = _solve_once(path, limit)
+            result = _solve_once(path, limit, engine=engine)
             result["seed"] = seed
             rows.append(result)
             print(json.dumps(result), file=sys.stderr)
@@ -166,21 +185,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--headcount", default="0.75,1.15",
                         help="headcount range of the generated instances, as shares of demand")
+    parser.add_argument("--solver", default="highs", choices=["highs", "scip"],
+                        help="the engine of the random and wide rows (through OR-Tools MathOpt)")
     args = parser.parse_args(argv)
     rows = args.rows.split(",")
     low, high = (float(part) for part in args.headcount.split(","))
     lines = [f"# Multi-year benchmarks ({datetime.date.today().isoformat()})", "",
              f"`python -m benchmarks.horizon --rows {args.rows} --instances {args.instances} --limit {args.limit:g} "
-             f"--wide-limit {args.wide_limit:g} --headcount {args.headcount}` on {platform.machine()}, Python {platform.python_version()}, "
-             "HiGHS through OR-Tools MathOpt, one thread. The machine was shared with other work while this ran, "
-             "so times are noisy.", ""]
+             f"--wide-limit {args.wide_limit:g} --headcount {args.headcount} --solver {args.solver}` on "
+             f"{platform.machine()}, Python {platform.python_version()}, "
+             f"{'HiGHS' if args.solver == 'highs' else 'SCIP'} through OR-Tools MathOpt, one thread. The machine was "
+             f"shared with other work while this ran, so times are noisy (load average at the start: "
+             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores).", ""]
     if "dk" in rows:
         dk = bench_dk()
         lines += ["## Danish horizon instance (target: proven optimal, whole command <= 2 s)", "",
                   f"- status `{dk['status']}`; whole command median {dk['median']:.2f} s over {len(dk['runs'])} runs "
-                  f"({', '.join(f'{t:.2f}' for t in dk['runs'])})", ""]
+                  f"({', '.join(f'{t:.2f}' for t in dk['runs'])}); CPU (user + system) median {dk['cpu_median']:.2f} s "
+                  f"({', '.join(f'{t:.2f}' for t in dk['cpu_runs'])})", ""]
     if "random" in rows:
-        results = bench_random(args.instances, args.limit, headcount=(low, high))
+        results = bench_random(args.instances, args.limit, headcount=(low, high), engine=args.solver)
         optimal = [r for r in results if r["status"] == "optimal"]
         within10 = sum(r["seconds"] <= 10 for r in optimal)
         within60 = sum(r["seconds"] <= 60 for r in optimal)
@@ -188,9 +212,10 @@ def main(argv: list[str] | None = None) -> None:
                   f"years, headcounts {low:g}-{high:g} x demand (goal: 18 of 20 proven optimal within 60 s)", "",
                   f"- proven optimal within 10 s: {within10} of {len(results)}",
                   f"- proven optimal within {args.limit:g} s: {within60} of {len(results)}",
-                  "", "| seed | status | seconds | gap | objective | best bound |", "|---:|---|---:|---:|---:|---:|"]
-        lines += [f"| {r['seed']} | {r['status']} | {r['seconds']:.2f} | {r['gap']:.2e} | {r['objective']:.6f} | "
-                  f"{r['bound']:.6f} |" for r in results]
+                  "", "| seed | status | seconds | CPU s | gap | objective | best bound |",
+                  "|---:|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['seed']} | {r['status']} | {r['seconds']:.2f} | {r['cpu']:.2f} | {r['gap']:.2e} | "
+                  f"{r['objective']:.6f} | {r['bound']:.6f} |" for r in results]
         lines.append("")
     if "variants" in rows:
         lines += [f"## Formulation variants ({args.instances} generated 98 x 1 instances and the Danish one, "
@@ -210,11 +235,13 @@ def main(argv: list[str] | None = None) -> None:
                     lines.append(f"| {label} | {variant} | {r['status']} | {r['seconds']:.2f} | {r['gap']:.2e} |")
         lines.append("")
     if "wide" in rows:
-        results = bench_random(1, args.wide_limit, specialties=40)
+        results = bench_random(1, args.wide_limit, specialties=40, engine=args.solver)
         r = results[0]
         lines += ["## 98 leaves x 40 specialties x 5 plan years x 12 outlook years (the gap reached in 120 s)", "",
-                  f"- status `{r['status']}` after {r['seconds']:.1f} s (model built in {r['build']:.1f} s); "
-                  f"gap {r['gap']:.2e} (objective {r['objective']:.6f}, best bound {r['bound']:.6f})", ""]
+                  f"- status `{r['status']}` after {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU (model built in "
+                  f"{r['build']:.1f} s{'; the solve overran its limit and was abandoned at the limit' if r['abandoned'] else ''}); "
+                  f"gap {r['gap']:.2e} (objective {r['objective']:.6f}, best bound {r['bound']:.6f}); peak memory "
+                  f"{r['peak_mb']:.0f} MB", ""]
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 

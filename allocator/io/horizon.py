@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
@@ -145,6 +146,39 @@ def _year_cell(table: Table, index: int, column: str) -> int | None:
     return None if value is None else int(value)
 
 
+#: A column ``total_2022`` of a specialties table gives that year's total: a CSV or XLSX cell
+#: cannot hold the ``totals`` mapping.
+_TOTAL_COLUMN = re.compile(r"total_(\d{4})")
+
+
+def _specialty_rows(table: Table) -> list[Any]:
+    """The specialty rows, with the cells of ``total_<year>`` columns gathered into ``totals``.
+
+    An empty ``total_<year>`` cell gives no total for that year; a row with none of them keeps
+    ``total`` or ``totals`` as written.
+    """
+    rows = []
+    for row in table.rows:
+        values = dict(row.values)
+        yearly: dict[int, Any] = {}
+        for name in [name for name in values if _TOTAL_COLUMN.fullmatch(name)]:
+            cell = values.pop(name)
+            try:
+                number = parse_number(cell, decimal_comma=table.decimal_comma)
+            except CellError as exc:
+                raise InputError(str(exc), where=row.where(name),
+                                 fix="write that year's total as a number, or leave the cell empty") from None
+            if number is not None:
+                yearly[int(name[len("total_"):])] = number
+        if yearly:
+            if values.get("totals") not in (None, MISSING):
+                raise InputError("the row gives both 'totals' and total_<year> columns", where=row.where("totals"),
+                                 fix="give each year's total once")
+            values["totals"] = yearly
+        rows.append(validate_row(HorizonSpecialtyFields, values, row.where(), table.decimal_comma))
+    return rows
+
+
 def load_horizon_instance(path: Path | str) -> Loaded:
     """Read, validate and resolve a multi-year instance file.
 
@@ -181,7 +215,7 @@ def load_horizon_instance(path: Path | str) -> Loaded:
                          fix="drop 'year', or make it equal first_year")
 
     # Specialties: the horizon fields, then the one-year row of the first plan year.
-    specialty_rows = _rows(HorizonSpecialtyFields, tables["specialties"])
+    specialty_rows = _specialty_rows(tables["specialties"])
     totals: dict[str, list[float]] = {}
     for row in specialty_rows:
         if (row.total is None) == (row.totals is None):

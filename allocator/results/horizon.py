@@ -165,13 +165,14 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     base, reason = myopic(horizon, model)
     myopic_seconds = time.perf_counter() - built
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
-    if solver == "highs":
-        result = solve_highs(problem, time_limit=left, accept_gap=accept_gap or 0.0, hint=base)
+    if solver in ("highs", "scip"):
+        result = solve_highs(problem, time_limit=left, accept_gap=accept_gap or 0.0, hint=base,
+                             engine="scip" if solver == "scip" else "highs")
     elif solver == "cbc":
         result = solve_cbc(problem, time_limit=left, hint=base)
     else:
         raise InputError(f"the solver '{solver}' does not solve multi-year instances",
-                         where=Location(None, None, "--solver"), fix="use --solver highs (default) or cbc")
+                         where=Location(None, None, "--solver"), fix="use --solver highs (default), scip or cbc")
     if result.status == "infeasible":
         raise _diagnose(horizon, model)
     units = result.units
@@ -184,6 +185,10 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
                                   + (f" within the time limit of {time_limit:g} s" if time_limit else "")
                                   + "; no plan was written. Raise --time-limit")
             limit = f"at the time limit of {time_limit:g} s" if time_limit is not None else f"({result.status})"
+            if math.isnan(result.bound):
+                # an abandoned solve whose log gave no bound (see solvers.horizon.GRACE_SECONDS)
+                raise SolverError(f"the solver stopped {limit} before it proved any bound; no plan was written. "
+                                  "Raise --time-limit")
             raise SolverError(
                 f"the solver stopped {limit} with a gap of {gap:.3g} (best bound "
                 f"{result.bound!r}, best plan {result.objective!r}); no plan was written. Raise --time-limit, "

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
+import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -34,6 +37,7 @@ from allocator.core.formulation import build_segments
 from allocator.core.horizon import HorizonProblem
 
 HorizonStatus = Literal["optimal", "gap", "infeasible", "time_limit", "error"]
+T = TypeVar("T")
 
 #: A plan is proven optimal when the incumbent is within this of the best bound (absolute, in cost
 #: units) or this relative gap; HiGHS's default relative gap (1e-4) would stop before a proof.
@@ -211,18 +215,127 @@ def _model_constant(problem: HorizonProblem) -> float:
     return problem.coverage_weight * math.fsum((fixed * problem.penalty[:, None]).ravel().tolist())
 
 
-def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, accept_gap: float = 0.0,
-                hint: np.ndarray | None = None, tight: bool = True, textbook: bool = False) -> HorizonResult:
-    """Solve the horizon MILP with HiGHS (MathOpt), warm-started from ``hint`` (n[p, c]) when given.
+#: Seconds a solve may run past its time limit before the wall-clock guard stops waiting for it. HiGHS
+#: checks its limit only between root separation rounds, which take over 10 s on 98 x 40 instances.
+GRACE_SECONDS = 0.5
 
-    ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches.
+#: A HiGHS MIP progress row: source, nodes, queue, leaves, explored %, best bound, best plan, gap ...
+_HIGHS_ROW = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s+")
+
+
+#: A SCIP progress row ends "| dualbound | primalbound | gap | compl." and starts with the time, e.g. " 29.3s|".
+_SCIP_ROW = re.compile(r"^\s*\S?\s*[\d.]+s\|")
+
+
+def _last_digit(text: str) -> float | None:
+    """One unit of the last printed digit of a number such as ``7628.809854`` or ``7.646268e+03``."""
+    mantissa, _, exponent = text.lower().partition("e")
+    digits = mantissa.split(".")[1] if "." in mantissa else ""
+    if not digits.isdigit() or (exponent and not exponent.lstrip("+-").isdigit()):
+        return None
+    return 10.0 ** ((int(exponent) if exponent else 0) - len(digits))
+
+
+def _logged_bounds(line: str) -> tuple[float, float] | None:
+    """(best bound, best plan) of one HiGHS or SCIP progress row, or None for any other line.
+
+    The bound is lowered by one unit of its last printed digit, so that the rounded figure stays a
+    proven lower bound.
+    """
+    match = _HIGHS_ROW.match(line)
+    if match is not None:
+        bound_text, plan_text = match.group(1), match.group(2)
+    elif _SCIP_ROW.match(line) and len(fields := line.split("|")) >= 5:
+        bound_text, plan_text = fields[-4].strip(), fields[-3].strip()
+    else:
+        return None
+    try:
+        bound = float(bound_text)
+        incumbent = float(plan_text) if plan_text != "--" else math.inf
+    except ValueError:
+        return None
+    unit = _last_digit(bound_text)
+    if not math.isfinite(bound) or unit is None:
+        return None
+    return bound - unit, incumbent
+
+
+@dataclass
+class _Progress:
+    """What the solver's log said last (filled from its message callback)."""
+
+    bound: float = math.nan
+    incumbent: float = math.nan
+
+    def read(self, lines: Sequence[str]) -> None:
+        for line in lines:
+            parsed = _logged_bounds(line)
+            if parsed is not None:
+                self.bound, self.incumbent = parsed
+
+
+#: Solve threads left running past their time limit by :func:`_guarded`.
+_ABANDONED: list[threading.Thread] = []
+
+
+def abandoned_solve_running() -> bool:
+    """Whether a solve left behind at its time limit still runs in this process.
+
+    Such a thread is inside the solver's C++ code; a process that then finalises Python around it
+    can abort (SIGABRT was seen with SCIP). The command's entry point (allocator.__main__) therefore
+    ends the process at once, once its output is complete.
+    """
+    return any(thread.is_alive() for thread in _ABANDONED)
+
+
+def _guarded(call: Callable[[], T], seconds: float | None, interrupt: Callable[[], None]) -> tuple[bool, T | None]:
+    """Run ``call`` in a daemon thread and wait at most ``seconds`` + GRACE_SECONDS (no limit: None).
+
+    Returns (finished, its result). A solve that is still running at the deadline is asked to
+    stop (``interrupt``) and then left behind: it releases the GIL and stops at its own limit soon
+    after, and a daemon thread does not keep the process alive.
+    """
+    if seconds is None:
+        return True, call()
+    box: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(call())
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name="horizon-solve", daemon=True)
+    worker.start()
+    worker.join(max(0.0, seconds) + GRACE_SECONDS)
+    if worker.is_alive():
+        interrupt()
+        _ABANDONED.append(worker)
+        return False, None
+    if failure:
+        raise failure[0]
+    return True, box[0]
+
+
+def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, accept_gap: float = 0.0,
+                hint: np.ndarray | None = None, tight: bool = True, textbook: bool = False,
+                engine: Literal["highs", "scip"] = "highs") -> HorizonResult:
+    """Solve the horizon MILP with HiGHS (or SCIP) through MathOpt, warm-started from ``hint`` (n[p, c]).
+
+    ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches. ``time_limit`` is
+    honoured by the wall clock: a solve still running GRACE_SECONDS after it is abandoned with the
+    best bound and plan value its log reported, and ``hint`` as the plan, since the
+    solver's own plan cannot be read from a solve that has not returned.
     """
     from ortools.init.python import init
     from ortools.math_opt.python import mathopt
+    from ortools.util.python.solve_interrupter import SolveInterrupter
 
     started = time.perf_counter()
+    label = "HiGHS" if engine == "highs" else "SCIP"
     if _empty_box(problem):
-        return HorizonResult("infeasible", None, "HiGHS", detail="a cell's bounds leave no value in some year")
+        return HorizonResult("infeasible", None, label, detail="a cell's bounds leave no value in some year")
     terms, n = _terms(problem, tight, textbook)
     model = mathopt.Model(name="horizon")
     variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer)
@@ -235,15 +348,34 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     built = time.perf_counter()
     params = mathopt.SolveParameters(relative_gap_tolerance=max(RELATIVE_GAP, accept_gap),
                                      absolute_gap_tolerance=ABSOLUTE_GAP, random_seed=0)
-    if time_limit is not None:
-        params.time_limit = datetime.timedelta(seconds=max(0.0, time_limit - (built - started)))
+    left = None if time_limit is None else max(0.0, time_limit - (built - started))
+    if left is not None:
+        params.time_limit = datetime.timedelta(seconds=left)
+    if engine == "scip":
+        params.threads = 1
     model_params = None
     if hint is not None:
         values = {variables[int(n[p, c])]: float(hint[p, c]) for p in range(n.shape[0]) for c in range(n.shape[1])}
         model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=values)])
-    result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
+    progress = _Progress()
+    interrupter = SolveInterrupter()
+    solver_type = mathopt.SolverType.HIGHS if engine == "highs" else mathopt.SolverType.GSCIP
+    finished, result = _guarded(
+        lambda: mathopt.solve(model, solver_type, params=params, model_params=model_params,
+                              msg_cb=progress.read,
+                              # SCIP through MathOpt logs an error for an interrupter
+                              interrupter=interrupter if engine == "highs" else None),
+        left, interrupter.interrupt)
     solved = time.perf_counter()
-    name = f"HiGHS MIP via OR-Tools MathOpt {init.OrToolsVersion.version_string()}"
+    name = f"{label} MIP via OR-Tools MathOpt {init.OrToolsVersion.version_string()}"
+    if not finished or result is None:
+        units = None if hint is None else np.asarray(hint, dtype=np.int64)
+        objective = math.nan if units is None else problem.objective(units)
+        return HorizonResult("time_limit", units, name, objective=objective, bound=progress.bound,
+                             seconds=solved - built, build_seconds=built - started,
+                             detail=f"{label} ran past the time limit; stopped waiting for it "
+                                    f"{GRACE_SECONDS:g} s after (the plan is the warm start)",
+                             extra={"abandoned": True, "logged_incumbent": progress.incumbent})
     reason = result.termination.reason
     bounds = result.termination.objective_bounds
     units = None
