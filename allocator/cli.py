@@ -6,6 +6,7 @@ Every error prints one line saying what to fix, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -777,6 +778,42 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
     _say(f"Projection of {plan.instance} ({plan.status}): inhabitant-years without a specialist "
          f"{plan.projection.inhabitant_years_without:,.0f}, coverage cost {plan.coverage_cost:.6g}")
     _say("Wrote " + ", ".join(str(path) for path in written))
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
+              help="Folder for the sweep; a rerun into it solves only the scenarios not yet there.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (with --scheduler local: the LocalCluster's workers).")
+@click.option("--scheduler", default=None,
+              help="Run on Dask: 'local' starts a LocalCluster, or a scheduler's address (tcp://HOST:8786).")
+@click.option("--force", is_flag=True, help="Use a non-empty --out folder that holds no sweep.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--progress/--no-progress", default=None,
+              help="The progress bar on stderr (default: when stderr is a terminal).")
+@_guarded
+def sweep(spec_path: Path, out: Path, jobs: int, scheduler: str | None, force: bool, quiet: bool,
+          progress: bool | None) -> None:
+    """Solve every scenario of SPEC (models x axes x draws) and write scenarios.csv, .parquet, cells.parquet, sweep.md."""
+    from allocator.io.sweep import load_sweep_spec
+    from allocator.sweep import run_sweep
+
+    spec = load_sweep_spec(spec_path)
+    show_bar = not quiet and (progress if progress is not None else sys.stderr.isatty())
+    with contextlib.ExitStack() as stack:
+        bar: Any = None
+
+        def step(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = stack.enter_context(click.progressbar(length=total, label="sweep", file=sys.stderr,
+                                                            show_eta=True, show_pos=True))
+            bar.update(1)
+        outcome = run_sweep(spec, out, jobs=jobs, scheduler=scheduler, force=force,
+                            progress=step if show_bar else None)
+    _say(f"{outcome.scenarios} scenarios: {outcome.solved} solved now, {outcome.reused} already in {out}")
+    _say("Wrote " + ", ".join(str(path) for path in outcome.files))
 
 
 if __name__ == "__main__":  # pragma: no cover
