@@ -159,9 +159,9 @@ class FlowFront:
             return None
         budget = min(budget, self.largest_above)
         weight = budget + 1
-        largest = float(np.max(np.abs(self.slopes))) if len(self.slopes) else 1.0
+        largest = (float(np.max(np.abs(self.slopes))) if len(self.slopes) else 0.0) or 1.0
         units_in_play = max(1, len(self.slopes))
-        scale = 2.0 ** math.floor(math.log2(2.0**52 / (max(largest, 1e-300) * weight * units_in_play)))
+        scale = 2.0 ** math.floor(math.log2(2.0**52 / (largest * weight * units_in_play)))
         costs = np.rint(self.slopes * scale).astype(np.int64) * weight + self.above.astype(np.int64)
         flow = min_cost_flow.SimpleMinCostFlow()
         tails, heads, caps = self.tree
