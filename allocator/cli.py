@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
@@ -803,13 +804,23 @@ def sweep(spec_path: Path, out: Path, jobs: int, scheduler: str | None, force: b
     show_bar = not quiet and (progress if progress is not None else sys.stderr.isatty())
     with contextlib.ExitStack() as stack:
         bar: Any = None
+        started = time.monotonic()
+        shown = [0.0]
 
         def step(done: int, total: int) -> None:
             nonlocal bar
-            if bar is None:
-                bar = stack.enter_context(click.progressbar(length=total, label="sweep", file=sys.stderr,
-                                                            show_eta=True, show_pos=True))
-            bar.update(1)
+            if sys.stderr.isatty():
+                if bar is None:
+                    bar = stack.enter_context(click.progressbar(length=total, label="sweep", file=sys.stderr,
+                                                                show_eta=True, show_pos=True))
+                bar.update(1)
+                return
+            # Not a terminal (a log file, CI): a line at most every 5 seconds, and at the end.
+            now = time.monotonic()
+            if done == total or now - shown[0] >= 5:
+                shown[0] = now
+                left = (now - started) / done * (total - done)
+                _say(f"sweep: {done}/{total} scenarios, about {left:.0f} s left", err=True)
         outcome = run_sweep(spec, out, jobs=jobs, scheduler=scheduler, force=force,
                             progress=step if show_bar else None)
     _say(f"{outcome.scenarios} scenarios: {outcome.solved} solved now, {outcome.reused} already in {out}")

@@ -59,6 +59,8 @@ STORE = ".sweep"
 TRIES = 2
 #: Times a broken process pool (a worker killed) is replaced before the sweep gives up.
 POOL_RESTARTS = 5
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_SECONDS = 15
 
 
 @dataclass
@@ -186,11 +188,11 @@ class _Runner:
         where = Location(None, None, "--scheduler")
         if self.scheduler == "local":
             self.cluster = LocalCluster(n_workers=max(1, self.jobs), threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+                                        dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         else:
             try:
-                self.client = Client(self.scheduler, timeout=15)
+                self.client = Client(self.scheduler, timeout=CONNECT_SECONDS)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise InputError(f"cannot reach the Dask scheduler at '{self.scheduler}' ({type(exc).__name__})",
                                  where=where, fix="start it with 'dask scheduler', and give its address as "

@@ -112,7 +112,7 @@ def _changes(spec: SweepSpec, index: int, rows: Sequence[dict[str, Any]]) -> lis
     lines = []
     for a, b in zip(axis.values, axis.values[1:]):
         pairs = [(group[a], group[b]) for group in groups.values() if a in group and b in group]
-        changed = sum(1 for x, y in pairs if x["plan"] != y["plan"] or x["status"] != y["status"])
+        changed = sum(1 for x, y in pairs if x.get("plan") != y.get("plan") or x["status"] != y["status"])
         mark = "**changes**" if changed else "stays the same"
         lines.append(f"- from {a:g} to {b:g}: the plan {mark} in {changed} of {len(pairs)} comparable scenarios")
     if not lines:
