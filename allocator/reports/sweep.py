@@ -149,7 +149,7 @@ def solve_scenario(context: SweepContext, change: Change) -> ScenarioResult:
     row: dict[str, Any] = {"model": model.name, "draw": change.draw}
     parents = parent_areas(context.instance)
     try:
-        plan = solve(instance, model)
+        plan = solve(instance, model, diagnose_infeasible=False)
     except InfeasibleError:
         row.update(status="infeasible", objective=None, plan=None, **{name: None for name in METRICS},
                    **{f"posts.{p}": None for p in parents}, seconds=time.perf_counter() - started)
