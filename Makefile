@@ -70,9 +70,11 @@ report-tools:
 	else echo "not root: the report tests that need $(REPORT_TOOLS) (Debian packages) will skip"; fi
 
 ## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
+## (and benchmarks/horizon_results.md, benchmarks/sweep_results.md: sweep scenarios/s on municipal)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.horizon
+	$(BIN)/python -m benchmarks.sweep
 
 ## bench-apportion: apportion at totals 10^3-10^12, the objective at 10^8, biproportional on Zürich -> benchmarks/apportionment.md
 bench-apportion: $(STAMP)
