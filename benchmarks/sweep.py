@@ -2,13 +2,13 @@
 
 Usage::
 
-    python -m benchmarks.sweep                 # 3 repetitions of 120 scenarios per executor
+    python -m benchmarks.sweep                 # 3 repetitions of 600 scenarios per executor
     python -m benchmarks.sweep --repeat 1 --scenarios 40
 
 The instance is the generated ``municipal`` scale (SYNTHETIC: ``allocator generate``
 with a fixed seed, see benchmarks/scales.py): 98 municipalities x 40 specialties,
 3,920 cells, under benchmarks/models/bench.yaml. The sweep varies the under-served
-weight and the total of specialty S01 on a grid. Each row times the whole
+weight, the stability weight and the total of specialty S01 on a grid. Each row times the whole
 ``run_sweep`` into a fresh folder: executor start-up, every scenario solved and
 verified, and the files written, as a user waits for it. Executors:
 
@@ -44,9 +44,11 @@ TARGET = 1.7
 
 def _spec(folder: Path, scenarios: int) -> Path:
     weights = [1, 2, 3, 4, 6, 8]
-    totals = list(range(29, 29 + max(1, scenarios // len(weights))))  # S01's total is 29 in municipal
+    stability = [0, 0.1, 0.25, 0.5, 1]
+    totals = list(range(29, 29 + max(1, scenarios // (len(weights) * len(stability)))))  # S01 has 29 in municipal
     document = {"instance": str(SCALES["municipal"].instance()), "models": [str(MODEL)],
                 "axes": [{"field": "model.underserved_weight", "values": weights},
+                         {"field": "model.stability.weight", "values": stability},
                          {"field": "specialty.S01.total", "values": totals}]}
     path = folder / "sweep.yaml"
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
@@ -61,7 +63,7 @@ def main() -> None:
     """Time each executor and write the results table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--scenarios", type=int, default=120)
+    parser.add_argument("--scenarios", type=int, default=600)
     args = parser.parse_args()
     from distributed import LocalCluster
 
@@ -97,7 +99,7 @@ def main() -> None:
            "(shared: see the load averages). SYNTHETIC instance: the generated `municipal` scale "
            "(98 municipalities x 40 specialties, 3,920 cells; benchmarks/scales.py) under "
            "benchmarks/models/bench.yaml.", "",
-           f"{count} scenarios (under-served weight x total of S01, a grid); each run solves, verifies and writes "
+           f"{count} scenarios (under-served weight x stability weight x total of S01, a grid); each run solves, verifies and writes "
            "them all into a fresh folder. Median of the runs; the Dask cluster is started once, before the clock.",
            "", f"| executor | scenarios/s | × --jobs 1 | target | runs (s) | load 1/5/15 min before → after |",
            "|---|---:|---:|---|---|---|"]
