@@ -136,6 +136,7 @@ def _locked_store(out: Path, force: bool) -> Iterator[Path]:
     if out.exists() and not out.is_dir():
         raise InputError("the output path is a file, not a folder", where=Location(out), fix="name a folder for --out")
     store = out / STORE
+    created = not out.exists()
     if out.exists() and not store.is_dir() and not force and any(out.iterdir()):
         raise InputError("the output folder already holds files that no sweep wrote", where=Location(out),
                          fix="choose an empty or new folder, or add --force (files you put there yourself stay)")
@@ -154,6 +155,14 @@ def _locked_store(out: Path, force: bool) -> Iterator[Path]:
         for stale in store.glob(".*.tmp"):  # a scenario being written when a run was killed
             stale.unlink(missing_ok=True)
         yield store
+    except BaseException:
+        # A run that saved nothing (say, the scheduler did not answer) leaves no folder behind.
+        if not any(store.glob("*.npz")):
+            shutil.rmtree(store, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
+        raise
     finally:
         os.close(handle)
 

@@ -339,6 +339,7 @@ def test_an_unreachable_scheduler_is_a_located_error(tmp_path: Path, monkeypatch
                                        "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
     assert result.exit_code == 2, result.output
     assert "field '--scheduler': cannot reach the Dask scheduler at" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 BAD_SPECS = {

@@ -21,7 +21,7 @@ from allocator.core.problem import build_problem
 from allocator.errors import InputError, Location
 from allocator.io.schemas import Instance, Model, Stability
 from allocator.results.plan import Plan
-from allocator.solvers.pareto import Equity, epsilon_front
+from allocator.solvers.pareto import Equity, FrontPoint, epsilon_front
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,9 @@ def pareto(instance: Instance, model: Model, equity: Equity = "equity", path: st
     return ParetoFront(instance, model, equity, used, points)
 
 
-def _exchange(more: object, less: object) -> float:
+def _exchange(more: FrontPoint, less: FrontPoint) -> float:
     """The weight w at which two front points cost the same: (equity_less - equity_more) / (f2_more - f2_less)."""
-    return (less.equity - more.equity) / (more.stability - less.stability)  # type: ignore[attr-defined]
+    return (less.equity - more.equity) / (more.stability - less.stability)
 
 
 def _lower_hull(points: list[tuple[float, float]]) -> list[int]:

@@ -24,6 +24,7 @@ from allocator.errors import InfeasibleError
 from allocator.io.schemas import Instance, Model, Specialty
 from allocator.io.sweep import Axis, Draws, with_model_value
 from allocator.reports.compare import plan_metrics
+# The sensitivity report's draws: a sweep's draw d is the same noise as its draw d.
 from allocator.reports.sensitivity import _noisy_areas, variant
 
 #: The equity metrics of each scenario row, in column order (definitions in docs/formats.md).
