@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from allocator.cli import main
 from allocator.core.problem import build_problem
+from allocator.errors import InfeasibleError
 from allocator.io.loading import load_instance, load_model
 from allocator.io.schemas import Instance
 from allocator.reports.pareto import front_model, pareto, point_plan
@@ -116,11 +117,12 @@ def _check_against_brute_force(instance: Instance, model: object, equity: str) -
     values = [objectives(problem, equity, plan) for plan in plans]
     paths = ["milp", "flow"] if flow_ready(problem) else ["milp"]
     for path in paths:
+        if not len(plans):
+            with pytest.raises(InfeasibleError, match="no plan meets every rule, so there is no front"):
+                pareto(instance, model, equity, path)
+            continue
         front = pareto(instance, model, equity, path)
         found = [(p.equity, p.stability) for p in front.points]
-        if not len(plans):
-            assert found == []
-            continue
         # Every front point is efficient: it is a real plan's value and no plan dominates it.
         for p in front.points:
             assert _on([objectives(problem, equity, p.units)], (p.equity, p.stability))
@@ -219,7 +221,7 @@ def test_a_model_without_an_equity_cost_is_refused(tmp_path: Path, model_text: s
 
 
 def test_an_instance_without_last_years_posts_is_refused(tmp_path: Path) -> None:
-    instance = ROOT / "tests" / "data" / "bad" / "no_previous_for_pareto.yaml"
+    instance = ROOT / "tests" / "data" / "pareto" / "no_previous.yaml"
     result = CliRunner().invoke(main, ["pareto", str(instance), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2, result.output
     assert "has no last year's posts, so there is no disruption to trade" in result.output

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.core.problem import build_problem
-from allocator.errors import InputError, Location
+from allocator.errors import InfeasibleError, InputError, Location
 from allocator.io.schemas import Instance, Model, Stability
 from allocator.results.plan import Plan
 from allocator.solvers.pareto import Equity, FrontPoint, epsilon_front
@@ -78,6 +78,9 @@ def pareto(instance: Instance, model: Model, equity: Equity = "equity", path: st
         raise InputError(str(exc), where=Location(None, None, "previous" if "whole units" in str(exc) else "--path"),
                          fix="give last year's posts in whole units of the instance" if "whole units" in str(exc)
                          else "use --path auto") from None
+    if not found:
+        raise InfeasibleError("no plan meets every rule, so there is no front; run 'allocator solve' on the "
+                              "instance for the rules that conflict")
     hull = _lower_hull([(p.stability, p.equity) for p in found])
     points = []
     for k, point in enumerate(found):

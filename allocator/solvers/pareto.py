@@ -275,8 +275,10 @@ def epsilon_front(problem: ProblemData, equity: Equity, path: str = "auto") -> t
     if path == "flow" and not flow_ready(problem):
         raise ValueError("the flow path needs every group within one specialty, nested groups, and last "
                          "year's posts in every cell")
-    solver: FlowFront | MilpFront = FlowFront(problem, equity) if path == "flow" else MilpFront(problem, equity)
     points: list[FrontPoint] = []
+    if (problem.lo > problem.hi).any():  # a cell's own bounds (with the stability limit) leave no value
+        return points, path
+    solver: FlowFront | MilpFront = FlowFront(problem, equity) if path == "flow" else MilpFront(problem, equity)
     epsilon: int | None = None
     while True:
         units = solver.lexmin(epsilon)
