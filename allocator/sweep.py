@@ -8,7 +8,7 @@ are solved, scenarios.csv, scenarios.parquet, cells.parquet and sweep.md are
 made from the saved scenarios, in scenario order, and moved in together.
 
 Executors (all speak ``concurrent.futures``; the task is
-:func:`allocator.reports.sweep.scenario_task`):
+:func:`allocator.reports.sweep.scenarios_task`, a batch of scenarios):
 
 - ``--jobs 1``: in this process; ``--jobs N``: N spawned processes, each
   given the instance and models once by its initializer;
@@ -48,8 +48,8 @@ from allocator import __version__
 from allocator.errors import InputError, Location, SolverError
 from allocator.io.loading import load_instance, load_model
 from allocator.io.sweep import SweepSpec, check_axes
-from allocator.reports.sweep import Change, ScenarioResult, SweepContext, install, parent_areas, scenario_task
-from allocator.reports.workers import InlineExecutor
+from allocator.reports.sweep import Change, ScenarioResult, SweepContext, install, parent_areas, scenarios_task
+from allocator.reports.workers import InlineExecutor, chunks
 from allocator.writers.output import Publication
 from allocator.writers.sweep import scenarios_csv, scenarios_frame, scenarios_parquet, sweep_markdown, write_cells
 
@@ -59,6 +59,8 @@ STORE = ".sweep"
 TRIES = 2
 #: Times a broken process pool (a worker killed) is replaced before the sweep gives up.
 POOL_RESTARTS = 5
+#: Most scenarios in one task.
+BATCH = 16
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_SECONDS = 15
 
@@ -325,27 +327,33 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
     runner = _Runner(jobs, scheduler, context)
     try:
         while pending:
-            futures = {runner.executor.submit(scenario_task, runner.argument, change): change
-                       for change in pending.values()}
+            # Scenarios go in batches, several per worker, so that a task of a few milliseconds does not
+            # pay a round trip each; a scenario that fails in a batch is retried on its own.
+            size = max(1, min(BATCH, -(-len(pending) // (max(1, jobs) * 8))))
+            batches = chunks(list(pending.values()), -(-len(pending) // size))
+            futures = {runner.executor.submit(scenarios_task, runner.argument, batch): batch for batch in batches}
             broken = False
             for future in as_completed(futures):
-                change = futures[future]
+                batch = futures[future]
                 try:
-                    result = future.result()
+                    results = future.result()
                 except BrokenProcessPool:
                     broken = True  # a worker died: everything it and its pool held is submitted again
                     continue
-                except Exception as exc:  # noqa: BLE001 - a failed scenario is retried, then reported
-                    tries[change.scenario] = tries.get(change.scenario, 0) + 1
-                    if tries[change.scenario] >= TRIES:
-                        failed[change.scenario] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-                        del pending[change.scenario]
-                    continue
-                _save(store, keys[change.scenario], result)
-                del pending[change.scenario]
-                done += 1
-                if progress is not None:
-                    progress(done, len(todo))
+                except Exception as exc:  # noqa: BLE001 - a lost batch (e.g. a Dask worker lost too often)
+                    results = [f"{type(exc).__name__}: {exc}".splitlines()[0][:300]] * len(batch)
+                for change, result in zip(batch, results):
+                    if isinstance(result, str):  # the scenario raised: retried, then reported
+                        tries[change.scenario] = tries.get(change.scenario, 0) + 1
+                        if tries[change.scenario] >= TRIES:
+                            failed[change.scenario] = result
+                            del pending[change.scenario]
+                        continue
+                    _save(store, keys[change.scenario], result)
+                    del pending[change.scenario]
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(todo))
             if broken and pending:
                 restarts += 1
                 if restarts > POOL_RESTARTS:

@@ -167,6 +167,17 @@ def solve_scenario(context: SweepContext, change: Change) -> ScenarioResult:
     return ScenarioResult(change.scenario, row, units.astype(np.int32))
 
 
+def scenarios_task(context: SweepContext | str, changes: list[Change]) -> list[ScenarioResult | str]:
+    """Several scenarios in one task (fewer round trips); a scenario that raises gives its message instead."""
+    results: list[ScenarioResult | str] = []
+    for change in changes:
+        try:
+            results.append(scenario_task(context, change))
+        except Exception as exc:  # noqa: BLE001 - reported per scenario; the caller retries it alone
+            results.append(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+    return results
+
+
 def scenario_task(context: SweepContext | str, change: Change) -> ScenarioResult:
     """The task an executor runs: ``context`` is the context itself, or the token of an installed one."""
     if isinstance(context, str):
