@@ -85,10 +85,12 @@ bench-app: $(STAMP)
 	$(BIN)/python -m benchmarks.app_latency
 
 ## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
+## (and benchmarks/horizon_results.md, benchmarks/sweep_results.md: sweep scenarios/s on municipal)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.horizon
 	$(BIN)/python -m benchmarks.diagnosis
+	$(BIN)/python -m benchmarks.sweep
 
 ## bench-apportion: apportion at totals 10^3-10^12, the objective at 10^8, biproportional on Zürich -> benchmarks/apportionment.md
 bench-apportion: $(STAMP)

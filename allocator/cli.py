@@ -6,10 +6,12 @@ Every error prints one line saying what to fix, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
@@ -890,6 +892,87 @@ def app(instance: Path, model_paths: tuple[Path, ...], port: int, host: str, lan
          f"Listening on {host}: other computers that can reach this address can open the app.")
     _say("Stop it with Ctrl-C.")
     serve(instance, list(model_paths), host, port, lang)
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
+              help="Folder for the sweep; a rerun into it solves only the scenarios not yet there.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (with --scheduler local: the LocalCluster's workers).")
+@click.option("--scheduler", default=None,
+              help="Run on Dask: 'local' starts a LocalCluster, or a scheduler's address (tcp://HOST:8786).")
+@click.option("--force", is_flag=True, help="Use a non-empty --out folder that holds no sweep.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--progress/--no-progress", default=None,
+              help="The progress bar on stderr (default: when stderr is a terminal).")
+@_guarded
+def sweep(spec_path: Path, out: Path, jobs: int, scheduler: str | None, force: bool, quiet: bool,
+          progress: bool | None) -> None:
+    """Solve every scenario of SPEC (models x axes x draws) and write scenarios.csv, .parquet, cells.parquet, sweep.md."""
+    from allocator.io.sweep import load_sweep_spec
+    from allocator.sweep import run_sweep
+
+    spec = load_sweep_spec(spec_path)
+    show_bar = not quiet and (progress if progress is not None else sys.stderr.isatty())
+    with contextlib.ExitStack() as stack:
+        bar: Any = None
+        started = time.monotonic()
+        shown = [0.0]
+
+        def step(done: int, total: int) -> None:
+            nonlocal bar
+            if sys.stderr.isatty():
+                if bar is None:
+                    bar = stack.enter_context(click.progressbar(length=total, label="sweep", file=sys.stderr,
+                                                                show_eta=True, show_pos=True))
+                bar.update(1)
+                return
+            # Not a terminal (a log file, CI): a line at most every 5 seconds, and at the end.
+            now = time.monotonic()
+            if done == total or now - shown[0] >= 5:
+                shown[0] = now
+                left = (now - started) / done * (total - done)
+                _say(f"sweep: {done}/{total} scenarios, about {left:.0f} s left", err=True)
+        outcome = run_sweep(spec, out, jobs=jobs, scheduler=scheduler, force=force,
+                            progress=step if show_bar else None)
+    _say(f"{outcome.scenarios} scenarios: {outcome.solved} solved now, {outcome.reused} already in {out}")
+    _say("Wrote " + ", ".join(str(path) for path in outcome.files))
+
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=None,
+              help="Policy model file (YAML/JSON); its stability weight is what the front replaces.")
+@click.option("--x", "x_metric", type=click.Choice(["equity", "shortfall"]), default="equity", show_default=True,
+              help="equity: the model's cost without its stability term; shortfall: the weighted summed shortfall.")
+@click.option("--y", "y_metric", type=click.Choice(["stability"]), default="stability", show_default=True,
+              help="stability: the disruption, sum of |posts - last year's posts|.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the front.")
+@click.option("--path", "path", type=click.Choice(["auto", "flow", "milp"]), default="auto", show_default=True,
+              help="Solve each ε-problem as a min-cost flow (where the instance allows) or a MILP.")
+@click.option("--plans", is_flag=True, help="Also write each point's plan into point-N/ (plan.csv, plan.json, ...).")
+@click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@_guarded
+def pareto(instance: Path, model_path: Path | None, x_metric: str, y_metric: str, out: Path, path: str, plans: bool,
+           force: bool) -> None:
+    """The exact Pareto front of equity against stability: pareto.csv, .json, .md and .svg."""
+    from allocator.reports.pareto import pareto as front_of, point_plan
+    from allocator.writers.pareto import write_pareto
+
+    loaded = load_instance(instance)
+    model = _load_model(model_path)
+    check_output_dir(out, force)
+    front = front_of(loaded.value, model.value, x_metric, path)  # type: ignore[arg-type]
+    point_plans = [point_plan(front, p, {**loaded.hashes, **model.hashes}) for p in front.points] if plans else []
+    with publishing(out, force) as target:
+        written = write_pareto(front, target)
+    for point, plan in zip(front.points, point_plans):
+        with publishing(out / f"point-{point.number}", True) as target:
+            written += write_plan(loaded.value, plan, target, xlsx=False)
+    _say(f"{len(front.points)} nondominated plans ({front.path} path); "
+         f"{sum(p.supported for p in front.points)} reached by a stability weight")
+    _say("Wrote " + ", ".join(str(p) for p in written[:6]) + (f" and {len(written) - 6} more" if len(written) > 6 else ""))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,7 @@ RANKS = {
     "results": 4,
     "reports": 5,
     "writers": 6,
-    "batch": 7, "generate": 7, "app": 7, "cli": 8, "__main__": 9, "__init__": 9,
+    "batch": 7, "generate": 7, "app": 7, "sweep": 7, "cli": 8, "__main__": 9, "__init__": 9,
 }
 
 

@@ -138,6 +138,15 @@ def _metrics(instance: Instance, cells: list[tuple[str, str]], posts: np.ndarray
     )
 
 
+def plan_metrics(instance: Instance, plan: Plan, needs: dict[str, NeedBreakdown]) -> Metrics:
+    """The equity metrics of one plan alone, posts per need measured by ``needs`` (a sweep's rows).
+
+    The objective under the reference is the plan's own: there is no reference model.
+    """
+    table = plan.table
+    return _metrics(instance, instance.cells, table.posts, table.target, needs, plan.objective, plan.objective)
+
+
 def compare(instance: Instance, models: list[Model], *, solver: str = "auto",
             time_limit: float | None = None, need_model: Model | None = None) -> Comparison:
     """Solve ``instance`` under every model (each plan verified) and line the plans up.

@@ -91,7 +91,7 @@ def solve_exact(problem: ProblemData, solver: str = "auto", time_limit: float | 
 
 
 def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit: float | None = None,
-          inputs: dict[str, str] | None = None) -> Plan:
+          inputs: dict[str, str] | None = None, diagnose_infeasible: bool = True) -> Plan:
     """Solve ``instance`` under ``model`` to proven optimality and verify the plan.
 
     Parameters
@@ -102,6 +102,9 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
         Seconds the solver may use; past it, :class:`SolverError`.
     inputs
         SHA-256 of the input files, recorded in the plan's metadata.
+    diagnose_infeasible
+        Name the conflicting rules of an infeasible instance (the diagnosis can take minutes on thousands
+        of cells; a sweep only needs to know there is no plan).
 
     Raises
     ------
@@ -122,6 +125,8 @@ def solve(instance: Instance, model: Model, *, solver: str = "auto", time_limit:
     except ValueError as exc:
         raise InputError(str(exc), where=Location(None, None, "--solver")) from None
     result = exact.result
+    if result.status == "infeasible" and not diagnose_infeasible:
+        raise InfeasibleError("no plan meets every rule (not diagnosed)")
     if result.status == "infeasible":
         from allocator.solvers.diagnose import (
             diagnose,  # only here: it loads OR-Tools' linear solver (13 ms)

@@ -309,3 +309,26 @@ def coverage(labels: Sequence[str], years: Sequence[int], values: Sequence[Seque
         return f'<g id="cell-{r}-{c}" class="cell"><title>{html.escape(titles[r][c])}</title>'
 
     return re.sub(r'<g id="cell-(\d+)-(\d+)">', titled, text)
+
+
+def pareto_front(disruption: Sequence[float], equity: Sequence[float], supported: Sequence[bool],
+                 x_label: str, y_label: str) -> str:
+    """The equity–stability front: one point per nondominated plan, filled where a stability weight reaches it.
+
+    The staircase joins the points as the front runs (no plan lies below it); hollow points are
+    reached only by a cap on the total disruption. Each point is ``<g id="point-N">`` (N from 1).
+    """
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(WIDTH, 3.4))
+        order = sorted(range(len(disruption)), key=lambda k: disruption[k])
+        axes.step([disruption[k] for k in order], [equity[k] for k in order], where="post", color=BORDER,
+                  linewidth=0.8)
+        for k, (x, y, filled) in enumerate(zip(disruption, equity, supported)):
+            mark = axes.scatter([x], [y], s=18, marker="o", facecolors=POSTS if filled else "#ffffff",
+                                edgecolors=POSTS, linewidths=1.0, zorder=3)
+            mark.set_gid(f"point-{k + 1}")
+        axes.set_xlabel(x_label)
+        axes.set_ylabel(y_label)
+        axes.set_title("Filled: reached by a stability weight; hollow: only by a cap on the total change",
+                       fontsize=7.5)
+        return _svg(figure)

@@ -29,7 +29,7 @@ from typing import Callable
 
 from allocator.errors import InputError, Interrupted, Location, OutputError
 
-#: Every file a run of ``solve``, ``sensitivity``, ``compare`` or ``apportion`` writes into its folder.
+#: Every file a run of ``solve``, ``sensitivity``, ``compare``, ``apportion``, ``sweep`` or ``pareto`` writes into its folder.
 #: A file of these names in the folder belongs to an earlier run, and goes when a new run moves in.
 #: Nothing else in the folder is ever touched.
 RUN_FILES = frozenset({
@@ -37,6 +37,8 @@ RUN_FILES = frozenset({
     "sensitivity.json", "sensitivity.md", "sensitivity_rules.csv", "sensitivity_cells.csv",
     "comparison.csv", "comparison.json", "comparison.md", "apportionment.csv", "apportionment.json",
     "biproportional.csv", "biproportional.json", "report.html", "report.pdf",
+    # allocator sweep (cells.parquet is a folder of partitions, moved in by the sweep itself) and pareto
+    "scenarios.csv", "scenarios.parquet", "sweep.md", "pareto.csv", "pareto.json", "pareto.md", "pareto.svg",
 })
 
 #: The journal of a move in progress, inside the output folder (only while files are being moved in).
