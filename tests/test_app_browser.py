@@ -26,7 +26,7 @@ from allocator.reports.sensitivity import variant
 from allocator.results.solve import solve
 from allocator.writers.language import Numbers
 from tests.conftest import MODELS, ROOT
-from tests.test_report_browser import ARTEFACTS, CHROMIUM, _missing
+from tests.test_report_browser import ARTEFACTS, CHROMIUM, _missing, browser  # noqa: F401 (the fixture)
 
 if os.environ.get("CI"):  # the lock holds the app extra: CI must not pass by skipping the app's tests
     import streamlit  # noqa: F401
@@ -97,17 +97,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        _missing("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def test_chromium_changes_a_total_and_finds_the_new_plan_on_the_map(server: dict[str, Any], browser: Any) -> None:
