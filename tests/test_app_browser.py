@@ -98,7 +98,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 
 
-
 def test_chromium_changes_a_total_and_finds_the_new_plan_on_the_map(server: dict[str, Any], browser: Any) -> None:
     said = server["log"].read_text(encoding="utf-8", errors="replace")
     assert "Listening on 127.0.0.1 only" in said and f"started on 127.0.0.1:{server['port']}" in said, said
