@@ -193,6 +193,19 @@ def test_a_plan_without_ties_is_called_unique() -> None:
     assert alternative_optima(resolve(instance, load_model(MODELS / "need-weighted.yaml").value)).unique
 
 
+def test_regression_a_unique_plan_is_not_answered_no(tmp_path: Path) -> None:
+    """sensitivity.md asked "Is this the only optimal plan?" and answered "No: no other plan has the same cost"
+    for a unique plan. The answer now agrees with sensitivity.json's verdict."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sensitivity", str(DK_INSTANCE), "-m", str(MODELS / "need-weighted.yaml"),
+                                       "-o", str(out), "-q", "--draws", "0"])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))["alternative_optima"]["unique"]
+    memo = (out / "sensitivity.md").read_text(encoding="utf-8")
+    answer = memo.split("## Is this the only optimal plan?\n\n", 1)[1].split("\n", 1)[0]
+    assert verdict is True and answer.startswith("Yes: no other plan has the same cost"), answer
+
+
 def test_solve_with_sensitivity_writes_plan_and_report(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "-m", str(MODELS / "need-weighted.yaml"),

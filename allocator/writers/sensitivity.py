@@ -122,15 +122,15 @@ def sensitivity_markdown(report: SensitivityReport, unit: float, instance: Insta
         out += ["", "## Is this the only optimal plan?", ""]
         if a.moves is not None:
             if a.unique:
-                out.append("No: no other plan has the same cost (no cycle of cost zero in the residual network of "
+                out.append("Yes: no other plan has the same cost (no cycle of cost zero in the residual network of "
                            "the optimal flow changes a cell).")
             else:
                 shown = "; ".join(f"{m['area']}/{m['specialty']} {m['change']:+g}" for m in a.moves[:10])
                 out.append(f"No. {a.count:,} single changes of a cell have other optimal plans of exactly the same "
                            f"cost, e.g. {shown}{' …' if a.count > 10 else ''} (all in sensitivity_cells.csv).")
         elif a.unique:
-            out.append("No single move of a post from one area to another (within a specialty) keeps every rule "
-                       "at the same cost: no tied alternative was found.")
+            out.append("Yes, as far as single moves go: no move of one post from one area to another (within a "
+                       "specialty) keeps every rule at the same cost, so no tied alternative was found.")
         else:
             moves = "; ".join(f"{e['specialty']}: {e['from']} → {e['to']}" for e in a.exchanges[:10])
             out.append(f"No. {a.count} moves of one post keep every rule at exactly the same cost, e.g. {moves}"
