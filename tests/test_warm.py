@@ -37,16 +37,23 @@ def _reference_targets(instance, model, seed: int, noise: float, draw: int) -> n
     return build_problem(variant(instance, areas=_noisy_areas(instance, rng, noise)), model).target
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
-@given(instances(max_leaves=5, max_specialties=3), models(apportionment=True), st.integers(0, 3))
-def test_warm_draws_equal_fresh_re_solves(instance, model, seed) -> None:  # type: ignore[no-untyped-def]
+def _base_variants(instance, model):  # type: ignore[no-untyped-def]
+    """The base optimum and the cost variants around it; None when the model refuses the instance or no plan
+    exists."""
     try:
         base = resolve(instance, model)
     except InputError:
+        return None
+    return None if base.posts is None else (base, CostVariants(base.problem, base.units))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(instances(max_leaves=5, max_specialties=3), models(apportionment=True), st.integers(0, 3))
+def test_warm_draws_equal_fresh_re_solves(instance, model, seed) -> None:  # type: ignore[no-untyped-def]
+    found = _base_variants(instance, model)
+    if found is None:
         return
-    if base.posts is None:
-        return
-    variants = CostVariants(base.problem, base.units)
+    base, variants = found
     noisy = NoisyTargets(instance, model)
     for draw in range(3):
         try:
@@ -67,13 +74,10 @@ def test_warm_draws_equal_fresh_re_solves(instance, model, seed) -> None:  # typ
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(instances(max_leaves=4, max_specialties=2), models())
 def test_warm_weight_ranges_equal_bisection_by_re_solves(instance, model) -> None:  # type: ignore[no-untyped-def]
-    try:
-        base = resolve(instance, model)
-    except InputError:
+    found = _base_variants(instance, model)
+    if found is None:
         return
-    if base.posts is None:
-        return
-    variants = CostVariants(base.problem, base.units)
+    base, variants = found
     for name, value, floor, ceiling in weight_ends(instance, model):
         for limit in (floor, ceiling):
             if limit is None:

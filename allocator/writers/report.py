@@ -323,9 +323,7 @@ class _Writer:
 
     def reached(self, part: HorizonPart, area: CoverageFigures) -> str:
         """The year an area reaches its target, or that it does not by the end of the outlook."""
-        if area.reached is None:
-            return self._("not by %(year)s") % {"year": part.years[-1]}
-        return str(part.years[area.reached])
+        return self.reached_in(part.years, area)
 
     def context(self) -> dict[str, Any]:
         document = self.document
