@@ -229,7 +229,7 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
     The bar goes to stderr when stderr is a terminal (or ``progress`` is True) and not ``quiet``.
     """
     from allocator.reports.sensitivity import sensitivity as analyse
-    from allocator.reports.workers import Context, default_jobs, executor_for
+    from allocator.reports.workers import Context, default_jobs, executor_for, stop_workers
 
     jobs = jobs or default_jobs(len(instance.cells))
     # Workers load the instance from its file: faster than unpickling a large one (docs/dependencies.md).
@@ -252,8 +252,8 @@ def _sensitivity_report(instance: Instance, model: Any, plan: Plan, k: int, quie
                                  progress=bar.step, on_draw=bar.draw, executor=executor, context=context, jobs=jobs,
                                  on_task=bar.task)
     except BaseException:
-        # Ctrl-C or an error: do not wait for the queued tasks of the workers.
-        executor.shutdown(wait=False, cancel_futures=True)
+        # Ctrl-C, SIGTERM or an error: wait neither for the queued tasks nor for the running ones.
+        stop_workers(executor)
         raise
     executor.shutdown()
     return report

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +74,48 @@ def test_ctrl_c_keeps_a_folder_that_held_other_runs(tmp_path: Path, monkeypatch:
     result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "--out", str(out), "-q", "--force"])
     assert result.exit_code == 4
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before, "old files untouched, no temps"
+
+
+_SENSITIVITY_WITH_A_LONG_TASK = """
+import multiprocessing, sys, time
+import allocator.reports.sensitivity as sensitivity
+
+def analyse(instance, model, plan, *, executor, **options):
+    running = executor.submit(time.sleep, 120)  # a worker busy for two minutes, as a draw batch can be
+    while not running.running():
+        time.sleep(0.05)
+    print(*[child.pid for child in multiprocessing.active_children()], flush=True)
+    return running.result()
+
+sensitivity.sensitivity = analyse
+from allocator.__main__ import run
+sys.argv = ["allocator", *sys.argv[1:]]
+run()
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_stops_the_sensitivity_workers_at_once(tmp_path: Path) -> None:
+    """Regression: SIGTERM during a sensitivity run with --jobs 2 took 25 s to exit: Python's exit waited
+    for the task each worker was running."""
+    process = subprocess.Popen([sys.executable, "-c", _SENSITIVITY_WITH_A_LONG_TASK, "sensitivity", str(DK_INSTANCE),
+                                "--jobs", "2", "--out", str(tmp_path / "out"), "-q"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    workers = [int(pid) for pid in process.stdout.readline().split()]
+    assert workers, "the pool started no worker"
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    stdout, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - started < 15, "the command waited for the running task"
+    assert process.returncode == 4, stderr
+    assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()
+    assert not [pid for pid in workers if _alive(pid)], "a worker outlived the command"
