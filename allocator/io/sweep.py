@@ -388,6 +388,10 @@ def _check_scale(axis: Axis, instance: Instance, horizon: HorizonInstance | None
         values = {(leaf, ""): growth for leaf, growth in horizon.growth.items()}
     else:
         values = {cell: float(getattr(facts, column)) for cell, facts in horizon.cells.items()}
+    # The largest factor that keeps every cell in range (for the fix); growth can also be negative.
+    largest = min((high / value for value in values.values() if value > 0), default=math.inf)
+    if open_low:
+        largest = min([largest, *(low / value for value in values.values() if value < 0)])
     for factor in axis.values:
         for (leaf, specialty), value in values.items():
             scaled = value * factor
@@ -396,5 +400,5 @@ def _check_scale(axis: Axis, instance: Instance, horizon: HorizonInstance | None
                 shown = "(-1, 1]" if open_low else f"[{low:g}, {high:g}]"
                 raise InputError(f"the factor {factor:g} makes {column} of {where} {scaled:.6g}, outside {shown}",
                                  where=axis.where._replace(field="factors"),
-                                 fix=f"use factors up to {high / value:.6g} for that cell (rates are not clamped)"
-                                 if value > 0 else "use a smaller factor (rates are not clamped)")
+                                 fix=f"use factors below {largest:.6g}, which keeps every cell within {shown} "
+                                 "(values are not clamped)")

@@ -60,19 +60,20 @@ def write_cells(folder: Path, cells: Sequence[tuple[str, str]], unit: float, pla
     Readers that know Hive partitions (polars ``scan_parquet(..., hive_partitioning=True)``, pyarrow,
     DuckDB, Spark) add the ``scenario`` column back. Scenarios without a plan have no partition.
     A multi-year sweep (``years``: the plan years; each plan is years x cells) has the columns
-    area, specialty, year, posts, in the order of plan.csv: by year, then the instance's cells.
+    area, specialty, year, posts, in the order of plan.csv: by cell (the instance's order), then year.
     """
     folder.mkdir(parents=True, exist_ok=True)
     repeat = 1 if years is None else len(years)
-    areas = pl.Series("area", [leaf for leaf, _ in cells] * repeat, dtype=pl.String)
-    specialties = pl.Series("specialty", [s for _, s in cells] * repeat, dtype=pl.String)
+    areas = pl.Series("area", [leaf for leaf, _ in cells for _ in range(repeat)], dtype=pl.String)
+    specialties = pl.Series("specialty", [s for _, s in cells for _ in range(repeat)], dtype=pl.String)
     columns = [areas, specialties]
     if years is not None:
-        columns.append(pl.Series("year", [year for year in years for _ in cells], dtype=pl.Int64))
+        columns.append(pl.Series("year", [year for _ in cells for year in years], dtype=pl.Int64))
     for scenario in sorted(plans):
         part = folder / f"scenario={scenario}"
         part.mkdir()
-        posts = pl.Series("posts", plans[scenario].reshape(-1).astype(float) * unit)
+        units = plans[scenario] if years is None else plans[scenario].T  # years x cells -> cells x years
+        posts = pl.Series("posts", units.reshape(-1).astype(float) * unit)
         pl.DataFrame([*columns, posts]).write_parquet(part / "part-0.parquet", statistics=False)
 
 
