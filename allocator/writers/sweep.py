@@ -96,7 +96,8 @@ def sweep_json(spec: SweepSpec, parents: Sequence[str], rows: Sequence[dict[str,
     """sweep.json: what sweep.md shows, as numbers (read by ``allocator report`` for the HTML report)."""
     ordered = sorted(rows, key=lambda row: row["scenario"])
     document = {
-        "kind": "sweep", "instance": instance_name, "multi_year": horizon is not None,
+        "kind": "sweep", "instance": instance_name, "instance_file": str(spec.instance),
+        "multi_year": horizon is not None,
         "plan_years": horizon.plan_calendar_years if horizon is not None else None,
         "models": sorted({str(row["model"]) for row in ordered}), "combine": spec.combine,
         "draws": None if spec.draws is None else {"count": spec.draws.count, "noise": spec.draws.noise,
