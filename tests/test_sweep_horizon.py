@@ -83,6 +83,9 @@ def test_jobs_1_and_jobs_2_write_the_same_files(danish: tuple[Path, Path]) -> No
         part = Path("cells.parquet") / f"scenario={k}" / "part-0.parquet"
         assert pl.read_parquet(inline / part).equals(pl.read_parquet(pool / part))
     assert len({row["plan"] for row in rows}) == 8  # every axis moves the plan here
+    again = run_sweep(load_sweep_spec(inline.parent / "sweep.yaml"), inline, jobs=1)
+    assert (again.solved, again.reused) == (0, 8), "a rerun solves nothing that is saved"
+    assert _rows(inline) == rows
     header = next(csv.reader((inline / "scenarios.csv").open(encoding="utf-8")))
     for column in ("model.coverage_weight", "specialty.almen-medicin.totals.2023", "workforce.fill_rate",
                    "scenario", "model", "draw", "status", "objective", "coverage_cost", "posts_cost",
@@ -187,6 +190,7 @@ def test_a_time_limit_gives_status_time_limit_and_an_accepted_gap_is_never_calle
     rows = _rows(tmp_path / "stopped" / "out")
     assert [r["status"] for r in rows] == ["time-limit", "time-limit"]
     assert all(r["objective"] == "" and r["plan"] == "" for r in rows)
+    assert all(r["error"].startswith("the solver stopped") and "0.001 s" in r["error"] for r in rows)
     assert not (tmp_path / "stopped" / "out" / "cells.parquet").exists() or \
         not list((tmp_path / "stopped" / "out" / "cells.parquet").iterdir())
     accepted = load_sweep_spec(_spec(tmp_path / "accepted", axes, time_limit=120, accept_gap=0.01))

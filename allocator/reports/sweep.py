@@ -274,6 +274,8 @@ def solve_horizon_scenario(context: SweepContext, change: Change) -> ScenarioRes
         status = "infeasible" if isinstance(exc, InfeasibleError) else "time-limit"
         row.update(status=status, objective=None, plan=None, **{name: None for name in HORIZON_METRICS},
                    **dict.fromkeys(columns), seconds=time.perf_counter() - started)
+        if status == "time-limit":  # the gap the solver had reached, in its own words (no plan is kept)
+            row["error"] = str(exc).splitlines()[0][:300]
         return ScenarioResult(change.scenario, row, None)
     cells = list(horizon.instance.cells)
     unit = float(horizon.instance.unit)
