@@ -442,7 +442,7 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
               help="Folder for the report. Default: the folder given (required with several).")
 @_guarded
 def report(folders: tuple[Path, ...], lang: str | None, instance_path: Path | None, out: Path | None) -> None:
-    """Write report.html and report.pdf from the output folders FOLDERS of solve, sensitivity or compare."""
+    """Write report.html and report.pdf from the output folders FOLDERS of solve, sensitivity, compare or sweep."""
     from allocator.errors import InputError
     from allocator.io.outputs import instance_file_of, read_output_folder
 

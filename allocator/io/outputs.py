@@ -64,14 +64,14 @@ def read_output_folder(path: Path) -> OutputFolder:
     """
     if not path.is_dir():
         raise InputError("no such output folder", where=Location(path),
-                         fix="name a folder that 'allocator solve', 'sensitivity' or 'compare' wrote")
+                         fix="name a folder that 'allocator solve', 'sensitivity', 'compare' or 'sweep' wrote")
     folder = OutputFolder(path)
     for name in REPORT_SOURCES:
         if (path / name).exists():
             setattr(folder, name.removesuffix(".json"), _read_json(path / name))
     if folder.plan is None and folder.sensitivity is None and folder.comparison is None and folder.sweep is None:
         raise InputError(f"the folder holds none of {', '.join(REPORT_SOURCES)}", where=Location(path),
-                         fix="name a folder that 'allocator solve', 'sensitivity' or 'compare' wrote")
+                         fix="name a folder that 'allocator solve', 'sensitivity', 'compare' or 'sweep' wrote")
     names = {document["instance"] for document in (folder.plan, folder.sensitivity, folder.comparison, folder.sweep)
              if document is not None}
     if len(names) > 1:
