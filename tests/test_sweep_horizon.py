@@ -61,27 +61,29 @@ def _rows(out: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def danish(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The 8-scenario Danish sweep in this process and on two spawned processes."""
+def danish(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """The 8-scenario Danish sweep in this process, on two spawned processes and on a 2-worker LocalCluster."""
     folder = tmp_path_factory.mktemp("horizon-sweep")
     spec = load_sweep_spec(_spec(folder, AXES))
     assert spec.horizon and spec.size() == 8
-    inline, pool = folder / "jobs1", folder / "jobs2"
+    inline, pool, dask = folder / "jobs1", folder / "jobs2", folder / "dask"
     assert run_sweep(spec, inline, jobs=1).solved == 8
     assert run_sweep(spec, pool, jobs=2).solved == 8
-    return inline, pool
+    assert run_sweep(spec, dask, jobs=2, scheduler="local").solved == 8
+    return inline, pool, dask
 
 
-def test_jobs_1_and_jobs_2_write_the_same_files(danish: tuple[Path, Path]) -> None:
-    inline, pool = danish
+def test_every_executor_writes_the_same_files(danish: tuple[Path, Path, Path]) -> None:
+    inline, *others = danish
     rows = _rows(inline)
-    assert rows == _rows(pool) and len(rows) == 8
-    assert all(row["status"] == "optimal" for row in rows)
-    for name in ("sweep.md", "sweep.json"):
-        assert (inline / name).read_bytes() == (pool / name).read_bytes()
-    for k in range(1, 9):
-        part = Path("cells.parquet") / f"scenario={k}" / "part-0.parquet"
-        assert pl.read_parquet(inline / part).equals(pl.read_parquet(pool / part))
+    assert len(rows) == 8 and all(row["status"] == "optimal" for row in rows)
+    for other in others:
+        assert rows == _rows(other)
+        for name in ("sweep.md", "sweep.json"):
+            assert (inline / name).read_bytes() == (other / name).read_bytes()
+        for k in range(1, 9):
+            part = Path("cells.parquet") / f"scenario={k}" / "part-0.parquet"
+            assert pl.read_parquet(inline / part).equals(pl.read_parquet(other / part))
     assert len({row["plan"] for row in rows}) == 8  # every axis moves the plan here
     again = run_sweep(load_sweep_spec(inline.parent / "sweep.yaml"), inline, jobs=1)
     assert (again.solved, again.reused) == (0, 8), "a rerun solves nothing that is saved"
@@ -111,8 +113,8 @@ def _edited_instance(folder: Path, row: dict[str, str]) -> Path:
     return path
 
 
-def test_scenarios_equal_a_plain_solve_of_the_edited_files(danish: tuple[Path, Path], tmp_path: Path) -> None:
-    inline, _ = danish
+def test_scenarios_equal_a_plain_solve_of_the_edited_files(danish: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    inline, _, _ = danish
     rows = {int(r["scenario"]): r for r in _rows(inline)}
     model = yaml.safe_load(NEED.read_text(encoding="utf-8"))
     for k in (1, 4, 6, 8):
@@ -149,8 +151,8 @@ def test_scenarios_equal_a_plain_solve_of_the_edited_files(danish: tuple[Path, P
                 assert float(row[f"coverage.{region}.{year}"]) == pytest.approx(expected, rel=1e-9)
 
 
-def test_sweep_md_gives_ranges_and_the_years_where_the_plan_changes(danish: tuple[Path, Path]) -> None:
-    inline, _ = danish
+def test_sweep_md_gives_ranges_and_the_years_where_the_plan_changes(danish: tuple[Path, Path, Path]) -> None:
+    inline, _, _ = danish
     rows = _rows(inline)
     text = (inline / "sweep.md").read_text(encoding="utf-8")
     summary = json.loads((inline / "sweep.json").read_text(encoding="utf-8"))
