@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from allocator.cli import main
@@ -263,13 +263,15 @@ FACTORS = st.sampled_from([0.0, 0.5, 0.8, 1.0])
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=tiny_horizons(), model=tiny_models(), fill=FACTORS, retention=FACTORS, exit_rate=FACTORS,
        growth=st.sampled_from([0.0, 1.0, 3.0]), headcount=st.sampled_from([0.5, 1.0, 2.0]),
-       weight=st.sampled_from([0.0, 1.0, 25.0]), last_total=st.integers(0, 3))
+       weight=st.sampled_from([0.0, 1.0, 25.0]), last_total=st.integers(0, 3),
+       low=st.sampled_from([0.0, 1.0, 2.0]), high=st.sampled_from([1.0, 2.0]), previous=st.sampled_from([0.0, 2.0]))
 def test_a_generated_scenario_equals_solving_the_edited_instance(
         data: dict[str, Any], model: Any, fill: float, retention: float, exit_rate: float, growth: float,
-        headcount: float, weight: float, last_total: int) -> None:
+        headcount: float, weight: float, last_total: int, low: float, high: float, previous: float) -> None:
     last_year = 2021 + data["horizon"]["plan_years"] - 1
     fields = [("workforce.fill_rate", fill), ("workforce.retention", retention), ("workforce.exit_rate", exit_rate),
-              ("areas.population_growth", growth), ("workforce.headcount", headcount)]
+              ("areas.population_growth", growth), ("workforce.headcount", headcount), ("bounds.min", low),
+              ("bounds.max", high), ("previous.posts", previous)]
     axes = tuple(_axis(field, value) for field, value in fields) + (
         _axis("model.coverage_weight", weight), _axis(f"specialty.gp.totals.{last_year}", last_total))
     with tempfile.TemporaryDirectory() as folder:
@@ -286,6 +288,12 @@ def test_a_generated_scenario_equals_solving_the_edited_instance(
                 if name in row:  # the strategy gives every rate on some area of every path
                     row[name] = row[name] * factor
         edited["areas"][0]["population_growth"] = edited["areas"][0]["population_growth"] * growth
+        for row in edited.get("bounds", []):  # rows with and without a year alike
+            for name, factor in (("min", low), ("max", high)):
+                if name in row:
+                    row[name] = row[name] * factor
+        for row in edited["previous"]:  # also the pipeline's default
+            row["posts"] = row["posts"] * previous
         edited["specialties"][0]["totals"][last_year] = last_total
         path.write_text(yaml.safe_dump(edited), encoding="utf-8")
         reference_horizon = load_horizon_instance(path).value
@@ -294,7 +302,9 @@ def test_a_generated_scenario_equals_solving_the_edited_instance(
         reference = solve_horizon(reference_horizon, reference_model)
     except InfeasibleError:
         assert result.row["status"] == "infeasible" and result.units is None
+        event("infeasible")
         return
+    event("solved")
     assert result.row["status"] == "optimal"
     assert result.row["objective"] == reference.objective
     posts = reference.posts()
