@@ -137,6 +137,9 @@ def test_scenarios_equal_a_plain_solve_of_the_edited_files(danish: tuple[Path, P
         assert float(row["coverage_cost"]) == solved["coverage_cost"]
         assert float(row["inhabitant_years_without_specialist"]) == \
             solved["inhabitant_years_without_specialist"]
+        assert float(row["myopic_inhabitant_years_without_specialist"]) == \
+            solved["myopic"]["inhabitant_years_without_specialist"]
+        assert float(row["posts_moved"]) == sum(abs(float(p["change"])) for p in plan if p["change"] != "")
         # posts.<area>: the posts of the training region's leaves, summed over the plan years.
         parent = {"Nordjylland": "Nord", "Midtjylland": "Nord", "Syddanmark": "Syd", "Hovedstaden": "Øst",
                   "Sjælland": "Øst"}

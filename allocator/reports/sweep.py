@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import time
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -295,14 +296,14 @@ def solve_horizon_scenario(context: SweepContext, change: Change) -> ScenarioRes
         for parent in parents:
             supply, demand = sums.get((parent, year), [0.0, 0.0])
             coverage[f"coverage.{parent}.{year}"] = supply / demand if demand > 0 else None
-    previous = np.array([horizon.instance.previous_posts.get(cell, np.nan) for cell in cells]) / unit
-    moved = np.abs(np.diff(np.vstack([previous, units]), axis=0))
+    # As `compare` counts posts moved: each year against the year before, year 0 against `previous`.
+    moved = math.fsum(abs(row.change) for year_plan in plan.years for row in year_plan.rows if row.change is not None)
     myopic = (plan.myopic or {}).get("inhabitant_years_without_specialist")
     row.update(status=plan.status, objective=plan.objective, plan=plan_key(units), coverage_cost=plan.coverage_cost,
                posts_cost=plan.posts_cost, gap=plan.gap,
                inhabitant_years_without_specialist=plan.projection.inhabitant_years_without,
                myopic_inhabitant_years_without_specialist=myopic,
-               posts_moved=float(np.nansum(moved)) * unit,
+               posts_moved=moved,
                year_plans=[plan_key(units[p]) for p in range(units.shape[0])],
                **{f"posts.{p}": per_parent[p] for p in parents}, **coverage, seconds=time.perf_counter() - started)
     return ScenarioResult(change.scenario, row, units.astype(np.int32))
