@@ -133,3 +133,15 @@ def test_a_one_year_sweep_with_draws_and_an_infeasible_total_in_english(tmp_path
             cells.append(f"{low:g}" if low == high else f"{low:g}–{high:g}")
         assert posts[name] == cells + ["–"], region
     assert "From 350 to 10,000 the plan changes in 4 of 4 comparable scenarios." in html
+
+
+def test_a_rerun_without_report_removes_the_old_report(horizon_sweep: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "out"
+    shutil.copytree(horizon_sweep, copy)
+    spec = horizon_sweep.parent / "sweep.yaml"
+    output = _run("sweep", str(spec), "--out", str(copy), "-q")
+    assert "6 scenarios: 0 solved now, 6 already in" in output
+    assert not (copy / "report.html").exists() and not (copy / "report.pdf").exists()
+    assert (copy / "sweep.json").read_bytes() == (horizon_sweep / "sweep.json").read_bytes()
