@@ -48,7 +48,8 @@ from allocator import __version__
 from allocator.errors import InputError, Location, SolverError
 from allocator.io.loading import load_model
 from allocator.io.sweep import SweepSpec, check_axes, load_sweep_instance
-from allocator.reports.sweep import Change, ScenarioResult, SweepContext, install, parent_areas, scenarios_task
+from allocator.reports.sweep import (Change, ScenarioResult, SweepContext, check_models, install, parent_areas,
+                                     scenarios_task)
 from allocator.reports.workers import InlineExecutor, chunks
 from allocator.writers.output import Publication
 from allocator.writers.sweep import (scenarios_csv, scenarios_frame, scenarios_parquet, sweep_json, sweep_markdown,
@@ -293,6 +294,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | Non
         raise InputError(f"two models are named '{sorted(n for n in names if names.count(n) > 1)[0]}'",
                          where=Location(spec.path, None, "models"), fix="give each model its own name")
     check_axes(spec, instance, [m.value for m in models], horizon)
+    check_models(instance, [m.value for m in models])
     context = SweepContext(instance, tuple(m.value for m in models), spec.axes, spec.draws, horizon=horizon,
                            time_limit=spec.time_limit, accept_gap=spec.accept_gap)
     inputs = hashes

@@ -258,6 +258,19 @@ def test_a_model_without_a_multi_year_form_is_refused(tmp_path: Path) -> None:
     assert "the model 'bip' has objective 'biproportional', which has no multi-year form" in result.output
 
 
+def test_a_model_the_instance_cannot_serve_is_one_located_error(tmp_path: Path) -> None:
+    model = tmp_path / "doctors.yaml"
+    model.write_text("name: doctors\ncriteria: [{indicator: doctors_per_km2, weight: 1, direction: higher_is_worse}]\n",
+                     encoding="utf-8")
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(f"instance: {HORIZON / 'instance.yaml'}\nmodels: [{model}]\n"
+                    "axes: [{field: model.coverage_weight, values: [10, 50]}]\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "the indicator 'doctors_per_km2' used by the model is not given for leaf area" in result.output
+    assert "instance.yaml, areas row" in result.output and not (tmp_path / "out").exists()
+
+
 # --- generated instances: every scaled column against the edited file ----------------------------------
 
 FACTORS = st.sampled_from([0.0, 0.5, 0.8, 1.0])

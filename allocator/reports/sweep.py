@@ -195,6 +195,23 @@ def _scaled_bounds(rows: Sequence[Any], scales: dict[tuple[str, str], float]) ->
             for bound in rows]
 
 
+def check_models(instance: Instance, models: Sequence[Model]) -> None:
+    """Each model's need on the unchanged instance, before any scenario is solved.
+
+    A model the instance cannot serve (an indicator it lacks) is then one located error (exit 2),
+    not the same failure in every scenario.
+
+    Raises
+    ------
+    InputError
+        As ``allocator solve`` raises it for that instance and model.
+    """
+    from allocator.core.need import need_breakdown
+
+    for model in models:
+        need_breakdown(instance, model)
+
+
 def parent_of(instance: Instance, leaf: str) -> str:
     """The area a leaf's posts are summed into in a scenario row: its parent (itself at the root)."""
     return instance.area_by_id[leaf].parent or leaf
