@@ -944,17 +944,17 @@ def sweep(spec_path: Path, out: Path, jobs: int, scheduler: str | None, force: b
                             progress=step if show_bar else None)
     _say(f"{outcome.scenarios} scenarios: {outcome.solved} solved now, {outcome.reused} already in {out}")
     if with_report:
-        _sweep_report(spec, out, lang, outcome.files)
+        outcome.files += _sweep_report(spec, out, lang)
     _say("Wrote " + ", ".join(str(path) for path in outcome.files))
 
 
-def _sweep_report(spec: Any, out: Path, lang: str | None, written: list[Path]) -> None:
+def _sweep_report(spec: Any, out: Path, lang: str | None) -> list[Path]:
     """report.html and report.pdf in the sweep's folder, from the sweep.json just written."""
     from allocator.io.sweep import load_sweep_instance
 
     instance, _, _ = load_sweep_instance(spec)
     document = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
-    written += _write_report(out, instance, lang, sweeps=[document])
+    return _write_report(out, instance, lang, sweeps=[document])
 
 
 @main.command()
