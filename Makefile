@@ -85,12 +85,14 @@ bench-app: $(STAMP)
 	$(BIN)/python -m benchmarks.app_latency
 
 ## bench: time every backend and the PuLP + CBC baselines at four scales; writes benchmarks/results.md
-## (and benchmarks/horizon_results.md, benchmarks/sweep_results.md: sweep scenarios/s on municipal)
+## (and benchmarks/horizon_results.md, benchmarks/sweep_results.md: sweep scenarios/s on municipal,
+## benchmarks/sweep_horizon_results.md: multi-year sweeps)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.horizon
 	$(BIN)/python -m benchmarks.diagnosis
 	$(BIN)/python -m benchmarks.sweep
+	$(BIN)/python -m benchmarks.sweep_horizon
 
 ## bench-apportion: apportion at totals 10^3-10^12, the objective at 10^8, biproportional on Zürich -> benchmarks/apportionment.md
 bench-apportion: $(STAMP)

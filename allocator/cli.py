@@ -133,13 +133,14 @@ def _report_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _write_report(target: Any, instance: Instance, lang: str | None, plans: Sequence[Any] = (),
-                  sensitivities: Sequence[Any] = (), comparisons: Sequence[Any] = ()) -> list[Path]:
+                  sensitivities: Sequence[Any] = (), comparisons: Sequence[Any] = (),
+                  sweeps: Sequence[Any] = ()) -> list[Path]:
     """report.html and report.pdf from the runs' JSON documents, in ``lang``, else the instance's language."""
     from allocator.io.geometry import read_geometry
     from allocator.reports.document import build_document
     from allocator.writers.report import write_report
 
-    document = build_document(instance, plans, sensitivities, comparisons)
+    document = build_document(instance, plans, sensitivities, comparisons, sweeps)
     shapes = read_geometry(instance) if instance.geometry is not None else None
     return write_report(target, document, lang or instance.language or "en", shapes)
 
@@ -441,7 +442,7 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
               help="Folder for the report. Default: the folder given (required with several).")
 @_guarded
 def report(folders: tuple[Path, ...], lang: str | None, instance_path: Path | None, out: Path | None) -> None:
-    """Write report.html and report.pdf from the output folders FOLDERS of solve, sensitivity or compare."""
+    """Write report.html and report.pdf from the output folders FOLDERS of solve, sensitivity, compare or sweep."""
     from allocator.errors import InputError
     from allocator.io.outputs import instance_file_of, read_output_folder
 
@@ -470,7 +471,8 @@ def report(folders: tuple[Path, ...], lang: str | None, instance_path: Path | No
                          where=Location(path, None, "name"), fix="name the instance the runs were made from")
     written = _write_report(out, loaded.value, lang, plans=[r.plan for r in runs if r.plan is not None],
                             sensitivities=[r.sensitivity for r in runs if r.sensitivity is not None],
-                            comparisons=[r.comparison for r in runs if r.comparison is not None])
+                            comparisons=[r.comparison for r in runs if r.comparison is not None],
+                            sweeps=[r.sweep for r in runs if r.sweep is not None])
     _say("Wrote " + ", ".join(str(path) for path in written))
 
 
@@ -906,10 +908,14 @@ def app(instance: Path, model_paths: tuple[Path, ...], port: int, host: str, lan
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--progress/--no-progress", default=None,
               help="The progress bar on stderr (default: when stderr is a terminal).")
+@_report_options
 @_guarded
 def sweep(spec_path: Path, out: Path, jobs: int, scheduler: str | None, force: bool, quiet: bool,
-          progress: bool | None) -> None:
-    """Solve every scenario of SPEC (models x axes x draws) and write scenarios.csv, .parquet, cells.parquet, sweep.md."""
+          progress: bool | None, with_report: bool, lang: str | None) -> None:
+    """Solve every scenario of SPEC (models x axes x draws) and write scenarios.csv, .parquet, cells.parquet, sweep.md.
+
+    A multi-year instance's scenarios are solved over the horizon, as 'solve' does (docs/sweeps.md).
+    """
     from allocator.io.sweep import load_sweep_spec
     from allocator.sweep import run_sweep
 
@@ -937,7 +943,18 @@ def sweep(spec_path: Path, out: Path, jobs: int, scheduler: str | None, force: b
         outcome = run_sweep(spec, out, jobs=jobs, scheduler=scheduler, force=force,
                             progress=step if show_bar else None)
     _say(f"{outcome.scenarios} scenarios: {outcome.solved} solved now, {outcome.reused} already in {out}")
+    if with_report:
+        outcome.files += _sweep_report(spec, out, lang)
     _say("Wrote " + ", ".join(str(path) for path in outcome.files))
+
+
+def _sweep_report(spec: Any, out: Path, lang: str | None) -> list[Path]:
+    """report.html and report.pdf in the sweep's folder, from the sweep.json just written."""
+    from allocator.io.sweep import load_sweep_instance
+
+    instance, _, _ = load_sweep_instance(spec)
+    document = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+    return _write_report(out, instance, lang, sweeps=[document])
 
 
 @main.command()

@@ -149,6 +149,10 @@ class SolverError(AllocatorError):
     exit_code = EXIT_SOLVER
 
 
+class TimeLimitError(SolverError):
+    """The solver reached the time limit without a plan proven within the accepted gap (exit code 4)."""
+
+
 class VerificationError(AllocatorError):
     """A plan broke a rule of the instance or model; nothing is written.
 

@@ -46,12 +46,14 @@ import numpy as np
 
 from allocator import __version__
 from allocator.errors import InputError, Location, SolverError
-from allocator.io.loading import load_instance, load_model
-from allocator.io.sweep import SweepSpec, check_axes
-from allocator.reports.sweep import Change, ScenarioResult, SweepContext, install, parent_areas, scenarios_task
+from allocator.io.loading import load_model
+from allocator.io.sweep import SweepSpec, check_axes, load_sweep_instance
+from allocator.reports.sweep import (Change, ScenarioResult, SweepContext, check_models, install, parent_areas,
+                                     scenarios_task)
 from allocator.reports.workers import InlineExecutor, chunks
 from allocator.writers.output import Publication
-from allocator.writers.sweep import scenarios_csv, scenarios_frame, scenarios_parquet, sweep_markdown, write_cells
+from allocator.writers.sweep import (scenarios_csv, scenarios_frame, scenarios_parquet, sweep_json, sweep_markdown,
+                                     write_cells)
 
 #: The folder inside DIR that holds one file per solved scenario (the resume store).
 STORE = ".sweep"
@@ -285,16 +287,17 @@ def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | Non
     SolverError
         When scenarios failed twice (after the files are written; rerun to retry them).
     """
-    loaded = load_instance(spec.instance)
+    instance, horizon, hashes = load_sweep_instance(spec)  # horizon: the multi-year instance, or None
     models = [load_model(path) for path in spec.models]
     names = [m.value.name for m in models]
     if len(set(names)) < len(names):
         raise InputError(f"two models are named '{sorted(n for n in names if names.count(n) > 1)[0]}'",
                          where=Location(spec.path, None, "models"), fix="give each model its own name")
-    instance = loaded.value
-    check_axes(spec, instance, [m.value for m in models])
-    context = SweepContext(instance, tuple(m.value for m in models), spec.axes, spec.draws)
-    inputs = dict(loaded.hashes)
+    check_axes(spec, instance, [m.value for m in models], horizon)
+    check_models(instance, [m.value for m in models])
+    context = SweepContext(instance, tuple(m.value for m in models), spec.axes, spec.draws, horizon=horizon,
+                           time_limit=spec.time_limit, accept_gap=spec.accept_gap)
+    inputs = hashes
     changes = changes_of(spec)
     keys = {change.scenario: fingerprint(inputs, context, change) for change in changes}
     with _locked_store(out, force) as store:
@@ -309,7 +312,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | Non
         reused = len(saved)
         failed = _solve(todo, jobs, scheduler, context, store, keys, progress) if todo else {}
         outcome = SweepOutcome(len(changes), len(todo) - len(failed), reused, failed)
-        outcome.files = _publish(spec, out, store, instance, names, changes, keys, failed)
+        outcome.files = _publish(spec, out, store, instance, names, changes, keys, failed, horizon)
     if failed:
         shown = ", ".join(f"{n} ({message})" for n, message in sorted(failed.items())[:3])
         raise SolverError(f"{len(failed)} of {len(changes)} scenarios failed twice: {shown}; the others are written. "
@@ -368,9 +371,10 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
 
 
 def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list[str], changes: list[Change],
-             keys: dict[int, str], failed: dict[int, str]) -> list[Path]:
+             keys: dict[int, str], failed: dict[int, str], horizon: Any = None) -> list[Path]:
     """Write the sweep's files from the saved scenarios; scenarios.* and sweep.md move in together."""
     parents = parent_areas(instance)
+    years = horizon.plan_calendar_years if horizon is not None else None
     rows = []
     staging = store / f"cells-{uuid.uuid4().hex}.tmp"
     plans: dict[int, np.ndarray] = {}
@@ -387,13 +391,14 @@ def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list
             if units is not None:
                 plans[change.scenario] = units
         rows.append(row)
-    frame = scenarios_frame(spec, parents, rows)
+    frame = scenarios_frame(spec, parents, rows, horizon)
     try:
-        write_cells(staging, instance.cells, float(instance.unit), plans)
+        write_cells(staging, instance.cells, float(instance.unit), plans, years)
         with Publication(out, force=True, replace_run=True) as target:
             target.stage("scenarios.csv", scenarios_csv(frame))
             target.stage("scenarios.parquet", scenarios_parquet(frame))
-            target.stage("sweep.md", sweep_markdown(spec, parents, rows, instance.name))
+            target.stage("sweep.md", sweep_markdown(spec, parents, rows, instance.name, horizon))
+            target.stage("sweep.json", sweep_json(spec, parents, rows, instance.name, horizon))
             old = store / f"old-{uuid.uuid4().hex}.tmp"
             cells = out / "cells.parquet"
             if cells.is_dir():
@@ -406,5 +411,5 @@ def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list
     for entry in store.glob("*.npz"):  # scenarios of an earlier spec that this sweep no longer has
         if entry.name not in wanted:
             entry.unlink(missing_ok=True)
-    return [out / name for name in ("scenarios.csv", "scenarios.parquet", "cells.parquet", "sweep.md")]
+    return [out / name for name in ("scenarios.csv", "scenarios.parquet", "cells.parquet", "sweep.md", "sweep.json")]
 

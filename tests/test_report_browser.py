@@ -139,3 +139,27 @@ def test_the_danish_multi_year_report_in_chromium(browser: Any, tmp_path: Path) 
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "report-dk-2021-almen-medicin-horizon-da.png"), full_page=True)
     page.close()
+
+
+def test_a_multi_year_sweep_report_in_chromium(browser: Any, tmp_path: Path) -> None:
+    # The sweep section (issue 17): its tables laid out and readable, nothing fetched.
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(f"instance: {ROOT / 'instances' / 'dk-2021-almen-medicin-horizon' / 'instance.yaml'}\n"
+                    f"models: [{MODELS / 'need-weighted.yaml'}]\n"
+                    "axes: [{field: workforce.fill_rate, factors: [0.9, 1]}, {field: model.coverage_weight, "
+                    "values: [10, 50]}]\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["sweep", str(spec), "-o", str(tmp_path / "sweep"), "-q", "--report"])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "sweep" / "report.html"
+    seen = _open(browser, report)
+    assert seen["errors"] == [] and seen["requests"] == [report.as_uri()]
+    page = seen["page"]
+    tables = page.evaluate("""() => [...document.querySelectorAll('section.sweep table')].map(t => {
+        const b = t.getBoundingClientRect(); return [t.id, b.width > 0 && b.height > 0, t.rows.length]; })""")
+    # Per axis: the posts table and the coverage table, each a header row and the 3 training regions.
+    assert [t[0] for t in tables] == ["table-sweep-0-0", "table-sweep-0-0-coverage", "table-sweep-0-1",
+                                      "table-sweep-0-1-coverage"]
+    assert all(t[1] and t[2] == 4 for t in tables), tables
+    text = page.inner_text("section.sweep")
+    assert "Sådan flytter planen sig over en række indstillinger" in text and "4 scenarier: 4 bevist optimale." in text
+    page.close()

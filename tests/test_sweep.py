@@ -410,13 +410,3 @@ def test_cells_parquet_reads_back_as_one_table_with_its_scenario_column(sweep_20
     per_scenario = table.group_by("scenario").agg(pl.col("posts").sum()).sort("scenario")
     totals = [float(r["specialty.almen-medicin.total"]) for r in _rows(on_dask)]
     assert np.allclose(per_scenario["posts"].to_numpy(), totals)
-
-
-def test_a_multi_year_instance_is_refused(tmp_path: Path) -> None:
-    spec = tmp_path / "sweep.yaml"
-    horizon = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
-    spec.write_text(f"instance: {horizon}\nmodels: [{NEED}]\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 2, result.output
-    assert "this is a multi-year instance (it has a 'horizon'), which this command does not take" in result.output
-    assert not (tmp_path / "out").exists()

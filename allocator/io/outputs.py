@@ -1,4 +1,4 @@
-"""Read the output folders of earlier runs (plan.json, sensitivity.json, comparison.json) for a report."""
+"""Read the output folders of earlier runs (plan.json, sensitivity.json, comparison.json, sweep.json) for a report."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from allocator.errors import InputError, Location
 from allocator.io.limits import MAX_TABLE_BYTES
 
 #: The files a report is made from, in the order their sections appear.
-REPORT_SOURCES = ("plan.json", "sensitivity.json", "comparison.json")
+REPORT_SOURCES = ("plan.json", "sensitivity.json", "comparison.json", "sweep.json")
 
 
 @dataclass
@@ -22,11 +22,12 @@ class OutputFolder:
     plan: dict[str, Any] | None = None
     sensitivity: dict[str, Any] | None = None
     comparison: dict[str, Any] | None = None
+    sweep: dict[str, Any] | None = None  # sweep.json of ``allocator sweep``
 
     @property
     def instance_name(self) -> str:
         """The instance every document of the folder was made from."""
-        for document in (self.plan, self.sensitivity, self.comparison):
+        for document in (self.plan, self.sensitivity, self.comparison, self.sweep):
             if document is not None:
                 return str(document.get("instance", ""))
         return ""
@@ -63,15 +64,15 @@ def read_output_folder(path: Path) -> OutputFolder:
     """
     if not path.is_dir():
         raise InputError("no such output folder", where=Location(path),
-                         fix="name a folder that 'allocator solve', 'sensitivity' or 'compare' wrote")
+                         fix="name a folder that 'allocator solve', 'sensitivity', 'compare' or 'sweep' wrote")
     folder = OutputFolder(path)
     for name in REPORT_SOURCES:
         if (path / name).exists():
             setattr(folder, name.removesuffix(".json"), _read_json(path / name))
-    if folder.plan is None and folder.sensitivity is None and folder.comparison is None:
+    if folder.plan is None and folder.sensitivity is None and folder.comparison is None and folder.sweep is None:
         raise InputError(f"the folder holds none of {', '.join(REPORT_SOURCES)}", where=Location(path),
-                         fix="name a folder that 'allocator solve', 'sensitivity' or 'compare' wrote")
-    names = {document["instance"] for document in (folder.plan, folder.sensitivity, folder.comparison)
+                         fix="name a folder that 'allocator solve', 'sensitivity', 'compare' or 'sweep' wrote")
+    names = {document["instance"] for document in (folder.plan, folder.sensitivity, folder.comparison, folder.sweep)
              if document is not None}
     if len(names) > 1:
         raise InputError(f"the folder mixes runs of the instances {', '.join(sorted(map(str, names)))}",
@@ -83,6 +84,10 @@ def instance_file_of(folder: OutputFolder) -> Path | None:
     """The instance file the folder's runs were made from, if it can be found; else None."""
     if folder.plan is not None:
         named = folder.plan.get("metadata", {}).get("instance_file")
+        if isinstance(named, str) and Path(named).is_file():
+            return Path(named)
+    if folder.sweep is not None:
+        named = folder.sweep.get("instance_file")
         if isinstance(named, str) and Path(named).is_file():
             return Path(named)
     # The repository's layout: instances/<name>/instance.yaml, relative to where the command runs.

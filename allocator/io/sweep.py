@@ -12,6 +12,19 @@ relative to the spec's own folder. What an axis may vary:
 - ``areas.population``, ``areas.<indicator>``, ``bounds.min``,
   ``bounds.max``, ``previous.posts``: an instance table column multiplied by
   a factor, with ``factors``.
+
+On a multi-year instance (one with a ``horizon``) an axis may also vary:
+
+- ``specialty.<id>.totals.<year>``: one specialty's total in one plan year
+  (``specialty.<id>.total`` sets every plan year);
+- ``workforce.fill_rate``, ``workforce.retention``, ``workforce.exit_rate``,
+  ``workforce.headcount``, ``areas.population_growth``: the resolved value of
+  every cell (or leaf) times a factor. A factor that takes a rate out of
+  [0, 1] (a growth out of (-1, 1]) is refused, located at the axis: rates
+  are never clamped, so a scenario's figures are the factor's own.
+
+and the spec may give ``time_limit`` (seconds per scenario) and
+``accept_gap`` (the relative gap accepted), as ``allocator solve`` takes them.
 """
 
 from __future__ import annotations
@@ -25,11 +38,16 @@ from typing import Any, Literal
 
 from allocator.errors import InputError, Location
 from allocator.io.documents import Document, read_document
-from allocator.io.schemas import Instance, Model
+from allocator.io.schemas import HorizonInstance, Instance, Model
 
 #: The instance table columns an axis may scale (``areas.<indicator>`` is checked against the instance).
 SCALED_COLUMNS = {("areas", "population"), ("bounds", "min"), ("bounds", "max"), ("previous", "posts")}
-_KEYS = {"instance", "models", "axes", "combine", "draws"}
+#: The columns of a multi-year instance an axis may scale, and the range each must stay in (low open?, low, high).
+HORIZON_COLUMNS: dict[tuple[str, str], tuple[bool, float, float]] = {
+    ("workforce", "fill_rate"): (False, 0.0, 1.0), ("workforce", "retention"): (False, 0.0, 1.0),
+    ("workforce", "exit_rate"): (False, 0.0, 1.0), ("workforce", "headcount"): (False, 0.0, math.inf),
+    ("areas", "population_growth"): (True, -1.0, 1.0)}
+_KEYS = {"instance", "models", "axes", "combine", "draws", "time_limit", "accept_gap"}
 #: A sweep larger than this is refused: each scenario is a full solve, and its rows are held in memory.
 MAX_SCENARIOS = 1_000_000
 
@@ -40,7 +58,7 @@ class Axis:
 
     field: str
     kind: Literal["model", "total", "scale"]
-    path: tuple[str | int, ...]
+    path: tuple[str | int, ...]  # a total: (specialty,) for every plan year, (specialty, year) for one
     values: tuple[float, ...]
     where: Location
 
@@ -65,6 +83,9 @@ class SweepSpec:
     combine: Literal["grid", "zip"]
     draws: Draws | None
     sha256: str
+    horizon: bool = False  # the instance is multi-year (solved by solve_horizon)
+    time_limit: float | None = None  # seconds per scenario (multi-year only)
+    accept_gap: float | None = None  # relative gap accepted (multi-year only)
 
     def combinations(self) -> list[tuple[float, ...]]:
         """The axis values of every combination, in order (the last axis fastest on a grid)."""
@@ -96,7 +117,8 @@ def _number(document: Document, key: tuple[str | int, ...], field: str, value: A
 def _parse_field(document: Document, key: tuple[str | int, ...], text: Any) -> tuple[str, tuple[str | int, ...]]:
     fix = ("use model.<field> (model.underserved_weight, model.criteria.0.weight, model.stability.weight), "
            "specialty.<id>.total, or a column to scale: areas.population, areas.<indicator>, bounds.min, "
-           "bounds.max, previous.posts")
+           "bounds.max, previous.posts (multi-year: also specialty.<id>.totals.<year>, workforce.fill_rate, "
+           "workforce.retention, workforce.exit_rate, workforce.headcount)")
     if not isinstance(text, str) or not text.strip():
         raise _bad(document, key, "field", "an axis needs a 'field'", fix)
     parts = text.strip().split(".")
@@ -105,8 +127,10 @@ def _parse_field(document: Document, key: tuple[str | int, ...], text: Any) -> t
         return "model", tuple(int(p) if p.isdigit() else p for p in rest)
     if head == "specialty" and len(rest) == 2 and rest[0] and rest[1] == "total":
         return "total", (rest[0],)
-    if head in {"areas", "bounds", "previous"} and len(rest) == 1 and rest[0]:
-        if head == "areas" or (head, rest[0]) in SCALED_COLUMNS:
+    if head == "specialty" and len(rest) == 3 and rest[0] and rest[1] == "totals" and rest[2].isdigit():
+        return "total", (rest[0], int(rest[2]))
+    if head in {"areas", "bounds", "previous", "workforce"} and len(rest) == 1 and rest[0]:
+        if head == "areas" or (head, rest[0]) in SCALED_COLUMNS | set(HORIZON_COLUMNS):
             return "scale", (head, rest[0])
     raise _bad(document, key, "field", f"cannot vary '{text}'", fix)
 
@@ -181,12 +205,54 @@ def load_sweep_spec(path: Path | str) -> SweepSpec:
         raise _bad(document, ("combine",), "combine", f"zipped axes must have as many values each ({lengths})",
                    "give every axis the same number of values, or use 'combine: grid'")
     draws = _draws(document, data.get("draws"))
+    limits = {}
+    for name, fix in (("time_limit", "write 'time_limit: 60' (seconds for each scenario's solve)"),
+                      ("accept_gap", "write 'accept_gap: 0.01' (accept a plan proven within 1 % of the optimum)")):
+        value = data.get(name)
+        if value is not None:
+            number = _number(document, (name,), name, value)
+            if number <= 0 if name == "time_limit" else not 0 <= number < 1:
+                raise _bad(document, (name,), name, f"{name} {number:g} is out of range", fix)
+            limits[name] = number
     spec = SweepSpec(document.path, folder / instance, model_paths, tuple(axes), combine, draws,
-                     hashlib.sha256(document.raw).hexdigest())
+                     hashlib.sha256(document.raw).hexdigest(), _is_horizon(folder / instance), **limits)
+    if limits and not spec.horizon:
+        name = sorted(limits)[0]
+        raise _bad(document, (name,), name, f"'{name}' is for multi-year instances; a one-year plan is always "
+                   "solved to a proven optimum", f"delete '{name}'")
     if spec.size() > MAX_SCENARIOS:
         raise _bad(document, ("axes",), "axes", f"the sweep has {spec.size():,} scenarios, more than "
                    f"{MAX_SCENARIOS:,}", "split it into several sweeps")
     return spec
+
+
+def _is_horizon(instance: Path) -> bool:
+    from allocator.io.horizon import is_horizon_file
+
+    return is_horizon_file(instance)
+
+
+def load_sweep_instance(spec: SweepSpec) -> tuple[Instance, HorizonInstance | None, dict[str, str]]:
+    """The spec's instance: the one-year instance, the multi-year one (None for one-year) and what to fingerprint.
+
+    The hashes are the input files' SHA-256, plus, on a multi-year sweep, the time limit and the
+    accepted gap: a scenario saved under other limits is solved again, never reused.
+
+    Raises
+    ------
+    InputError
+        At the first bad value of the instance, located.
+    """
+    if not spec.horizon:
+        from allocator.io.loading import load_instance
+
+        loaded = load_instance(spec.instance)
+        return loaded.value, None, dict(loaded.hashes)
+    from allocator.io.horizon import load_horizon_instance
+
+    loaded = load_horizon_instance(spec.instance)
+    hashes = {**loaded.hashes, "sweep limits": f"time_limit={spec.time_limit!r} accept_gap={spec.accept_gap!r}"}
+    return loaded.value.instance, loaded.value, hashes
 
 
 def _draws(document: Document, value: Any) -> Draws | None:
@@ -250,14 +316,22 @@ def with_model_value(model: Model, path: tuple[str | int, ...], value: float) ->
         raise ValueError(first["msg"]) from None
 
 
-def check_axes(spec: SweepSpec, instance: Instance, models: list[Model]) -> None:
+def check_axes(spec: SweepSpec, instance: Instance, models: list[Model], horizon: HorizonInstance | None = None) -> None:
     """Check every axis against the instance and models: fields that exist, values each model accepts.
+
+    ``horizon`` is the multi-year instance (``instance`` is then its one-year instance).
 
     Raises
     ------
     InputError
         Located at the axis row of the spec.
     """
+    if horizon is not None:
+        for model in models:
+            if model.objective not in ("absolute", "squared", "apportionment"):
+                raise InputError(f"the model '{model.name}' has objective '{model.objective}', which has no "
+                                 "multi-year form", where=Location(spec.path, None, "models"),
+                                 fix="use a model with objective 'absolute', 'squared' or 'apportionment'")
     for axis in spec.axes:
         if axis.kind == "model":
             for model in models:
@@ -277,6 +351,15 @@ def check_axes(spec: SweepSpec, instance: Instance, models: list[Model]) -> None
             if axis.path[0] not in known:
                 raise InputError(f"unknown specialty '{axis.path[0]}'", where=axis.where,
                                  fix=f"the specialties are: {', '.join(sorted(known))}")
+            if len(axis.path) == 2:
+                if horizon is None:
+                    raise InputError(f"'{axis.field}' varies one plan year's total, and the instance is not "
+                                     "multi-year", where=axis.where,
+                                     fix=f"use specialty.{axis.path[0]}.total")
+                years = horizon.plan_calendar_years
+                if axis.path[1] not in years:
+                    raise InputError(f"{axis.path[1]} is not a plan year ({years[0]}-{years[-1]})", where=axis.where,
+                                     fix=f"use specialty.{axis.path[0]}.totals.<year> with a plan year")
             unit = float(instance.unit)
             for value in axis.values:
                 if value < 0 or abs(value / unit - round(value / unit)) > 1e-9:
@@ -284,9 +367,38 @@ def check_axes(spec: SweepSpec, instance: Instance, models: list[Model]) -> None
                                      where=axis.where._replace(field="values"),
                                      fix="use whole posts, or half posts with 'unit: 0.5'")
         else:
-            table, column = axis.path
-            if table == "areas" and column != "population":
-                names = {name for area in instance.areas for name in area.indicators}
-                if column not in names:
-                    raise InputError(f"the instance's areas have no column '{column}'", where=axis.where,
-                                     fix=f"scale areas.population or one of: {', '.join(sorted(names)) or '(none)'}")
+            _check_scale(axis, instance, horizon)
+
+
+def _check_scale(axis: Axis, instance: Instance, horizon: HorizonInstance | None) -> None:
+    table, column = str(axis.path[0]), str(axis.path[1])
+    limits = HORIZON_COLUMNS.get((table, column))
+    if limits is None:
+        if table == "areas" and column != "population":
+            names = {name for area in instance.areas for name in area.indicators}
+            if column not in names:
+                raise InputError(f"the instance's areas have no column '{column}'", where=axis.where,
+                                 fix=f"scale areas.population or one of: {', '.join(sorted(names)) or '(none)'}")
+        return
+    if horizon is None:
+        raise InputError(f"'{axis.field}' is a column of multi-year instances, and this instance has no "
+                         "'horizon'", where=axis.where, fix="scale it on a multi-year instance, or drop the axis")
+    open_low, low, high = limits
+    if table == "areas":
+        values = {(leaf, ""): growth for leaf, growth in horizon.growth.items()}
+    else:
+        values = {cell: float(getattr(facts, column)) for cell, facts in horizon.cells.items()}
+    # The largest factor that keeps every cell in range (for the fix); growth can also be negative.
+    largest = min((high / value for value in values.values() if value > 0), default=math.inf)
+    if open_low:
+        largest = min([largest, *(low / value for value in values.values() if value < 0)])
+    for factor in axis.values:
+        for (leaf, specialty), value in values.items():
+            scaled = value * factor
+            if scaled > high or scaled < low or (open_low and scaled <= low):
+                where = f"'{leaf}'" + (f", '{specialty}'" if specialty else "")
+                shown = "(-1, 1]" if open_low else f"[{low:g}, {high:g}]"
+                raise InputError(f"the factor {factor:g} makes {column} of {where} {scaled:.6g}, outside {shown}",
+                                 where=axis.where._replace(field="factors"),
+                                 fix=f"use factors below {largest:.6g}, which keeps every cell within {shown} "
+                                 "(values are not clamped)")

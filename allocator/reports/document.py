@@ -210,6 +210,32 @@ class HorizonComparisonPart:
 
 
 @dataclass
+class SweepAxisFigures:
+    """One axis of a sweep: each area's range of posts (and, multi-year, coverage) per value, and the changes."""
+
+    field: str
+    values: list[float]
+    posts: list[tuple[str, list[list[float] | None]]]  # (area name, [low, high] or None per value)
+    coverage: list[tuple[str, list[list[float] | None]]]  # the same for coverage (multi-year; else empty)
+    changes: list[dict[str, Any]]  # from, to, changed, comparable and (multi-year) years
+
+
+@dataclass
+class SweepPart:
+    """A sweep (sweep.json): what its scenarios were, and per axis how the plan moves."""
+
+    scenarios: int
+    statuses: dict[str, int]
+    models: list[str]
+    combine: str
+    draws: dict[str, Any] | None
+    multi_year: bool
+    plan_years: list[int]
+    coverage_year: int | None
+    axes: list[SweepAxisFigures]
+
+
+@dataclass
 class Document:
     """Everything one report shows."""
 
@@ -221,6 +247,7 @@ class Document:
     comparisons: list[ComparisonPart] = field(default_factory=list)
     horizons: list[HorizonPart] = field(default_factory=list)
     horizon_comparisons: list[HorizonComparisonPart] = field(default_factory=list)
+    sweeps: list[SweepPart] = field(default_factory=list)
     group_names: dict[str, str] = field(default_factory=dict)
     sources: list[tuple[str, str]] = field(default_factory=list)
 
@@ -426,6 +453,24 @@ def _horizon_comparison_part(tree: _Tree, comparison: dict[str, Any]) -> Horizon
                                  policies=policies, summed_per_parent=tree.summed)
 
 
+def _sweep_part(tree: _Tree, sweep: dict[str, Any]) -> SweepPart:
+    """The part of a sweep.json: its areas named from the instance (the parents of the leaves)."""
+    axes = []
+    for axis in sweep["axes"]:
+        coverage = axis.get("coverage") or {}
+        axes.append(SweepAxisFigures(
+            field=str(axis["field"]), values=[float(v) for v in axis["values"]],
+            posts=[(tree.name(area), axis["posts"][area]) for area in sweep["areas"]],
+            coverage=[(tree.name(area), coverage[area]) for area in sweep["areas"] if area in coverage],
+            changes=list(axis["changes"])))
+    years = [int(y) for y in sweep.get("plan_years") or []]
+    coverage_year = next((int(a["coverage_year"]) for a in sweep["axes"] if a.get("coverage_year")), None)
+    return SweepPart(scenarios=int(sweep["scenarios"]), statuses=dict(sweep["statuses"]),
+                     models=[str(m) for m in sweep["models"]], combine=str(sweep["combine"]), draws=sweep.get("draws"),
+                     multi_year=bool(sweep.get("multi_year")), plan_years=years, coverage_year=coverage_year,
+                     axes=axes)
+
+
 def _sources(instance: Instance) -> list[tuple[str, str]]:
     if isinstance(instance.sources, dict):
         return [(str(key), " ".join(str(value).split())) for key, value in instance.sources.items()]
@@ -436,7 +481,7 @@ def _sources(instance: Instance) -> list[tuple[str, str]]:
 
 def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
                    sensitivities: Sequence[dict[str, Any]] = (),
-                   comparisons: Sequence[dict[str, Any]] = ()) -> Document:
+                   comparisons: Sequence[dict[str, Any]] = (), sweeps: Sequence[dict[str, Any]] = ()) -> Document:
     """The figures of a report from the JSON documents of one or more runs on ``instance``.
 
     Parameters
@@ -447,6 +492,8 @@ def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
         Parsed plan.json, sensitivity.json and comparison.json documents (a multi-year plan.json,
         which holds a ``projection``, gives a :class:`HorizonPart`; a multi-year comparison.json,
         ``kind: multi-year``, a :class:`HorizonComparisonPart`).
+    sweeps
+        Parsed sweep.json documents (``allocator sweep``), each a :class:`SweepPart`.
     """
     tree = _Tree(instance)
     tops = [area.id for area in instance.areas if area.parent is None]
@@ -459,4 +506,5 @@ def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
                                  if comparison.get("kind") != "multi-year"],
                     horizon_comparisons=[_horizon_comparison_part(tree, comparison) for comparison in comparisons
                                          if comparison.get("kind") == "multi-year"],
+                    sweeps=[_sweep_part(tree, sweep) for sweep in sweeps],
                     group_names={top: tree.name(top) for top in tops}, sources=_sources(instance))

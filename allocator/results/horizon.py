@@ -25,7 +25,7 @@ import numpy as np
 from allocator.results.solve import run_metadata
 from allocator.core.horizon import HorizonProblem, build_horizon
 from allocator.core.problem import build_problem
-from allocator.errors import InfeasibleError, InputError, Location, SolverError, VerificationError
+from allocator.errors import InfeasibleError, InputError, Location, SolverError, TimeLimitError, VerificationError
 from allocator.io.schemas import HorizonInstance
 from allocator.io.schemas import Instance, Model
 from allocator.results.plan import Plan, build_plan
@@ -180,16 +180,18 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     if result.status in ("time_limit", "gap", "error") or units is None:
         accepted = accept_gap is not None and units is not None and gap <= accept_gap + 1e-15
         if not accepted:
+            # A sweep reports a scenario stopped by its time limit as such (status 'time-limit').
+            stopped = TimeLimitError if result.status == "time_limit" else SolverError
             if units is None:
-                raise SolverError(f"the solver stopped ({result.status}) before finding any plan"
-                                  + (f" within the time limit of {time_limit:g} s" if time_limit else "")
-                                  + "; no plan was written. Raise --time-limit")
+                raise stopped(f"the solver stopped ({result.status}) before finding any plan"
+                              + (f" within the time limit of {time_limit:g} s" if time_limit else "")
+                              + "; no plan was written. Raise --time-limit")
             limit = f"at the time limit of {time_limit:g} s" if time_limit is not None else f"({result.status})"
             if math.isnan(result.bound):
                 # an abandoned solve whose log gave no bound (see solvers.horizon.GRACE_SECONDS)
-                raise SolverError(f"the solver stopped {limit} before it proved any bound; no plan was written. "
-                                  "Raise --time-limit")
-            raise SolverError(
+                raise stopped(f"the solver stopped {limit} before it proved any bound; no plan was written. "
+                              "Raise --time-limit")
+            raise stopped(
                 f"the solver stopped {limit} with a gap of {gap:.3g} (best bound "
                 f"{result.bound!r}, best plan {result.objective!r}); no plan was written. Raise --time-limit, "
                 f"or add --accept-gap {max(gap, 1e-6):.2g} to write the best plan with its certified gap")

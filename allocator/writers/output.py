@@ -39,6 +39,7 @@ RUN_FILES = frozenset({
     "biproportional.csv", "biproportional.json", "report.html", "report.pdf",
     # allocator sweep (cells.parquet is a folder of partitions, moved in by the sweep itself) and pareto
     "scenarios.csv", "scenarios.parquet", "sweep.md", "pareto.csv", "pareto.json", "pareto.md", "pareto.svg",
+    "sweep.json",
 })
 
 #: The journal of a move in progress, inside the output folder (only while files are being moved in).

@@ -21,9 +21,9 @@ import matplotlib
 
 from allocator.io.geometry import Polygon
 from allocator.reports.document import (AreaFigures, ComparisonPart, CoverageFigures, Document,
-                                        HorizonComparisonPart, HorizonPart, PlanPart, SensitivityPart)
+                                        HorizonComparisonPart, HorizonPart, PlanPart, SensitivityPart, SweepPart)
 from allocator.writers import charts
-from allocator.writers.language import Numbers, translations
+from allocator.writers.language import Numbers, _decimal, translations
 from allocator.writers.output import Target, write_files
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -325,6 +325,77 @@ class _Writer:
         """The year an area reaches its target, or that it does not by the end of the outlook."""
         return self.reached_in(part.years, area)
 
+    # --- a sweep --------------------------------------------------------------------------------------
+    def sweep_value(self, value: float) -> str:
+        """An axis value as given (``0,05``, ``1.340``): up to six decimals, none when whole."""
+        return _decimal(value, format="#,##0.######", locale=self.n.locale)
+
+    def sweep_statuses(self, part: SweepPart) -> str:
+        """How many scenarios ended how, in one sentence."""
+        _, n = self._, self.n
+        said = []
+        # sweep.json's keys are sorted by name; the sentence goes from the best outcome to the worst.
+        rank = {"optimal": 0, "time-limit": 2, "infeasible": 3, "error": 4}
+        for status, count in sorted(part.statuses.items(), key=lambda item: (rank.get(item[0], 1), item[0])):
+            if not count:
+                continue
+            if status == "optimal":
+                said.append(_("%(count)s proven optimal") % {"count": n.whole(count)})
+            elif status.startswith("gap"):
+                said.append(_("%(count)s within the accepted gap of %(gap)s") % {
+                    "count": n.whole(count), "gap": n.percent(float(status.split()[-1]), 2)})
+            elif status == "time-limit":
+                said.append(_("%(count)s stopped at the time limit without a plan") % {"count": n.whole(count)})
+            elif status == "infeasible":
+                said.append(_("%(count)s without any plan (infeasible)") % {"count": n.whole(count)})
+            else:
+                said.append(_("%(count)s failed (rerun the sweep to try them again)") % {"count": n.whole(count)})
+        return _("%(count)s scenarios: %(statuses)s.") % {"count": n.whole(part.scenarios), "statuses": "; ".join(said)}
+
+    def sweep_range(self, span: list[float] | None, percent: bool = False) -> str:
+        """``low–high`` (one figure when equal), posts or coverage in percent; ``–`` without a plan."""
+        if span is None:
+            return "–"
+        low, high = (self.n.decimal(100 * v) if percent else self.n.posts(v) for v in span)
+        return low if low == high else f"{low}–{high}"
+
+    def sweep_change(self, change: dict[str, Any]) -> str:
+        """Whether the plan changes between two consecutive values of an axis, and in which years."""
+        _, n = self._, self.n
+        values = {"from": self.sweep_value(change["from"]), "to": self.sweep_value(change["to"]),
+                  "changed": n.whole(change["changed"]), "count": n.whole(change["comparable"])}
+        if not change["changed"]:
+            return _("From %(from)s to %(to)s the plan stays the same in all %(count)s comparable scenarios.") % values
+        if change.get("years"):
+            return _("From %(from)s to %(to)s the plan changes in %(changed)s of %(count)s comparable scenarios, "
+                     "in %(years)s.") % {**values, "years": ", ".join(map(str, change["years"]))}
+        return _("From %(from)s to %(to)s the plan changes in %(changed)s of %(count)s comparable scenarios.") % values
+
+    def sweep_context(self, part: SweepPart, key: str) -> dict[str, Any]:
+        """The strings of a sweep's section: per axis its tables (ranges per value) and its changes."""
+        _, n = self._, self.n
+        intro = [self.sweep_statuses(part)]
+        if part.draws:
+            intro.append(_("Each setting was solved with %(count)s Monte Carlo draws of population and indicators "
+                           "(noise %(noise)s, seed %(seed)s).") % {"count": n.whole(part.draws["count"]),
+                                                                  "noise": n.percent(part.draws["noise"]),
+                                                                  "seed": part.draws["seed"]})
+        if part.multi_year:
+            intro.append(_("Each scenario is planned over %(first)s–%(last)s; posts are summed over the plan years.")
+                         % {"first": part.plan_years[0], "last": part.plan_years[-1]})
+        if part.combine == "zip":
+            intro.append(_("The settings are varied together: each column is one combination of every setting."))
+        axes = []
+        for i, axis in enumerate(part.axes):
+            values = [self.sweep_value(v) for v in axis.values]
+            changes = [self.sweep_change(c) for c in axis.changes] or [_("One value only: nothing to compare.")]
+            axes.append({"field": axis.field, "values": values, "key": f"{key}-{i}",
+                         "posts": [(name, [self.sweep_range(span) for span in spans]) for name, spans in axis.posts],
+                         "coverage": [(name, [self.sweep_range(span, percent=True) for span in spans])
+                                      for name, spans in axis.coverage],
+                         "changes": changes})
+        return {"part": part, "key": key, "intro": intro, "axes": axes}
+
     def context(self) -> dict[str, Any]:
         document = self.document
         return {
@@ -344,6 +415,7 @@ class _Writer:
                  "maps": self.horizon_comparison_maps(part, f"hcmp-{k}"),
                  "reached": self.horizon_comparison_rows(part, [p.areas for p in part.policies])}
                 for k, part in enumerate(document.horizon_comparisons)],
+            "sweeps": [self.sweep_context(part, f"sweep-{k}") for k, part in enumerate(document.sweeps)],
             "comparisons": [{"part": part, "figure": self.comparison_figure(part, f"cmp-{k}"),
                              "maps": self.comparison_maps(part, f"cmp-{k}"),
                              "areas": _sorted(part.areas), "key": f"cmp-{k}"}

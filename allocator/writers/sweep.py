@@ -1,8 +1,9 @@
-"""The files of a sweep: scenarios.csv, scenarios.parquet, cells.parquet (by scenario) and sweep.md."""
+"""The files of a sweep: scenarios.csv, scenarios.parquet, cells.parquet (by scenario), sweep.md and sweep.json."""
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,19 +11,28 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from allocator.io.schemas import HorizonInstance
 from allocator.io.sweep import SweepSpec
-from allocator.reports.sweep import METRICS
+from allocator.reports.sweep import HORIZON_METRICS, METRICS, horizon_columns, status_counts, sweep_summary
 
 
-def scenario_columns(spec: SweepSpec, parents: Sequence[str]) -> list[str]:
-    """The columns of scenarios.csv, in order; ``seconds`` (wall time of the scenario) is the only timing one."""
+def scenario_columns(spec: SweepSpec, parents: Sequence[str], horizon: HorizonInstance | None = None) -> list[str]:
+    """The columns of scenarios.csv, in order; ``seconds`` (wall time of the scenario) is the only timing one.
+
+    A multi-year sweep (``horizon`` given) has the coverage figures and per-area coverage instead of
+    the one-year equity metrics (docs/sweeps.md).
+    """
+    if horizon is not None:
+        return (["scenario", "model", "draw", *(axis.field for axis in spec.axes), "status", "objective", "plan",
+                 *HORIZON_METRICS, *horizon_columns(horizon, parents), "seconds", "error"])
     return (["scenario", "model", "draw", *(axis.field for axis in spec.axes), "status", "objective", "plan",
              *METRICS, *(f"posts.{p}" for p in parents), "seconds", "error"])
 
 
-def scenarios_frame(spec: SweepSpec, parents: Sequence[str], rows: Sequence[dict[str, Any]]) -> pl.DataFrame:
+def scenarios_frame(spec: SweepSpec, parents: Sequence[str], rows: Sequence[dict[str, Any]],
+                    horizon: HorizonInstance | None = None) -> pl.DataFrame:
     """One row per scenario, sorted by scenario number (every value typed, missing ones null)."""
-    columns = scenario_columns(spec, parents)
+    columns = scenario_columns(spec, parents, horizon)
     kinds: dict[str, Any] = {name: pl.Float64 for name in columns}
     kinds.update(scenario=pl.Int64, draw=pl.Int64, model=pl.String, status=pl.String, plan=pl.String,
                  error=pl.String)
@@ -43,79 +53,112 @@ def scenarios_parquet(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def write_cells(folder: Path, cells: Sequence[tuple[str, str]], unit: float, plans: dict[int, np.ndarray]) -> None:
+def write_cells(folder: Path, cells: Sequence[tuple[str, str]], unit: float, plans: dict[int, np.ndarray],
+                years: Sequence[int] | None = None) -> None:
     """cells.parquet as a folder partitioned by scenario: ``scenario=<n>/part-0.parquet`` (area, specialty, posts).
 
     Readers that know Hive partitions (polars ``scan_parquet(..., hive_partitioning=True)``, pyarrow,
     DuckDB, Spark) add the ``scenario`` column back. Scenarios without a plan have no partition.
+    A multi-year sweep (``years``: the plan years; each plan is years x cells) has the columns
+    area, specialty, year, posts, in the order of plan.csv: by cell (the instance's order), then year.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    areas = pl.Series("area", [leaf for leaf, _ in cells], dtype=pl.String)
-    specialties = pl.Series("specialty", [s for _, s in cells], dtype=pl.String)
+    repeat = 1 if years is None else len(years)
+    areas = pl.Series("area", [leaf for leaf, _ in cells for _ in range(repeat)], dtype=pl.String)
+    specialties = pl.Series("specialty", [s for _, s in cells for _ in range(repeat)], dtype=pl.String)
+    columns = [areas, specialties]
+    if years is not None:
+        columns.append(pl.Series("year", [year for _ in cells for year in years], dtype=pl.Int64))
     for scenario in sorted(plans):
         part = folder / f"scenario={scenario}"
         part.mkdir()
-        frame = pl.DataFrame([areas, specialties, pl.Series("posts", plans[scenario].astype(float) * unit)])
-        frame.write_parquet(part / "part-0.parquet", statistics=False)
+        units = plans[scenario] if years is None else plans[scenario].T  # years x cells -> cells x years
+        posts = pl.Series("posts", units.reshape(-1).astype(float) * unit)
+        pl.DataFrame([*columns, posts]).write_parquet(part / "part-0.parquet", statistics=False)
 
 
-def _range(values: list[float]) -> str:
-    low, high = min(values), max(values)
+def _range(span: list[float] | None) -> str:
+    if span is None:
+        return "–"
+    low, high = span
     return f"{low:g}" if low == high else f"{low:g}–{high:g}"
 
 
+def _percent_range(span: list[float] | None) -> str:
+    if span is None:
+        return "–"
+    low, high = (f"{100 * v:.1f} %" for v in span)
+    return low if low == high else f"{low}–{high}"
+
+
+def sweep_json(spec: SweepSpec, parents: Sequence[str], rows: Sequence[dict[str, Any]], instance_name: str,
+               horizon: HorizonInstance | None = None) -> str:
+    """sweep.json: what sweep.md shows, as numbers (read by ``allocator report`` for the HTML report)."""
+    ordered = sorted(rows, key=lambda row: row["scenario"])
+    document = {
+        "kind": "sweep", "instance": instance_name, "instance_file": str(spec.instance),
+        "multi_year": horizon is not None,
+        "plan_years": horizon.plan_calendar_years if horizon is not None else None,
+        "models": sorted({str(row["model"]) for row in ordered}), "combine": spec.combine,
+        "draws": None if spec.draws is None else {"count": spec.draws.count, "noise": spec.draws.noise,
+                                                  "seed": spec.draws.seed},
+        "time_limit": spec.time_limit, "accept_gap": spec.accept_gap,
+        "scenarios": len(ordered), "statuses": status_counts(ordered), "areas": list(parents),
+        "axes": sweep_summary(spec.axes, spec.combine, parents, ordered, horizon),
+        "failed": [{"scenario": row["scenario"], "error": row.get("error") or ""} for row in ordered
+                   if row["status"] == "error"],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
 def sweep_markdown(spec: SweepSpec, parents: Sequence[str], rows: Sequence[dict[str, Any]],
-                   instance_name: str) -> str:
+                   instance_name: str, horizon: HorizonInstance | None = None) -> str:
     """sweep.md: per axis, each area's range of posts at each value, and the values where the plan changes.
 
-    "The plan changes" compares scenarios that differ only in this axis (same model, same value of
-    every other axis, same draw), between consecutive values of the axis as the spec lists them.
+    The figures are :func:`allocator.reports.sweep.sweep_summary`'s (ranges over the other axes,
+    the models and the draws; changes between scenarios that differ in this axis alone).
     """
     ordered = sorted(rows, key=lambda row: row["scenario"])
-    counts = {status: sum(1 for row in ordered if row["status"] == status)
-              for status in ("optimal", "infeasible", "error")}
+    counts = status_counts(ordered)
+    shown = ", ".join(f"{count} {'failed' if status == 'error' else status}" for status, count in counts.items())
     out = [f"# Sweep of {instance_name}", "",
            f"{len(ordered)} scenarios ({spec.combine} of {len(spec.axes)} axes, {len(spec.models)} models"
            + (f", {spec.draws.count} draws each with noise {spec.draws.noise:g}, seed {spec.draws.seed}"
-              if spec.draws else "") + f"): {counts['optimal']} optimal, {counts['infeasible']} infeasible, "
-           f"{counts['error']} failed. Every plan was verified before it was counted.", ""]
-    solved = [row for row in ordered if row["status"] == "optimal"]
-    for i, axis in enumerate(spec.axes):
-        out += [f"## {axis.field}", ""]
+              if spec.draws else "") + f"): {shown}. Every plan was verified before it was counted.", ""]
+    if horizon is not None:
+        years = horizon.plan_calendar_years
+        out += [f"Multi-year: each scenario is planned over {years[0]}–{years[-1]} and projected to "
+                f"{horizon.outlook_calendar_years[-1]} (as `allocator solve` does it"
+                + (f", {spec.time_limit:g} s at most each" if spec.time_limit is not None else "")
+                + (f", accepting a gap of {spec.accept_gap:g}" if spec.accept_gap is not None else "")
+                + "). Posts are summed over the plan years.", ""]
+    for part in sweep_summary(spec.axes, spec.combine, parents, ordered, horizon):
+        out += [f"## {part['field']}", ""]
         if spec.combine == "zip":
             out += ["The axes are zipped: each column is one combination of every axis.", ""]
-        values = list(axis.values)
-        out += ["| area | " + " | ".join(f"{v:g}" for v in values) + " |", "|---|" + "---:|" * len(values)]
-        for parent in parents:
-            cells = []
-            for value in values:
-                posts = [row[f"posts.{parent}"] for row in solved if row[axis.field] == value]
-                cells.append(_range(posts) if posts else "–")
-            out.append(f"| {parent} | " + " | ".join(cells) + " |")
-        out += ["", "Posts per area (summed to the parent of the leaves): the lowest and highest over the "
+        values = part["values"]
+        header = ["| area | " + " | ".join(f"{v:g}" for v in values) + " |", "|---|" + "---:|" * len(values)]
+        out += header + [f"| {p} | " + " | ".join(_range(span) for span in part["posts"][p]) + " |" for p in parents]
+        summed = " over the plan years" if horizon is not None else ""
+        out += ["", f"Posts per area (summed to the parent of the leaves{summed}): the lowest and highest over the "
                 "other axes, the models and the draws at each value.", ""]
-        out += _changes(spec, i, ordered) + [""]
+        if horizon is not None:
+            out += [f"Coverage (supply / demand) in {part['coverage_year']}:", ""] + header
+            out += [f"| {p} | " + " | ".join(_percent_range(span) for span in part["coverage"][p]) + " |"
+                    for p in parents]
+            out += [""]
+        if not part["changes"]:
+            out += ["One value only: nothing to compare.", ""]
+            continue
+        out += ["Where the plan changes (scenarios that differ in this axis alone):", ""]
+        for change in part["changes"]:
+            mark = "**changes**" if change["changed"] else "stays the same"
+            years_text = (f" (in {', '.join(map(str, change['years']))})" if change.get("years") else "")
+            out.append(f"- from {change['from']:g} to {change['to']:g}: the plan {mark} in {change['changed']} of "
+                       f"{change['comparable']} comparable scenarios{years_text}")
+        out += [""]
     failed = [row for row in ordered if row["status"] == "error"]
     if failed:
         out += ["## Failed scenarios", "", "Rerun the sweep into the same folder to try them again.", ""]
         out += [f"- scenario {row['scenario']}: {row.get('error') or ''}" for row in failed] + [""]
     return "\n".join(out)
-
-
-def _changes(spec: SweepSpec, index: int, rows: Sequence[dict[str, Any]]) -> list[str]:
-    axis = spec.axes[index]
-    others = [a.field for k, a in enumerate(spec.axes) if k != index]
-    groups: dict[tuple[Any, ...], dict[float, dict[str, Any]]] = {}
-    for row in rows:
-        key = (row["model"], row["draw"], *(() if spec.combine == "zip" else tuple(row[f] for f in others)))
-        groups.setdefault(key, {})[row[axis.field]] = row
-    lines = []
-    for a, b in zip(axis.values, axis.values[1:]):
-        pairs = [(group[a], group[b]) for group in groups.values() if a in group and b in group]
-        changed = sum(1 for x, y in pairs if x.get("plan") != y.get("plan") or x["status"] != y["status"])
-        mark = "**changes**" if changed else "stays the same"
-        lines.append(f"- from {a:g} to {b:g}: the plan {mark} in {changed} of {len(pairs)} comparable scenarios")
-    if not lines:
-        return ["One value only: nothing to compare."]
-    return ["Where the plan changes (scenarios that differ in this axis alone):", "", *lines]
-
