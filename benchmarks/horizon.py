@@ -104,12 +104,13 @@ def write_instance(path: Path, data: dict[str, Any]) -> Path:
 
 
 def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
-                textbook: bool = False, engine: str = "highs") -> dict[str, Any]:
+                textbook: bool = False, engine: str = "highs", search: bool = True) -> dict[str, Any]:
     """Solve one instance in a fresh process; return status, seconds, gap, objective and bound.
 
     ``hint`` passes the myopic plan as a warm start; ``tight`` keeps the shortfall upper bounds;
     ``textbook`` writes the one-year cost with a shortfall and a surplus variable instead of segments;
-    ``engine`` is ``highs`` or ``scip``. ``seconds`` is wall time from the build to the answer (the
+    ``engine`` is ``highs`` or ``scip``; ``search`` improves the warm start by local search first
+    (allocator.solvers.horizon_search). ``seconds`` is wall time from the build to the answer (the
     time limit counts from the same start); ``cpu`` the process's CPU seconds over the same span, which
     the other work on a shared machine does not inflate; ``peak_mb`` the process's peak resident memory.
     """
@@ -127,11 +128,12 @@ def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
         "base, _ = myopic(h, DEFAULT_MODEL)\n"
         f"left = {limit} - (time.perf_counter() - started)\n"
         f"r = solve_highs(problem, time_limit=left, hint=base if {hint} else None, tight={tight}, textbook={textbook},\n"
-        f"                engine={engine!r})\n"
+        f"                engine={engine!r}, search={search})\n"
         "print(json.dumps({'status': r.status, 'seconds': time.perf_counter() - started, 'gap': r.gap,\n"
         "                  'objective': r.objective, 'bound': r.bound, 'build': r.build_seconds,\n"
         "                  'cpu': time.process_time() - cpu, 'abandoned': bool(r.extra.get('abandoned')),\n"
-        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)\n"
+        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
+        "                  'start': r.extra.get('start_objective'), 'search_s': r.extra.get('search_seconds')}), flush=True)\n"
         # a solve abandoned at its limit still runs in C++: end at once, as the CLI does (allocator.__main__)
         "import os; os._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)

@@ -1,0 +1,138 @@
+"""A local search that improves a multi-year warm start before the MILP solve (issue 14).
+
+The MILP solvers prune with their incumbent, so a better first plan shrinks the
+tree. The search takes a feasible plan n[p, c] (the myopic plan) and repeats
+the best *exact* improving move of one unit from one cell to another of the same
+specialty in one plan year (a pair move keeps every specialty total), until no
+candidate move improves the objective.
+
+Candidates are ranked by a separable estimate (each cell's own change in
+yearly cost and shortfall, the pool's effect on the other cells left out);
+the first ``CANDIDATES`` of them, in that order, are evaluated exactly with
+:meth:`HorizonProblem.objective`, and the first that lowers it by more than
+``MIN_GAIN`` is made. Ties in the estimate keep the order (year, from-cell,
+to-cell), so the result is deterministic. The search proves nothing: the MILP
+still certifies the plan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.core.horizon import HorizonProblem
+
+#: Moves evaluated exactly per step, best estimate first; the search stops when none of them improves.
+CANDIDATES = 40
+
+#: A move must lower the objective by more than this (cost units) to be made; rounding noise is not a gain.
+MIN_GAIN = 1e-9
+
+#: At most this many moves (a bound on the work; each move lowers the objective, so the search ends anyway).
+MAX_MOVES = 2000
+
+
+def _feasible(problem: HorizonProblem, n: np.ndarray) -> bool:
+    """Whether ``n[p, c]`` keeps every box, group and stability limit."""
+    limit = problem.max_change_units()
+    for p, year in enumerate(problem.years):
+        if np.any(n[p] < year.lo) or np.any(n[p] > year.hi):
+            return False
+        for group in year.groups:
+            total = int(n[p, group.cells].sum())
+            if total < group.lo or (group.hi is not None and total > group.hi):
+                return False
+    return limit is None or bool(np.all(np.abs(np.diff(n, axis=0)) <= limit))
+
+
+def _cell_posts_cost(problem: HorizonProblem, n: np.ndarray, p: int, values: np.ndarray) -> np.ndarray:
+    """Each cell's share of the posts cost that depends on n[p, c], were n[p, c] = values[c]."""
+    cost = problem.years[p].cell_cost(values)
+    weight = problem.stability_weight * problem.unit
+    if weight:
+        if p:
+            cost = cost + weight * np.abs(values - n[p - 1])
+        if p + 1 < problem.plan_years:
+            cost = cost + weight * np.abs(n[p + 1] - values)
+    return cost
+
+
+def _estimates(problem: HorizonProblem, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(minus[p, c], plus[p, c]): the estimated change of the objective for one unit less / more in cell c, year p.
+
+    Exact for the cell's own yearly cost and shortfall (its pool share included); the change of the
+    pool seen by the other cells of the specialty is left out (it is checked exactly before a move).
+    """
+    supply = problem.supply(n)
+    gap = problem.demand - supply
+    weight = problem.coverage_weight * problem.penalty[:, None]
+    shortfall = weight * np.maximum(0.0, gap)
+    minus = np.full(n.shape, np.inf)
+    plus = np.full(n.shape, np.inf)
+    per_unit = problem.own + problem.pi * problem.out
+    for p in range(problem.plan_years):
+        step = problem.reach[:, :, p] * per_unit[:, None]
+        now = _cell_posts_cost(problem, n, p, n[p].astype(float))
+        for sign, out in ((-1, minus), (1, plus)):
+            values = n[p] + sign
+            inside = (values >= problem.years[p].lo) & (values <= problem.years[p].hi)
+            posts = _cell_posts_cost(problem, n, p, values.astype(float)) - now
+            cover = (weight * np.maximum(0.0, gap - sign * step) - shortfall).sum(axis=1)
+            out[p] = np.where(inside, posts + cover, np.inf)
+    return minus, plus
+
+
+def improve_plan(problem: HorizonProblem, start: np.ndarray) -> np.ndarray:
+    """A plan at least as good as ``start`` (n[p, c]), by exact improving pair moves; ``start`` if it is infeasible.
+
+    Only moves within one specialty and one plan year are tried, so totals stay exact; groups and
+    the stability limit are checked before a move is made.
+    """
+    n = np.array(start, dtype=np.int64, copy=True)
+    if n.shape != (problem.plan_years, len(problem.cells)) or not _feasible(problem, n):
+        return np.asarray(start, dtype=np.int64)
+    limit = problem.max_change_units()
+    membership = [[(group, np.isin(np.arange(len(problem.cells)), group.cells)) for group in year.groups]
+                  for year in problem.years]
+    same = problem.cell_specialty[:, None] == problem.cell_specialty[None, :]
+    np.fill_diagonal(same, False)
+    best = problem.objective(n)
+    for _ in range(MAX_MOVES):
+        minus, plus = _estimates(problem, n)
+        # estimate[p, a, b]: one unit from cell a to cell b in year p
+        estimate = minus[:, :, None] + plus[:, None, :]
+        estimate = np.where(same[None, :, :], estimate, np.inf)
+        flat = estimate.ravel()
+        order = np.argsort(flat, kind="stable")[:CANDIDATES]
+        moved = False
+        for index in order.tolist():
+            if not np.isfinite(flat[index]):
+                break
+            p, a, b = np.unravel_index(index, estimate.shape)
+            trial = n.copy()
+            trial[p, a] -= 1
+            trial[p, b] += 1
+            if not _move_allowed(trial, membership[p], p, a, b, limit):
+                continue
+            value = problem.objective(trial)
+            if value < best - MIN_GAIN:
+                n, best, moved = trial, value, True
+                break
+        if not moved:
+            break
+    return n
+
+
+def _move_allowed(trial: np.ndarray, groups: list, p: int, a: int, b: int, limit: int | None) -> bool:
+    """Whether the groups of year p and the stability limit still hold after moving a unit from a to b."""
+    for group, member in groups:
+        if member[a] == member[b]:
+            continue
+        total = int(trial[p, group.cells].sum())
+        if total < group.lo or (group.hi is not None and total > group.hi):
+            return False
+    if limit is not None:
+        for c in (a, b):
+            column = trial[:, c]
+            if np.any(np.abs(np.diff(column)) > limit):
+                return False
+    return True
