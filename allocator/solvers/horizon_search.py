@@ -8,11 +8,12 @@ candidate move improves the objective.
 
 Candidates are ranked by a separable estimate (each cell's own change in
 yearly cost and shortfall, the pool's effect on the other cells left out);
-the first ``CANDIDATES`` of them, in that order, are evaluated exactly with
-:meth:`HorizonProblem.objective`, and the first that lowers it by more than
-``MIN_GAIN`` is made. Ties in the estimate keep the order (year, from-cell,
-to-cell), so the result is deterministic. The search proves nothing: the MILP
-still certifies the plan.
+the first ``CANDIDATES`` of them, in that order, are evaluated exactly (the
+specialty's whole share of the objective: its coverage and yearly costs, which
+no other specialty's posts change), and the first that lowers it by more than
+``MIN_GAIN`` is made. Specialties are searched one after another, in order;
+ties in the estimate keep the order (year, from-cell, to-cell), so the result
+is deterministic. The search proves nothing: the MILP still certifies the plan.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from allocator.core.horizon import HorizonProblem
+from allocator.core.problem import Group
 
 #: Moves evaluated exactly per step, best estimate first; the search stops when none of them improves.
 CANDIDATES = 40
@@ -156,7 +158,8 @@ def improve_plan(problem: HorizonProblem, start: np.ndarray) -> np.ndarray:
     return n
 
 
-def _move_allowed(trial: np.ndarray, groups: list, p: int, a: int, b: int, limit: int | None) -> bool:
+def _move_allowed(trial: np.ndarray, groups: list[tuple[Group, np.ndarray]], p: int, a: int, b: int,
+                  limit: int | None) -> bool:
     """Whether the groups of year p and the stability limit still hold after moving a unit from a to b."""
     for group, member in groups:
         if member[a] == member[b]:
