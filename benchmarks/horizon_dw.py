@@ -88,9 +88,11 @@ class Master:
             self.pool_rows[p].set_coefficient(self.pool[p], -1.0)
         constant = terms.offset + _model_constant(problem)
         for year in problem.years:  # the enumerated leaves' yearly costs are whole in their columns
-            constant -= float(year.cell_cost(year.lo[self.enumerated].astype(float), np.array(self.enumerated)).sum())
+            cells = np.array(self.enumerated, dtype=np.int64)
+            constant -= float(year.cell_cost(year.lo[cells].astype(float), cells).sum())
         for index, coef, rlo, rhi in terms.rows:  # _terms's pool variables become ours
-            if coef[-1] == -1.0 and rlo == 0.0 and rhi == 0.0 and len(index) > 2 and all(i in n_vars for i in index[:-1]):
+            if (coef[-1] == -1.0 and rlo == 0.0 and rhi == 0.0 and len(index) > 2
+                    and all(i in n_vars for i in index[:-1])):
                 variables[index[-1]] = self.pool[n_vars[index[0]][0]]
 
         def var(i: int) -> Any:
@@ -101,7 +103,8 @@ class Master:
         for index, coef, rlo, rhi in terms.rows:  # the kept leaves' own rows (segments, stability, shortfall)
             cells_in = {n_vars[i][1] for i in index if i in n_vars}
             if len(cells_in) == 1 and cells_in <= keep_cells:
-                model.add_linear_constraint(lb=rlo, ub=rhi, expr=mathopt.LinearSum([k * var(i) for i, k in zip(index, coef)]))
+                model.add_linear_constraint(lb=rlo, ub=rhi,
+                                            expr=mathopt.LinearSum([k * var(i) for i, k in zip(index, coef)]))
         pools = set(id(v) for v in self.pool)
         self.cost_terms = [terms.cost[i] * v for i, v in variables.items() if id(v) not in pools and terms.cost[i]]
         for i, (p, c) in n_vars.items():
@@ -232,7 +235,8 @@ class Master:
                 if lhs < rhs - 1e-6:
                     expr = self.u[(c, k)]
                     if kind == "lo":
-                        expr = expr + self.mathopt.LinearSum([float(a[p]) * self.pool[p] for p in range(len(a)) if a[p]])
+                        expr = expr + self.mathopt.LinearSum(
+                            [float(a[p]) * self.pool[p] for p in range(len(a)) if a[p]])
                     row = self.model.add_linear_constraint(lb=rhs, expr=expr)
                     for (j, lam), value in zip(self.columns[c], coef.tolist()):
                         if value:
@@ -287,7 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     model = mathopt.Model(name="lp")
     variables = [model.add_variable(lb=lo, ub=hi) for lo, hi in zip(terms.lower, terms.upper)]
     for index, coef, lo, hi in terms.rows:
-        model.add_linear_constraint(lb=lo, ub=hi, expr=mathopt.LinearSum([c * variables[i] for i, c in zip(index, coef)]))
+        model.add_linear_constraint(lb=lo, ub=hi,
+                                    expr=mathopt.LinearSum([c * variables[i] for i, c in zip(index, coef)]))
     objective = mathopt.LinearSum([c * v for v, c in zip(variables, terms.cost) if c]) + terms.offset \
         + _model_constant(problem)
     model.minimize(objective)
