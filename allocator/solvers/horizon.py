@@ -16,8 +16,9 @@ Formulation, per plan year p and cell c (see allocator.core.horizon):
 
 HiGHS is reached through OR-Tools' MathOpt (the same OR-Tools build as the
 one-year LP; highspy cannot share the process, see allocator.solvers.highs).
-The myopic plan is passed as a solution hint (a warm start). CBC through PuLP
-is the second exact path.
+The myopic plan, improved by a local search (allocator.solvers.horizon_search),
+is passed as a solution hint (a warm start). CBC through PuLP is the second
+exact path.
 """
 
 from __future__ import annotations
