@@ -13,9 +13,9 @@ Rows:
   years, 5 training years, each solved once with HiGHS and a time limit; how many are
   proven optimal within 10 s and within 60 s, and the gap of the rest (goal 18 of 20 in 60 s).
 - ``wide``: 98 leaves x 40 specialties x 5 plan years: the gap reached in 120 s.
-- ``variants`` (not in the default rows): the same solve with and without the warm start and
-  the shortfall upper bounds, and with the textbook one-year cost instead of the segments, on
-  the Danish instance and ``--instances`` generated ones.
+- ``variants`` (not in the default rows): the same solve with and without the warm start (and its
+  local search) and the shortfall upper bounds, and with the textbook one-year cost instead of the
+  segments, on the Danish instance and ``--instances`` generated ones.
 
 The generated instances are SYNTHETIC (seeded random populations, headcounts and rates; see
 :func:`horizon_instance`), not Danish data.
@@ -104,12 +104,13 @@ def write_instance(path: Path, data: dict[str, Any]) -> Path:
 
 
 def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
-                textbook: bool = False, engine: str = "highs") -> dict[str, Any]:
+                textbook: bool = False, engine: str = "highs", search: bool = True) -> dict[str, Any]:
     """Solve one instance in a fresh process; return status, seconds, gap, objective and bound.
 
     ``hint`` passes the myopic plan as a warm start; ``tight`` keeps the shortfall upper bounds;
     ``textbook`` writes the one-year cost with a shortfall and a surplus variable instead of segments;
-    ``engine`` is ``highs`` or ``scip``. ``seconds`` is wall time from the build to the answer (the
+    ``engine`` is ``highs`` or ``scip``; ``search`` improves the warm start by local search first
+    (allocator.solvers.horizon_search). ``seconds`` is wall time from the build to the answer (the
     time limit counts from the same start); ``cpu`` the process's CPU seconds over the same span, which
     the other work on a shared machine does not inflate; ``peak_mb`` the process's peak resident memory.
     """
@@ -127,11 +128,12 @@ def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
         "base, _ = myopic(h, DEFAULT_MODEL)\n"
         f"left = {limit} - (time.perf_counter() - started)\n"
         f"r = solve_highs(problem, time_limit=left, hint=base if {hint} else None, tight={tight}, textbook={textbook},\n"
-        f"                engine={engine!r})\n"
+        f"                engine={engine!r}, search={search})\n"
         "print(json.dumps({'status': r.status, 'seconds': time.perf_counter() - started, 'gap': r.gap,\n"
         "                  'objective': r.objective, 'bound': r.bound, 'build': r.build_seconds,\n"
         "                  'cpu': time.process_time() - cpu, 'abandoned': bool(r.extra.get('abandoned')),\n"
-        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)\n"
+        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
+        "                  'start': r.extra.get('start_objective'), 'search_s': r.extra.get('search_seconds')}), flush=True)\n"
         # a solve abandoned at its limit still runs in C++: end at once, as the CLI does (allocator.__main__)
         "import os; os._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -226,11 +228,13 @@ def main(argv: list[str] | None = None) -> None:
                                                                     horizon_instance(seed)))
                                     for seed in range(args.instances)]
             for label, path in paths:
-                for variant, hint, tight, textbook in (("as shipped", True, True, False),
-                                                       ("no warm start", False, True, False),
-                                                       ("no shortfall upper bounds", True, False, False),
-                                                       ("textbook one-year cost", True, True, True)):
-                    r = _solve_once(path, args.limit, hint, tight, textbook)
+                for variant, hint, tight, textbook, search in (
+                        ("as shipped", True, True, False, True),
+                        ("no local search (myopic warm start)", True, True, False, False),
+                        ("no warm start", False, True, False, True),
+                        ("no shortfall upper bounds", True, False, False, True),
+                        ("textbook one-year cost", True, True, True, True)):
+                    r = _solve_once(path, args.limit, hint, tight, textbook, search=search)
                     print(json.dumps({"instance": label, "variant": variant, **r}), file=sys.stderr)
                     lines.append(f"| {label} | {variant} | {r['status']} | {r['seconds']:.2f} | {r['gap']:.2e} |")
         lines.append("")

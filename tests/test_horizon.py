@@ -351,7 +351,8 @@ def test_measurement_switches_keep_the_optimum(data: dict[str, Any], model: Mode
 
     problem = build_horizon(_load(data), model)
     shipped = solve_highs(problem)
-    for variant in (solve_highs(problem, tight=False), solve_highs(problem, textbook=True)):
+    for variant in (solve_highs(problem, tight=False), solve_highs(problem, textbook=True),
+                    solve_highs(problem, hint=myopic(_load(data), model)[0], search=False)):
         assert variant.status == shipped.status
         if shipped.status == "optimal":
             assert variant.objective == pytest.approx(shipped.objective, abs=1e-6, rel=1e-9)

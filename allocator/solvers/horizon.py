@@ -16,8 +16,9 @@ Formulation, per plan year p and cell c (see allocator.core.horizon):
 
 HiGHS is reached through OR-Tools' MathOpt (the same OR-Tools build as the
 one-year LP; highspy cannot share the process, see allocator.solvers.highs).
-The myopic plan is passed as a solution hint (a warm start). CBC through PuLP
-is the second exact path.
+The myopic plan, improved by a local search (allocator.solvers.horizon_search),
+is passed as a solution hint (a warm start). CBC through PuLP is the second
+exact path.
 """
 
 from __future__ import annotations
@@ -318,12 +319,25 @@ def _guarded(call: Callable[[], T], seconds: float | None, interrupt: Callable[[
     return True, box[0]
 
 
+def _searched(problem: HorizonProblem, hint: np.ndarray | None,
+              search: bool) -> tuple[np.ndarray | None, dict[str, object]]:
+    """The warm start after the local search (when asked and there is one), and what the search did."""
+    if hint is None or not search:
+        return hint, {}
+    from allocator.solvers.horizon_search import improve_plan
+
+    started = time.perf_counter()
+    better = improve_plan(problem, hint)
+    return better, {"search_seconds": time.perf_counter() - started, "start_objective": problem.objective(better)}
+
+
 def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, accept_gap: float = 0.0,
                 hint: np.ndarray | None = None, tight: bool = True, textbook: bool = False,
-                engine: Literal["highs", "scip"] = "highs") -> HorizonResult:
+                engine: Literal["highs", "scip"] = "highs", search: bool = True) -> HorizonResult:
     """Solve the horizon MILP with HiGHS (or SCIP) through MathOpt, warm-started from ``hint`` (n[p, c]).
 
-    ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches. ``time_limit`` is
+    With ``search`` the hint is first improved by :func:`~allocator.solvers.horizon_search.improve_plan`
+    (exact pair moves). ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches. ``time_limit`` is
     honoured by the wall clock: a solve still running GRACE_SECONDS after it is abandoned with the
     best bound and plan value its log reported, and ``hint`` as the plan, since the
     solver's own plan cannot be read from a solve that has not returned.
@@ -336,6 +350,7 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     label = "HiGHS" if engine == "highs" else "SCIP"
     if _empty_box(problem):
         return HorizonResult("infeasible", None, label, detail="a cell's bounds leave no value in some year")
+    hint, searched = _searched(problem, hint, search)
     terms, n = _terms(problem, tight, textbook)
     model = mathopt.Model(name="horizon")
     variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer)
@@ -375,7 +390,7 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
                              seconds=solved - built, build_seconds=built - started,
                              detail=f"{label} ran past the time limit; stopped waiting for it "
                                     f"{GRACE_SECONDS:g} s after (the plan is the warm start)",
-                             extra={"abandoned": True, "logged_incumbent": progress.incumbent})
+                             extra={"abandoned": True, "logged_incumbent": progress.incumbent, **searched})
     reason = result.termination.reason
     bounds = result.termination.objective_bounds
     units = None
@@ -390,7 +405,7 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
         objective = problem.objective(units)
     bound = float(bounds.dual_bound)
     common = dict(solver=name, objective=objective, bound=bound, seconds=solved - built, build_seconds=built - started,
-                  detail=str(result.termination.detail))
+                  detail=str(result.termination.detail), extra=searched)
     if reason == mathopt.TerminationReason.OPTIMAL and units is not None:
         proven = objective - bound <= ABSOLUTE_GAP + RELATIVE_GAP * abs(objective)
         return HorizonResult("optimal" if proven else "gap", units, **common)  # type: ignore[arg-type]
@@ -404,13 +419,14 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
 
 
 def solve_cbc(problem: HorizonProblem, *, time_limit: float | None = None,
-              hint: np.ndarray | None = None) -> HorizonResult:
-    """Solve the horizon MILP with CBC through PuLP: the second exact path."""
+              hint: np.ndarray | None = None, search: bool = True) -> HorizonResult:
+    """Solve the horizon MILP with CBC through PuLP: the second exact path (``search`` as in :func:`solve_highs`)."""
     import pulp
 
     started = time.perf_counter()
     if _empty_box(problem):
         return HorizonResult("infeasible", None, "CBC", detail="a cell's bounds leave no value in some year")
+    hint, _ = _searched(problem, hint, search)
     terms, n = _terms(problem)
     model = pulp.LpProblem("horizon", pulp.LpMinimize)
     variables = [pulp.LpVariable(f"v{i}", None if math.isinf(-lo) else lo, None if math.isinf(hi) else hi,
