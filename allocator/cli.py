@@ -92,14 +92,14 @@ def _load_model(path: Path | None) -> Loaded:
 
 
 def _echo_plan(instance: Instance, plan: Plan, language: str = "en", limit: int = 40) -> None:
-    from allocator.writers.language import Numbers, translations
+    from allocator.writers.language import MemoNumbers, Numbers, translations
 
     _ = translations(language).gettext
     # English keeps the notation the console always had; Danish uses Danish numbers (924,5).
     number = format_number if language == "en" else Numbers(language).posts
     decimals = (lambda value: f"{value:.2f}") if language == "en" else (lambda value: Numbers(language).decimal(value, 2))
     _say(_("Plan for %(instance)s under model '%(model)s' (objective %(objective)s, solver %(solver)s, verified)")
-         % {"instance": plan.instance, "model": plan.model, "objective": f"{plan.objective:.6g}",
+         % {"instance": plan.instance, "model": plan.model, "objective": MemoNumbers(language).figure(plan.objective),
             "solver": plan.metadata.get("solver")})
     table = plan.table
     width = max((len(table.leaf_names[code]) for code in set(table.leaf.tolist())), default=0)
@@ -779,10 +779,11 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
 
 
 def _echo_horizon(plan: Any, language: str = "en") -> None:
-    from allocator.writers.language import Numbers
+    from allocator.writers.language import MemoNumbers
 
     _ = _console(language)
-    whole = (lambda value: f"{value:,.0f}") if language == "en" else Numbers(language).whole
+    numbers = MemoNumbers(language)
+    whole, figure = numbers.count, numbers.figure
     if plan.status.startswith("gap"):
         status = _("%(status)s, gap %(gap)s, best bound %(bound)s") % {
             "status": plan.status, "gap": f"{plan.gap:.3g}", "bound": repr(plan.bound)}
@@ -790,8 +791,8 @@ def _echo_horizon(plan: Any, language: str = "en") -> None:
         status = plan.status
     _say(_("Multi-year plan for %(instance)s under model '%(model)s': %(status)s, objective %(objective)s "
            "(coverage %(coverage)s + posts %(posts)s), verified") % {
-        "instance": plan.instance, "model": plan.model, "status": status, "objective": f"{plan.objective:.6g}",
-        "coverage": f"{plan.coverage_cost:.6g}", "posts": f"{plan.posts_cost:.6g}"})
+        "instance": plan.instance, "model": plan.model, "status": status, "objective": figure(plan.objective),
+        "coverage": figure(plan.coverage_cost), "posts": figure(plan.posts_cost)})
     _say("  " + _("inhabitant-years without a specialist: %(count)s")
          % {"count": whole(plan.projection.inhabitant_years_without)})
     if plan.myopic and "inhabitant_years_without_specialist" in plan.myopic:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.writers.language import LANGUAGES, LOCALE_DIR, Numbers, catalogue_path, read_catalogue
+from allocator.writers.language import LANGUAGES, LOCALE_DIR, MemoNumbers, Numbers, catalogue_path, read_catalogue
 from tests.conftest import DK_INSTANCE, MODELS, ROOT
 
 #: The code whose sentences people read: the report, the memos (summary.md), the console of `solve` and the
@@ -167,12 +168,17 @@ def test_the_multi_year_console_of_solve_in_danish(tmp_path: Path) -> None:
     assert "Flerårig plan for dk-2021-almen-medicin-horizon under modellen 'population': optimal" in result.output
     assert re.search(r"indbyggerår uden en speciallæge: \d\.\d{3}\.\d{3}\n", result.output)
     assert "Skrev " in result.output and "Wrote" not in result.output and "Multi-year" not in result.output
+    # Regression: the objective and its two terms were written in English notation (8380.1) beside Danish thousands.
+    plan = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    figure = MemoNumbers("da").figure
+    assert f"målfunktion {figure(plan['objective'])} (dækning {figure(plan['coverage_cost'])} + forløb " \
+           f"{figure(plan['posts_cost'])})" in result.output
+    assert re.search(r"målfunktion \d\.\d{3},\d", result.output)
 
 
 def test_the_multi_year_memo_in_the_instances_language(tmp_path: Path) -> None:
     """The multi-year summary.md is Danish for the Danish horizon instance (English with --lang en), and its
     inhabitant-years are plan.json's, in Danish thousands."""
-    import json
 
     horizon = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
     for language in ("da", "en"):
