@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import io
 import json
 import logging
 import multiprocessing
@@ -42,8 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from allocator import __version__
 from allocator.errors import InputError, Location, SolverError
 from allocator.io.loading import load_instance, load_model
@@ -51,7 +48,8 @@ from allocator.io.sweep import SweepSpec, check_axes
 from allocator.reports.sweep import Change, ScenarioResult, SweepContext, install, parent_areas, scenarios_task
 from allocator.reports.workers import InlineExecutor, chunks
 from allocator.writers.output import Publication
-from allocator.writers.sweep import scenarios_csv, scenarios_frame, scenarios_parquet, sweep_markdown, write_cells
+from allocator.writers.sweep import (cells_part_writer, scenarios_csv, scenarios_frame, scenarios_parquet,
+                                     sweep_markdown)
 
 #: The folder inside DIR that holds one file per solved scenario (the resume store).
 STORE = ".sweep"
@@ -61,6 +59,8 @@ TRIES = 2
 POOL_RESTARTS = 5
 #: Most scenarios in one task.
 BATCH = 16
+#: The name of the file in DIR/.sweep by which a worker knows it sees the store (:class:`_Store`).
+_MARKER = ".reachable-"
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_SECONDS = 15
 
@@ -102,34 +102,105 @@ def fingerprint(inputs: dict[str, str], context: SweepContext, change: Change) -
 # --- the store ------------------------------------------------------------------------------------
 
 
-def _save(store: Path, key: str, result: ScenarioResult) -> None:
-    """One solved scenario, written to a temporary file and renamed: a kill leaves it whole or absent.
+@dataclass(frozen=True)
+class _Store:
+    """Where a task saves its scenarios itself: DIR/.sweep, when the worker sees it (a marker file proves it).
 
-    Not synced to disk (an fsync per scenario cost 5 ms, 13 % of a municipal scenario, in the
-    process that collects the results): after a power loss a file may be empty or torn, and
-    :func:`_load` then finds it unreadable and the scenario is solved again.
+    A local process, or a Dask worker on this machine or on a shared file system, saves each scenario
+    it solves and returns only its number, so the process that runs the sweep neither receives, nor
+    writes, nor later converts the plans (on two cores its work is taken from the workers). A worker
+    that does not see the marker (a Dask worker on another machine) returns the whole result instead,
+    and this process saves it with the same function: the store is the same either way.
     """
-    buffer = io.BytesIO()
-    units = result.units if result.units is not None else np.zeros(0, dtype=np.int32)
-    np.savez(buffer, units=units, has_plan=np.array(result.units is not None),
-             row=np.frombuffer(json.dumps(result.row, sort_keys=True).encode("utf-8"), dtype=np.uint8))
+
+    path: str
+    marker: str
+
+    def reachable(self) -> bool:
+        """Whether this worker sees this run's store (asked once per process and run)."""
+        seen = _REACHABLE.get(self.marker)
+        if seen is None:
+            seen = _REACHABLE[self.marker] = os.path.exists(os.path.join(self.path, self.marker))
+        return seen
+
+
+_REACHABLE: dict[str, bool] = {}
+#: The contexts installed in this worker process by the pool's initializer, by token.
+_CONTEXTS: dict[str, SweepContext] = {}
+
+
+def _install(context: SweepContext) -> None:
+    """Process-pool initializer: the task's context (:func:`install`), kept here too for saving plans."""
+    install(context)
+    _CONTEXTS.clear()
+    _CONTEXTS[context.token] = context
+
+
+def stored_scenarios_task(argument: SweepContext | str, batch: list[tuple[Change, str]],
+                          store: _Store | None) -> list[ScenarioResult | str | int]:
+    """:func:`scenarios_task`, each solved scenario saved in ``store`` by the worker when it can.
+
+    Returns, per scenario: its number (saved here), its result (for the caller to save), or the
+    message of the exception it raised.
+    """
+    results = scenarios_task(argument, [change for change, _ in batch])
+    context = argument if isinstance(argument, SweepContext) else _CONTEXTS.get(argument)
+    if store is None or context is None or not store.reachable():
+        return list(results)
+    out: list[ScenarioResult | str | int] = []
+    for (_, key), result in zip(batch, results):
+        if isinstance(result, str):
+            out.append(result)
+            continue
+        try:
+            _save(Path(store.path), key, result, context)
+        except OSError as exc:  # a full or vanished disk: retried, then reported like any failure
+            out.append(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+            continue
+        out.append(result.scenario)
+    return out
+
+
+def _save(store: Path, key: str, result: ScenarioResult, context: SweepContext) -> None:
+    """One solved scenario: its cells as the part file cells.parquet will hold, then its row.
+
+    Each file is written under a temporary name and renamed, the row last, so a row in the store
+    means its plan is there too, and a kill leaves a scenario whole or absent. Not synced to disk
+    (an fsync per scenario cost 5 ms, 13 % of a municipal scenario): after a power loss a file may
+    be empty or torn, and :func:`_load` then finds it unreadable and the scenario is solved again.
+    """
+    if result.units is not None:
+        temporary = store / f".{key}.{uuid.uuid4().hex}.tmp"
+        _part_writer(context)(result.units, temporary)
+        os.replace(temporary, store / f"{key}.parquet")
     temporary = store / f".{key}.{uuid.uuid4().hex}.tmp"
-    temporary.write_bytes(buffer.getvalue())
-    os.replace(temporary, store / f"{key}.npz")
+    temporary.write_text(json.dumps({"row": result.row, "plan": result.units is not None}, sort_keys=True),
+                         encoding="utf-8")
+    os.replace(temporary, store / f"{key}.json")
 
 
-def _load(store: Path, key: str) -> tuple[dict[str, Any], np.ndarray | None] | None:
-    """A saved scenario's row and units; None when it is not there or unreadable (then it is solved again)."""
-    path = store / f"{key}.npz"
-    if not path.exists():
-        return None
+_WRITERS: dict[str, Callable[[Any, Path], None]] = {}
+
+
+def _part_writer(context: SweepContext) -> Callable[[Any, Path], None]:
+    """This sweep's writer of cells.parquet parts, made once per process (its columns cost 0.2 ms to make)."""
+    writer = _WRITERS.get(context.token)
+    if writer is None:
+        _WRITERS.clear()
+        writer = _WRITERS[context.token] = cells_part_writer(context.instance.cells, float(context.instance.unit))
+    return writer
+
+
+def _load(store: Path, key: str) -> tuple[dict[str, Any], bool] | None:
+    """A saved scenario's row, and whether it has a plan; None when not there or unreadable (solved again)."""
     try:
-        with np.load(path, allow_pickle=False) as saved:
-            row = json.loads(saved["row"].tobytes().decode("utf-8"))
-            units = saved["units"] if bool(saved["has_plan"]) else None
-    except (OSError, ValueError, KeyError):
+        saved = json.loads((store / f"{key}.json").read_text(encoding="utf-8"))
+        row, plan = saved["row"], bool(saved["plan"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return row, units
+    if not isinstance(row, dict) or (plan and not (store / f"{key}.parquet").is_file()):
+        return None
+    return row, plan
 
 
 @contextlib.contextmanager
@@ -154,12 +225,15 @@ def _locked_store(out: Path, force: bool) -> Iterator[Path]:
         except BlockingIOError:
             raise InputError("another sweep is writing into this folder", where=Location(out),
                              fix="wait for it to finish, or choose another folder") from None
-        for stale in store.glob(".*.tmp"):  # a scenario being written when a run was killed
-            stale.unlink(missing_ok=True)
+        for stale in [*store.glob(".*.tmp"), *store.glob("*.tmp"), *store.glob(f"{_MARKER}*")]:  # of a killed run
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
         yield store
     except BaseException:
         # A run that saved nothing (say, the scheduler did not answer) leaves no folder behind.
-        if not any(store.glob("*.npz")):
+        if not any(store.glob("*.json")):
             shutil.rmtree(store, ignore_errors=True)
             if created:
                 with contextlib.suppress(OSError):
@@ -192,7 +266,7 @@ class _Runner:
         else:
             # spawn: polars is not fork-safe (see allocator.reports.workers).
             self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=install, initargs=(self.context,))
+                                                initializer=_install, initargs=(self.context,))
             self.argument = self.context.token
 
     def _dask(self) -> None:
@@ -298,7 +372,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | Non
     changes = changes_of(spec)
     keys = {change.scenario: fingerprint(inputs, context, change) for change in changes}
     with _locked_store(out, force) as store:
-        saved: dict[int, tuple[dict[str, Any], np.ndarray | None]] = {}
+        saved: dict[int, tuple[dict[str, Any], bool]] = {}
         todo = []
         for change in changes:
             found = _load(store, keys[change.scenario])
@@ -324,6 +398,9 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
     failed: dict[int, str] = {}
     restarts = 0
     done = 0
+    marker = f"{_MARKER}{uuid.uuid4().hex}"
+    (store / marker).touch()
+    where = _Store(str(store.resolve()), marker)
     runner = _Runner(jobs, scheduler, context)
     try:
         while pending:
@@ -331,7 +408,9 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
             # pay a round trip each; a scenario that fails in a batch is retried on its own.
             size = max(1, min(BATCH, -(-len(pending) // (max(1, jobs) * 8))))
             batches = chunks(list(pending.values()), -(-len(pending) // size))
-            futures = {runner.executor.submit(scenarios_task, runner.argument, batch): batch for batch in batches}
+            futures = {runner.executor.submit(stored_scenarios_task, runner.argument,
+                                              [(change, keys[change.scenario]) for change in batch], where): batch
+                       for batch in batches}
             broken = False
             for future in as_completed(futures):
                 batch = futures[future]
@@ -349,7 +428,8 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
                             failed[change.scenario] = result
                             del pending[change.scenario]
                         continue
-                    _save(store, keys[change.scenario], result)
+                    if isinstance(result, ScenarioResult):  # a worker that does not see the store
+                        _save(store, keys[change.scenario], result, context)
                     del pending[change.scenario]
                     done += 1
                     if progress is not None:
@@ -363,6 +443,8 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
     except BaseException:
         runner.close(wait=False)
         raise
+    finally:
+        (store / marker).unlink(missing_ok=True)
     runner.close()
     return failed
 
@@ -373,7 +455,7 @@ def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list
     parents = parent_areas(instance)
     rows = []
     staging = store / f"cells-{uuid.uuid4().hex}.tmp"
-    plans: dict[int, np.ndarray] = {}
+    plans: list[int] = []
     for change in changes:
         row: dict[str, Any] = {"scenario": change.scenario, "draw": change.draw}
         row.update({axis.field: value for axis, value in zip(spec.axes, change.values)})
@@ -382,14 +464,20 @@ def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list
         else:
             found = _load(store, keys[change.scenario])
             assert found is not None, "a scenario solved by this run is saved"
-            saved_row, units = found
+            saved_row, has_plan = found
             row.update(saved_row)
-            if units is not None:
-                plans[change.scenario] = units
+            if has_plan:
+                plans.append(change.scenario)
         rows.append(row)
     frame = scenarios_frame(spec, parents, rows)
     try:
-        write_cells(staging, instance.cells, float(instance.unit), plans)
+        # Each part was written by the task that solved it (:func:`_save`); a copy, not a link, so that
+        # editing the published file cannot change the store.
+        staging.mkdir()
+        for scenario in plans:
+            part = staging / f"scenario={scenario}"
+            part.mkdir()
+            shutil.copyfile(store / f"{keys[scenario]}.parquet", part / "part-0.parquet")
         with Publication(out, force=True, replace_run=True) as target:
             target.stage("scenarios.csv", scenarios_csv(frame))
             target.stage("scenarios.parquet", scenarios_parquet(frame))
@@ -402,8 +490,9 @@ def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list
             shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    wanted = {f"{key}.npz" for key in keys.values()}
-    for entry in store.glob("*.npz"):  # scenarios of an earlier spec that this sweep no longer has
+    wanted = {f"{key}.{kind}" for key in keys.values() for kind in ("json", "parquet")}
+    # Scenarios of an earlier spec that this sweep no longer has (and the .npz store of earlier versions).
+    for entry in [*store.glob("*.json"), *store.glob("*.parquet"), *store.glob("*.npz")]:
         if entry.name not in wanted:
             entry.unlink(missing_ok=True)
     return [out / name for name in ("scenarios.csv", "scenarios.parquet", "cells.parquet", "sweep.md")]

@@ -156,7 +156,7 @@ def test_ten_scenarios_equal_a_plain_solve(sweep_200: tuple[Path, Path, Path], t
 def test_a_rerun_solves_only_the_missing_scenarios(sweep_200: tuple[Path, Path, Path]) -> None:
     folder, _, on_processes = sweep_200
     before = (on_processes / "scenarios.csv").read_bytes()
-    saved = sorted((on_processes / STORE).glob("*.npz"))
+    saved = sorted((on_processes / STORE).glob("*.json"))
     assert len(saved) == 200
     for path in saved[::29]:  # 7 scenarios lost
         path.unlink()
@@ -420,3 +420,41 @@ def test_a_multi_year_instance_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "this is a multi-year instance (it has a 'horizon'), which this command does not take" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_worker_that_cannot_see_the_store_returns_its_results_and_the_files_are_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers save their own scenarios; one on another machine (no shared disk) hands them back instead."""
+    import allocator.sweep as sweeping
+
+    spec = load_sweep_spec(_spec(tmp_path, [{"field": "specialty.almen-medicin.total", "values": [330, 350, 10]}]))
+    run_sweep(spec, tmp_path / "saved-by-worker", jobs=1)
+    monkeypatch.setattr(sweeping._Store, "reachable", lambda self: False)
+    saved_here: list[str] = []
+    real_save = sweeping._save
+    monkeypatch.setattr(sweeping, "_save",
+                        lambda store, key, *rest: (saved_here.append(key), real_save(store, key, *rest)))
+    run_sweep(spec, tmp_path / "saved-here", jobs=1)
+    assert len(saved_here) == 3
+    assert _rows(tmp_path / "saved-by-worker") == _rows(tmp_path / "saved-here")
+    stores = [sorted(p.name for p in (tmp_path / name / STORE).iterdir()) for name in ("saved-by-worker", "saved-here")]
+    # One row per scenario, a plan part for the two feasible ones, no marker or temporary file left.
+    assert stores[0] == stores[1] and len(stores[0]) == 5
+    for k in (1, 2):
+        assert _cells(tmp_path / "saved-by-worker", k).equals(_cells(tmp_path / "saved-here", k))
+        part = (tmp_path / "saved-here" / "cells.parquet" / f"scenario={k}" / "part-0.parquet").read_bytes()
+        assert part == (tmp_path / "saved-by-worker" / "cells.parquet" / f"scenario={k}" / "part-0.parquet").read_bytes()
+
+
+def test_a_saved_row_without_its_plan_is_solved_again(sweep_200: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    folder, _, on_processes = sweep_200
+    copy = tmp_path / "copy"
+    shutil.copytree(on_processes, copy)
+    parts = sorted((copy / STORE).glob("*.parquet"))
+    assert len(parts) == 200
+    for path in parts[::50]:  # 4 plans lost, their rows kept
+        path.unlink()
+    outcome = run_sweep(load_sweep_spec(folder / "sweep.yaml"), copy, jobs=1)
+    assert (outcome.solved, outcome.reused) == (4, 196)
+    assert _rows(copy) == _rows(on_processes)
+    assert len(list((copy / "cells.parquet").iterdir())) == 200

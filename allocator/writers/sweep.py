@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +50,25 @@ def write_cells(folder: Path, cells: Sequence[tuple[str, str]], unit: float, pla
     DuckDB, Spark) add the ``scenario`` column back. Scenarios without a plan have no partition.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    areas = pl.Series("area", [leaf for leaf, _ in cells], dtype=pl.String)
-    specialties = pl.Series("specialty", [s for _, s in cells], dtype=pl.String)
+    write = cells_part_writer(cells, unit)
     for scenario in sorted(plans):
         part = folder / f"scenario={scenario}"
         part.mkdir()
-        frame = pl.DataFrame([areas, specialties, pl.Series("posts", plans[scenario].astype(float) * unit)])
-        frame.write_parquet(part / "part-0.parquet", statistics=False)
+        write(plans[scenario], part / "part-0.parquet")
+
+
+def cells_part_writer(cells: Sequence[tuple[str, str]], unit: float) -> Callable[[np.ndarray, Path], None]:
+    """What writes one scenario's part of cells.parquet from its units (the area and specialty columns made once).
+
+    A sweep's worker keeps one per sweep and writes each plan's part as it solves it.
+    """
+    areas = pl.Series("area", [leaf for leaf, _ in cells], dtype=pl.String)
+    specialties = pl.Series("specialty", [s for _, s in cells], dtype=pl.String)
+
+    def write(units: np.ndarray, path: Path) -> None:
+        frame = pl.DataFrame([areas, specialties, pl.Series("posts", units.astype(float) * unit)])
+        frame.write_parquet(path, statistics=False)
+    return write
 
 
 def _range(values: list[float]) -> str:
