@@ -25,6 +25,7 @@ another worker.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import hashlib
@@ -35,7 +36,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ from allocator.errors import InputError, Location, SolverError
 from allocator.io.loading import load_instance, load_model
 from allocator.io.sweep import SweepSpec, check_axes
 from allocator.reports.sweep import Change, ScenarioResult, SweepContext, install, parent_areas, scenarios_task
-from allocator.reports.workers import InlineExecutor, chunks
+from allocator.reports.workers import InlineExecutor
 from allocator.writers.output import Publication
 from allocator.writers.sweep import (cells_part_writer, scenarios_csv, scenarios_frame, scenarios_parquet,
                                      sweep_markdown)
@@ -255,6 +256,10 @@ class _Runner:
         self.cluster: Any = None
         self.executor: Executor
         self.argument: Any
+        #: Whether this process solves batches too (a local pool of jobs - 1 processes), and then how many
+        #: batches the pool may hold at once (the rest wait here, for whichever process is free first).
+        self.main_works = False
+        self.ahead: int | None = None
         if scheduler is None:
             self._local_pool()
         else:
@@ -262,12 +267,18 @@ class _Runner:
 
     def _local_pool(self) -> None:
         if self.jobs <= 1:
-            self.executor, self.argument = InlineExecutor(), self.context
+            # One batch at a time, so that progress is reported as the batches finish.
+            self.executor, self.argument, self.ahead = InlineExecutor(), self.context, 1
         else:
+            # This process is one of the N: it has nothing else to do once workers save their own
+            # scenarios, and it solves from the first moment, while the others are still starting
+            # (a spawned interpreter importing numpy, polars, OR-Tools and SciPy takes about 1 s).
             # spawn: polars is not fork-safe (see allocator.reports.workers).
-            self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+            self.executor = ProcessPoolExecutor(max_workers=self.jobs - 1,
+                                                mp_context=multiprocessing.get_context("spawn"),
                                                 initializer=_install, initargs=(self.context,))
             self.argument = self.context.token
+            self.main_works, self.ahead = True, 2 * (self.jobs - 1)
 
     def _dask(self) -> None:
         from distributed import Client, LocalCluster
@@ -402,38 +413,53 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
     (store / marker).touch()
     where = _Store(str(store.resolve()), marker)
     runner = _Runner(jobs, scheduler, context)
+
+    def take(batch: list[Change], results: list[ScenarioResult | str | int]) -> None:
+        nonlocal done
+        for change, result in zip(batch, results):
+            if isinstance(result, str):  # the scenario raised: retried, then reported
+                tries[change.scenario] = tries.get(change.scenario, 0) + 1
+                if tries[change.scenario] >= TRIES:
+                    failed[change.scenario] = result
+                    del pending[change.scenario]
+                continue
+            if isinstance(result, ScenarioResult):  # a worker that does not see the store
+                _save(store, keys[change.scenario], result, context)
+            del pending[change.scenario]
+            done += 1
+            if progress is not None:
+                progress(done, len(todo))
+
+    def task(batch: list[Change]) -> list[tuple[Change, str]]:
+        return [(change, keys[change.scenario]) for change in batch]
+
     try:
         while pending:
-            # Scenarios go in batches, several per worker, so that a task of a few milliseconds does not
-            # pay a round trip each; a scenario that fails in a batch is retried on its own.
-            size = max(1, min(BATCH, -(-len(pending) // (max(1, jobs) * 8))))
-            batches = chunks(list(pending.values()), -(-len(pending) // size))
-            futures = {runner.executor.submit(stored_scenarios_task, runner.argument,
-                                              [(change, keys[change.scenario]) for change in batch], where): batch
-                       for batch in batches}
+            queue = collections.deque(batches_of(list(pending.values()), max(1, jobs)))
+            running: dict[Future[Any], list[Change]] = {}
             broken = False
-            for future in as_completed(futures):
-                batch = futures[future]
-                try:
-                    results = future.result()
-                except BrokenProcessPool:
-                    broken = True  # a worker died: everything it and its pool held is submitted again
-                    continue
-                except Exception as exc:  # noqa: BLE001 - a lost batch (e.g. a Dask worker lost too often)
-                    results = [f"{type(exc).__name__}: {exc}".splitlines()[0][:300]] * len(batch)
-                for change, result in zip(batch, results):
-                    if isinstance(result, str):  # the scenario raised: retried, then reported
-                        tries[change.scenario] = tries.get(change.scenario, 0) + 1
-                        if tries[change.scenario] >= TRIES:
-                            failed[change.scenario] = result
-                            del pending[change.scenario]
+            while queue or running:
+                while queue and not broken and (runner.ahead is None or len(running) < runner.ahead):
+                    batch = queue.popleft()
+                    running[runner.executor.submit(stored_scenarios_task, runner.argument, task(batch), where)] = batch
+                if runner.main_works and queue and not broken:
+                    batch = queue.popleft()
+                    take(batch, stored_scenarios_task(context, task(batch), where))
+                    finished = [future for future in running if future.done()]
+                elif running:
+                    finished = list(wait(running, return_when=FIRST_COMPLETED).done)
+                else:
+                    break  # the pool broke: what is left is submitted to a new one below
+                for future in finished:
+                    batch = running.pop(future)
+                    try:
+                        results = future.result()
+                    except BrokenProcessPool:
+                        broken = True  # a worker died: everything it and its pool held is submitted again
                         continue
-                    if isinstance(result, ScenarioResult):  # a worker that does not see the store
-                        _save(store, keys[change.scenario], result, context)
-                    del pending[change.scenario]
-                    done += 1
-                    if progress is not None:
-                        progress(done, len(todo))
+                    except Exception as exc:  # noqa: BLE001 - a lost batch (e.g. a Dask worker lost too often)
+                        results = [f"{type(exc).__name__}: {exc}".splitlines()[0][:300]] * len(batch)
+                    take(batch, results)
             if broken and pending:
                 restarts += 1
                 if restarts > POOL_RESTARTS:
@@ -447,6 +473,22 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
         (store / marker).unlink(missing_ok=True)
     runner.close()
     return failed
+
+
+def batches_of(changes: list[Change], workers: int) -> list[list[Change]]:
+    """``changes`` cut into batches, in order: up to :data:`BATCH` scenarios, fewer towards the end.
+
+    Several scenarios per task spare a round trip each (a municipal scenario takes about 16 ms);
+    each batch holds at most an eighth of a worker's share of what is left, so the last batches
+    are small and no worker finishes long after the others.
+    """
+    batches = []
+    start = 0
+    while start < len(changes):
+        size = max(1, min(BATCH, -(-(len(changes) - start) // (workers * 8))))
+        batches.append(changes[start:start + size])
+        start += size
+    return batches
 
 
 def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list[str], changes: list[Change],
