@@ -12,17 +12,20 @@ weight, the stability weight and the total of specialty S01 on a grid. Each row 
 ``run_sweep`` into a fresh folder: executor start-up, every scenario solved and
 verified, and the files written, as a user waits for it. Executors:
 
-- ``--jobs 1`` (in this process), ``--jobs 2`` (two spawned processes);
+- ``--jobs 1`` (in this process), ``--jobs 2`` (this process and one spawned process);
 - a Dask ``LocalCluster`` of 2 single-thread worker processes, started before the
   clock (a cluster is started once and serves many sweeps), as ``--scheduler ADDRESS``.
 
-The machine's load (``os.getloadavg``) is recorded before and after each row: the
-target (each parallel run at least 1.7 times the ``--jobs 1`` rate) needs two idle cores.
+The machine's load (``os.getloadavg``) is recorded before and after each row, and the CPU
+seconds of each run (this process, its spawned workers and the Dask workers, from
+``os.times`` and psutil): the target (each parallel run at least 1.7 times the ``--jobs 1``
+rate) needs two idle cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -32,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import yaml
 
 from allocator.io.sweep import load_sweep_spec
@@ -55,6 +59,17 @@ def _spec(folder: Path, scenarios: int) -> Path:
     return path
 
 
+def _cpu() -> float:
+    """CPU seconds used so far by this process, its ended children, and its live descendants (Dask workers)."""
+    times = os.times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            spent = child.cpu_times()
+            total += spent.user + spent.system
+    return total
+
+
 def _load() -> str:
     return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -64,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scenarios", type=int, default=600)
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the table goes (default: %(default)s)")
     args = parser.parse_args()
     from distributed import LocalCluster
 
@@ -77,18 +93,21 @@ def main() -> None:
     try:
         run_sweep(spec, folder / "warm", scheduler=cluster.scheduler_address)  # workers import everything once
         for name, options in modes.items():
-            times = []
+            times, cpus = [], []
             before = _load()
             for k in range(args.repeat):
                 out = folder / f"run-{len(rows)}-{k}"
+                cpu = _cpu()
                 started = time.perf_counter()
                 outcome = run_sweep(spec, out, **options)  # type: ignore[arg-type]
                 times.append(time.perf_counter() - started)
+                cpus.append(_cpu() - cpu)
                 assert outcome.solved == count, outcome
                 shutil.rmtree(out)
-            rows.append((name, statistics.median(times), times, before, _load()))
+            rows.append((name, statistics.median(times), times, cpus, before, _load()))
             print(f"{name}: median {statistics.median(times):.2f} s for {count} scenarios "
-                  f"({count / statistics.median(times):.1f}/s); load {before} -> {_load()}", flush=True)
+                  f"({count / statistics.median(times):.1f}/s), CPU {', '.join(f'{c:.1f}' for c in cpus)} s; "
+                  f"load {before} -> {_load()}", flush=True)
     finally:
         cluster.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -101,15 +120,17 @@ def main() -> None:
            "benchmarks/models/bench.yaml.", "",
            f"{count} scenarios (under-served weight x stability weight x total of S01, a grid); each run solves, verifies and writes "
            "them all into a fresh folder. Median of the runs; the Dask cluster is started once, before the clock.",
-           "", f"| executor | scenarios/s | × --jobs 1 | target | runs (s) | load 1/5/15 min before → after |",
-           "|---|---:|---:|---|---|---|"]
-    for k, (name, median, times, before, after) in enumerate(rows):
+           "CPU: seconds of CPU of the whole run (this process and every worker process), per run.",
+           "", "| executor | scenarios/s | × --jobs 1 | target | runs (s) | CPU (s) | load 1/5/15 min before → after |",
+           "|---|---:|---:|---|---|---|---|"]
+    for k, (name, median, times, cpus, before, after) in enumerate(rows):
         rate = count / median
         target = "" if k == 0 else (f"≥ {TARGET}×: " + ("met" if rate / base >= TARGET else "**not met**"))
         out.append(f"| {name} | {rate:.1f} | {rate / base:.2f} | {target} | "
-                   f"{', '.join(f'{t:.2f}' for t in times)} | {before} → {after} |")
-    RESULTS.write_text("\n".join(out) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+                   f"{', '.join(f'{t:.2f}' for t in times)} | {', '.join(f'{c:.1f}' for c in cpus)} | "
+                   f"{before} → {after} |")
+    args.output.write_text("\n".join(out) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":
