@@ -121,7 +121,8 @@ def main() -> None:
            f"{count} scenarios (under-served weight x stability weight x total of S01, a grid); each run solves, verifies and writes "
            "them all into a fresh folder. Median of the runs; the Dask cluster is started once, before the clock.",
            "CPU: seconds of CPU of the whole run (this process and every worker process), per run.",
-           "", "| executor | scenarios/s | × --jobs 1 | target | runs (s) | CPU (s) | load 1/5/15 min before → after |",
+           "", "| executor | scenarios/s | × --jobs 1 | target | runs (s) | CPU (s) "
+           "| load 1/5/15 min before → after |",
            "|---|---:|---:|---|---|---|---|"]
     for k, (name, median, times, cpus, before, after) in enumerate(rows):
         rate = count / median

@@ -437,7 +437,8 @@ def test_a_worker_that_cannot_see_the_store_returns_its_results_and_the_files_ar
     run_sweep(spec, tmp_path / "saved-here", jobs=1)
     assert len(saved_here) == 3
     assert _rows(tmp_path / "saved-by-worker") == _rows(tmp_path / "saved-here")
-    stores = [sorted(p.name for p in (tmp_path / name / STORE).iterdir()) for name in ("saved-by-worker", "saved-here")]
+    stores = [sorted(p.name for p in (tmp_path / name / STORE).iterdir())
+              for name in ("saved-by-worker", "saved-here")]
     # One row per scenario, a plan part for the two feasible ones, no marker or temporary file left.
     assert stores[0] == stores[1] and len(stores[0]) == 5
     for k in (1, 2):
