@@ -479,13 +479,13 @@ def batches_of(changes: list[Change], workers: int) -> list[list[Change]]:
     """``changes`` cut into batches, in order: up to :data:`BATCH` scenarios, fewer towards the end.
 
     Several scenarios per task spare a round trip each (a municipal scenario takes about 16 ms);
-    each batch holds at most an eighth of a worker's share of what is left, so the last batches
-    are small and no worker finishes long after the others.
+    each batch holds at most half a worker's share of what is left (guided self-scheduling), so the
+    last batches are small and no worker finishes long after the others.
     """
     batches = []
     start = 0
     while start < len(changes):
-        size = max(1, min(BATCH, -(-(len(changes) - start) // (workers * 8))))
+        size = max(1, min(BATCH, -(-(len(changes) - start) // (workers * 2))))
         batches.append(changes[start:start + size])
         start += size
     return batches

@@ -459,3 +459,18 @@ def test_a_saved_row_without_its_plan_is_solved_again(sweep_200: tuple[Path, Pat
     assert (outcome.solved, outcome.reused) == (4, 196)
     assert _rows(copy) == _rows(on_processes)
     assert len(list((copy / "cells.parquet").iterdir())) == 200
+
+
+@pytest.mark.parametrize("count, workers", [(1, 1), (20, 2), (600, 2), (2400, 2), (1000, 7)])
+def test_batches_keep_the_order_and_shrink_towards_the_end(count: int, workers: int) -> None:
+    from allocator.sweep import BATCH, batches_of
+
+    batches = batches_of(list(range(count)), workers)
+    sizes = [len(batch) for batch in batches]
+    assert [k for batch in batches for k in batch] == list(range(count))
+    assert max(sizes) <= BATCH and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    # No batch is more than half of a worker's share of what is left when it is cut.
+    left = count
+    for size in sizes:
+        assert size <= max(1, -(-left // (2 * workers)))
+        left -= size
