@@ -899,7 +899,7 @@ def app(instance: Path, model_paths: tuple[Path, ...], port: int, host: str, lan
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
               help="Folder for the sweep; a rerun into it solves only the scenarios not yet there.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (with --scheduler local: the LocalCluster's workers).")
+              help="Processes: this one and N-1 spawned (with --scheduler local: the LocalCluster's workers).")
 @click.option("--scheduler", default=None,
               help="Run on Dask: 'local' starts a LocalCluster, or a scheduler's address (tcp://HOST:8786).")
 @click.option("--force", is_flag=True, help="Use a non-empty --out folder that holds no sweep.")
