@@ -2,16 +2,17 @@
 
 Every scenario solved is saved at once in ``DIR/.sweep/`` under a fingerprint
 of what it solved (the input files' SHA-256, the model, the axis values, the
-draw and the tool's version), so a sweep that is stopped, killed or rerun
-with more values solves only the scenarios not yet in the folder. When all
-are solved, scenarios.csv, scenarios.parquet, cells.parquet and sweep.md are
-made from the saved scenarios, in scenario order, and moved in together.
+draw and the tool's version), by the worker that solved it where it can
+(:class:`_Store`), so a sweep that is stopped, killed or rerun with more
+values solves only the scenarios not yet in the folder. When all are solved,
+scenarios.csv, scenarios.parquet, cells.parquet and sweep.md are made from
+the saved scenarios, in scenario order, and moved in together.
 
 Executors (all speak ``concurrent.futures``; the task is
-:func:`allocator.reports.sweep.scenarios_task`, a batch of scenarios):
+:func:`stored_scenarios_task`, a batch of scenarios):
 
-- ``--jobs 1``: in this process; ``--jobs N``: N spawned processes, each
-  given the instance and models once by its initializer;
+- ``--jobs 1``: in this process; ``--jobs N``: this process and N - 1
+  spawned ones, each given the instance and models once by its initializer;
 - ``--scheduler local``: a Dask ``LocalCluster`` of ``--jobs`` single-thread
   worker processes; ``--scheduler tcp://HOST:PORT``: an existing cluster.
   The context is scattered to every worker once; tasks carry the change.
@@ -168,7 +169,8 @@ def _save(store: Path, key: str, result: ScenarioResult, context: SweepContext) 
     Each file is written under a temporary name and renamed, the row last, so a row in the store
     means its plan is there too, and a kill leaves a scenario whole or absent. Not synced to disk
     (an fsync per scenario cost 5 ms, 13 % of a municipal scenario): after a power loss a file may
-    be empty or torn, and :func:`_load` then finds it unreadable and the scenario is solved again.
+    be empty or torn; :func:`_load` then finds the row unreadable or the plan empty, and the
+    scenario is solved again (a plan torn but not empty would be copied as it is).
     """
     if result.units is not None:
         temporary = store / f".{key}.{uuid.uuid4().hex}.tmp"
@@ -199,8 +201,14 @@ def _load(store: Path, key: str) -> tuple[dict[str, Any], bool] | None:
         row, plan = saved["row"], bool(saved["plan"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not isinstance(row, dict) or (plan and not (store / f"{key}.parquet").is_file()):
+    if not isinstance(row, dict):
         return None
+    if plan:
+        try:
+            if (store / f"{key}.parquet").stat().st_size == 0:  # what a power loss most often leaves
+                return None
+        except OSError:
+            return None
     return row, plan
 
 
