@@ -418,7 +418,6 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
     restarts = 0
     done = 0
     marker = f"{_MARKER}{uuid.uuid4().hex}"
-    (store / marker).touch()
     where = _Store(str(store.resolve()), marker)
     runner = _Runner(jobs, scheduler, context)
 
@@ -442,6 +441,7 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
         return [(change, keys[change.scenario]) for change in batch]
 
     try:
+        (store / marker).touch()
         while pending:
             queue = collections.deque(batches_of(list(pending.values()), max(1, jobs)))
             running: dict[Future[Any], list[Change]] = {}

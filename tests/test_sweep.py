@@ -474,3 +474,22 @@ def test_batches_keep_the_order_and_shrink_towards_the_end(count: int, workers: 
     for size in sizes:
         assert size <= max(1, -(-left // (2 * workers)))
         left -= size
+
+
+def test_with_two_jobs_this_process_solves_some_scenarios_and_its_worker_the_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import allocator.reports.sweep as sweep_tasks
+
+    spec = load_sweep_spec(_spec(tmp_path, [{"field": "specialty.almen-medicin.total",
+                                             "values": list(range(330, 370, 2))}]))
+    real = sweep_tasks.solve_scenario
+    here: list[int] = []
+    monkeypatch.setattr(sweep_tasks, "solve_scenario", lambda context, change: (here.append(change.scenario),
+                                                                                 real(context, change))[1])
+    outcome = run_sweep(spec, tmp_path / "two", jobs=2)  # the spawned worker does not see the patch
+    assert outcome.solved == 20 and 0 < len(here) < 20 and len(set(here)) == len(here)
+    monkeypatch.setattr(sweep_tasks, "solve_scenario", real)
+    run_sweep(spec, tmp_path / "one", jobs=1)
+    assert _rows(tmp_path / "two") == _rows(tmp_path / "one")
+    assert sorted(p.name for p in (tmp_path / "two" / STORE).iterdir()) == \
+        sorted(p.name for p in (tmp_path / "one" / STORE).iterdir())
