@@ -493,3 +493,26 @@ def test_with_two_jobs_this_process_solves_some_scenarios_and_its_worker_the_oth
     assert _rows(tmp_path / "two") == _rows(tmp_path / "one")
     assert sorted(p.name for p in (tmp_path / "two" / STORE).iterdir()) == \
         sorted(p.name for p in (tmp_path / "one" / STORE).iterdir())
+
+
+def _worker_settings() -> tuple[str | None, bool]:
+    import dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_the_workers_of_scheduler_local_run_without_the_profiler_and_dasks_malloc_trim() -> None:
+    """LEAN_WORKERS, as ``--scheduler local`` applies it, reaches the worker processes (these Dask keys exist)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from allocator.sweep import LEAN_WORKERS
+
+    assert dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"] == 65536  # the default
+    with dask.config.set(LEAN_WORKERS):
+        local = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
+    try:
+        with Client(local) as client:
+            assert list(client.run(_worker_settings).values()) == [(None, False)]
+    finally:
+        local.close()
