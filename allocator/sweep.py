@@ -66,13 +66,8 @@ BATCH = 64
 #: The name of the file in DIR/.sweep by which a worker knows it sees the store (:class:`_Store`).
 _MARKER = ".reachable-"
 #: Dask settings for the workers of ``--scheduler local`` (docs/sweeps.md recommends them for a cluster
-#: started for sweeps): no statistical profiler sampling the solving thread every 10 ms, and glibc's
-#: own malloc trimming instead of Dask's MALLOC_TRIM_THRESHOLD_=65536 (measured on 600 municipal
-#: scenarios in one process: 2 to 7 % more CPU with it).
-LEAN_WORKERS: dict[str, Any] = {
-    "distributed.worker.profile.enabled": False,
-    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
-}
+#: started for sweeps): no statistical profiler sampling the solving thread every 10 ms.
+LEAN_WORKERS: dict[str, Any] = {"distributed.worker.profile.enabled": False}
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_SECONDS = 15
 

@@ -16,7 +16,7 @@ verified, and the files written, as a user waits for it. Executors:
 - a Dask ``LocalCluster`` of 2 single-thread worker processes, started before the
   clock (a cluster is started once and serves many sweeps), as ``--scheduler ADDRESS``:
   once with Dask's default settings, once with the settings of ``--scheduler local``
-  (:data:`allocator.sweep.LEAN_WORKERS`: no profiler, no MALLOC_TRIM_THRESHOLD_).
+  (:data:`allocator.sweep.LEAN_WORKERS`: no profiler).
 
 The machine's load (``os.getloadavg``) is recorded before and after each row, and the CPU
 seconds of each run (this process, its spawned workers and the Dask workers, from
