@@ -902,7 +902,7 @@ def app(instance: Path, model_paths: tuple[Path, ...], port: int, host: str, lan
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
               help="Folder for the sweep; a rerun into it solves only the scenarios not yet there.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (with --scheduler local: the LocalCluster's workers).")
+              help="Processes: this one and N-1 spawned (with --scheduler local: the LocalCluster's workers).")
 @click.option("--scheduler", default=None,
               help="Run on Dask: 'local' starts a LocalCluster, or a scheduler's address (tcp://HOST:8786).")
 @click.option("--force", is_flag=True, help="Use a non-empty --out folder that holds no sweep.")
@@ -962,8 +962,10 @@ def _sweep_report(spec: Any, out: Path, lang: str | None) -> list[Path]:
 @click.argument("instance", type=click.Path(path_type=Path))
 @click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=None,
               help="Policy model file (YAML/JSON); its stability weight is what the front replaces.")
-@click.option("--x", "x_metric", type=click.Choice(["equity", "shortfall"]), default="equity", show_default=True,
-              help="equity: the model's cost without its stability term; shortfall: the weighted summed shortfall.")
+@click.option("--x", "x_metric", type=click.Choice(["equity", "shortfall", "ratio"]), default="equity",
+              show_default=True,
+              help="equity: the model's cost without its stability term; shortfall: the weighted summed shortfall; "
+              "ratio: the max/min ratio of posts per need (as compare measures it).")
 @click.option("--y", "y_metric", type=click.Choice(["stability"]), default="stability", show_default=True,
               help="stability: the disruption, sum of |posts - last year's posts|.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the front.")
@@ -976,7 +978,7 @@ def pareto(instance: Path, model_path: Path | None, x_metric: str, y_metric: str
            force: bool) -> None:
     """The exact Pareto front of equity against stability: pareto.csv, .json, .md and .svg."""
     from allocator.reports.pareto import pareto as front_of, point_plan
-    from allocator.writers.pareto import write_pareto
+    from allocator.writers.pareto import write_pareto, write_point_plans
 
     loaded = load_instance(instance)
     model = _load_model(model_path)
@@ -985,9 +987,8 @@ def pareto(instance: Path, model_path: Path | None, x_metric: str, y_metric: str
     point_plans = [point_plan(front, p, {**loaded.hashes, **model.hashes}) for p in front.points] if plans else []
     with publishing(out, force) as target:
         written = write_pareto(front, target)
-    for point, plan in zip(front.points, point_plans):
-        with publishing(out / f"point-{point.number}", True) as target:
-            written += write_plan(loaded.value, plan, target, xlsx=False)
+    written += write_point_plans(out, loaded.value, [(point.number, plan)
+                                                     for point, plan in zip(front.points, point_plans)])
     _say(f"{len(front.points)} nondominated plans ({front.path} path); "
          f"{sum(p.supported for p in front.points)} reached by a stability weight")
     _say("Wrote " + ", ".join(str(p) for p in written[:6]) + (f" and {len(written) - 6} more" if len(written) > 6 else ""))

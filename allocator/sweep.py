@@ -2,16 +2,17 @@
 
 Every scenario solved is saved at once in ``DIR/.sweep/`` under a fingerprint
 of what it solved (the input files' SHA-256, the model, the axis values, the
-draw and the tool's version), so a sweep that is stopped, killed or rerun
-with more values solves only the scenarios not yet in the folder. When all
-are solved, scenarios.csv, scenarios.parquet, cells.parquet and sweep.md are
-made from the saved scenarios, in scenario order, and moved in together.
+draw and the tool's version), by the worker that solved it where it can
+(:class:`_Store`), so a sweep that is stopped, killed or rerun with more
+values solves only the scenarios not yet in the folder. When all are solved,
+scenarios.csv, scenarios.parquet, cells.parquet and sweep.md are made from
+the saved scenarios, in scenario order, and moved in together.
 
 Executors (all speak ``concurrent.futures``; the task is
-:func:`allocator.reports.sweep.scenarios_task`, a batch of scenarios):
+:func:`stored_scenarios_task`, a batch of scenarios):
 
-- ``--jobs 1``: in this process; ``--jobs N``: N spawned processes, each
-  given the instance and models once by its initializer;
+- ``--jobs 1``: in this process; ``--jobs N``: this process and N - 1
+  spawned ones, each given the instance and models once by its initializer;
 - ``--scheduler local``: a Dask ``LocalCluster`` of ``--jobs`` single-thread
   worker processes; ``--scheduler tcp://HOST:PORT``: an existing cluster.
   The context is scattered to every worker once; tasks carry the change.
@@ -25,10 +26,10 @@ another worker.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import hashlib
-import io
 import json
 import logging
 import multiprocessing
@@ -36,13 +37,11 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from allocator import __version__
 from allocator.errors import InputError, Location, SolverError
@@ -50,10 +49,10 @@ from allocator.io.loading import load_model
 from allocator.io.sweep import SweepSpec, check_axes, load_sweep_instance
 from allocator.reports.sweep import (Change, ScenarioResult, SweepContext, check_models, install, parent_areas,
                                      scenarios_task)
-from allocator.reports.workers import InlineExecutor, chunks
+from allocator.reports.workers import InlineExecutor
 from allocator.writers.output import Publication
-from allocator.writers.sweep import (scenarios_csv, scenarios_frame, scenarios_parquet, sweep_json, sweep_markdown,
-                                     write_cells)
+from allocator.writers.sweep import (cells_part_writer, scenarios_csv, scenarios_frame, scenarios_parquet, sweep_json,
+                                     sweep_markdown)
 
 #: The folder inside DIR that holds one file per solved scenario (the resume store).
 STORE = ".sweep"
@@ -61,8 +60,15 @@ STORE = ".sweep"
 TRIES = 2
 #: Times a broken process pool (a worker killed) is replaced before the sweep gives up.
 POOL_RESTARTS = 5
-#: Most scenarios in one task.
-BATCH = 16
+#: Most scenarios in one task (about 1 s of municipal scenarios; batches shrink towards the end).
+#: 64 rather than 16: 600 municipal scenarios in 23 Dask tasks instead of 46 took this process (client and
+#: LocalCluster scheduler) 0.45-0.52 s of CPU instead of 0.55-0.80 s (two runs each, load 1.2-1.4).
+BATCH = 64
+#: The name of the file in DIR/.sweep by which a worker knows it sees the store (:class:`_Store`).
+_MARKER = ".reachable-"
+#: Dask settings for the workers of ``--scheduler local`` (docs/sweeps.md recommends them for a cluster
+#: started for sweeps): no statistical profiler sampling the solving thread every 10 ms.
+LEAN_WORKERS: dict[str, Any] = {"distributed.worker.profile.enabled": False}
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_SECONDS = 15
 
@@ -104,34 +110,114 @@ def fingerprint(inputs: dict[str, str], context: SweepContext, change: Change) -
 # --- the store ------------------------------------------------------------------------------------
 
 
-def _save(store: Path, key: str, result: ScenarioResult) -> None:
-    """One solved scenario, written to a temporary file and renamed: a kill leaves it whole or absent.
+@dataclass(frozen=True)
+class _Store:
+    """Where a task saves its scenarios itself: DIR/.sweep, when the worker sees it (a marker file proves it).
 
-    Not synced to disk (an fsync per scenario cost 5 ms, 13 % of a municipal scenario, in the
-    process that collects the results): after a power loss a file may be empty or torn, and
-    :func:`_load` then finds it unreadable and the scenario is solved again.
+    A local process, or a Dask worker on this machine or on a shared file system, saves each scenario
+    it solves and returns only its number, so the process that runs the sweep neither receives, nor
+    writes, nor later converts the plans (on two cores its work is taken from the workers). A worker
+    that does not see the marker (a Dask worker on another machine) returns the whole result instead,
+    and this process saves it with the same function: the store is the same either way.
     """
-    buffer = io.BytesIO()
-    units = result.units if result.units is not None else np.zeros(0, dtype=np.int32)
-    np.savez(buffer, units=units, has_plan=np.array(result.units is not None),
-             row=np.frombuffer(json.dumps(result.row, sort_keys=True).encode("utf-8"), dtype=np.uint8))
+
+    path: str
+    marker: str
+
+    def reachable(self) -> bool:
+        """Whether this worker sees this run's store (asked once per process and run)."""
+        seen = _REACHABLE.get(self.marker)
+        if seen is None:
+            seen = _REACHABLE[self.marker] = os.path.exists(os.path.join(self.path, self.marker))
+        return seen
+
+
+_REACHABLE: dict[str, bool] = {}
+#: The contexts installed in this worker process by the pool's initializer, by token.
+_CONTEXTS: dict[str, SweepContext] = {}
+
+
+def _install(context: SweepContext) -> None:
+    """Process-pool initializer: the task's context (:func:`install`), kept here too for saving plans."""
+    install(context)
+    _CONTEXTS.clear()
+    _CONTEXTS[context.token] = context
+
+
+def stored_scenarios_task(argument: SweepContext | str, batch: list[tuple[Change, str]],
+                          store: _Store | None) -> list[ScenarioResult | str | int]:
+    """:func:`scenarios_task`, each solved scenario saved in ``store`` by the worker when it can.
+
+    Returns, per scenario: its number (saved here), its result (for the caller to save), or the
+    message of the exception it raised.
+    """
+    results = scenarios_task(argument, [change for change, _ in batch])
+    context = argument if isinstance(argument, SweepContext) else _CONTEXTS.get(argument)
+    if store is None or context is None or not store.reachable():
+        return list(results)
+    out: list[ScenarioResult | str | int] = []
+    for (_, key), result in zip(batch, results):
+        if isinstance(result, str):
+            out.append(result)
+            continue
+        try:
+            _save(Path(store.path), key, result, context)
+        except OSError as exc:  # a full or vanished disk: retried, then reported like any failure
+            out.append(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+            continue
+        out.append(result.scenario)
+    return out
+
+
+def _save(store: Path, key: str, result: ScenarioResult, context: SweepContext) -> None:
+    """One solved scenario: its cells as the part file cells.parquet will hold, then its row.
+
+    Each file is written under a temporary name and renamed, the row last, so a row in the store
+    means its plan is there too, and a kill leaves a scenario whole or absent. Not synced to disk
+    (an fsync per scenario cost 5 ms, 13 % of a municipal scenario): after a power loss a file may
+    be empty or torn; :func:`_load` then finds the row unreadable or the plan empty, and the
+    scenario is solved again (a plan torn but not empty would be copied as it is).
+    """
+    if result.units is not None:
+        temporary = store / f".{key}.{uuid.uuid4().hex}.tmp"
+        _part_writer(context)(result.units, temporary)
+        os.replace(temporary, store / f"{key}.parquet")
     temporary = store / f".{key}.{uuid.uuid4().hex}.tmp"
-    temporary.write_bytes(buffer.getvalue())
-    os.replace(temporary, store / f"{key}.npz")
+    temporary.write_text(json.dumps({"row": result.row, "plan": result.units is not None}, sort_keys=True),
+                         encoding="utf-8")
+    os.replace(temporary, store / f"{key}.json")
 
 
-def _load(store: Path, key: str) -> tuple[dict[str, Any], np.ndarray | None] | None:
-    """A saved scenario's row and units; None when it is not there or unreadable (then it is solved again)."""
-    path = store / f"{key}.npz"
-    if not path.exists():
-        return None
+_WRITERS: dict[str, Callable[[Any, Path], None]] = {}
+
+
+def _part_writer(context: SweepContext) -> Callable[[Any, Path], None]:
+    """This sweep's writer of cells.parquet parts, made once per process (its columns cost 0.2 ms to make)."""
+    writer = _WRITERS.get(context.token)
+    if writer is None:
+        _WRITERS.clear()
+        years = context.horizon.plan_calendar_years if context.horizon is not None else None
+        writer = _WRITERS[context.token] = cells_part_writer(context.instance.cells, float(context.instance.unit),
+                                                             years)
+    return writer
+
+
+def _load(store: Path, key: str) -> tuple[dict[str, Any], bool] | None:
+    """A saved scenario's row, and whether it has a plan; None when not there or unreadable (solved again)."""
     try:
-        with np.load(path, allow_pickle=False) as saved:
-            row = json.loads(saved["row"].tobytes().decode("utf-8"))
-            units = saved["units"] if bool(saved["has_plan"]) else None
-    except (OSError, ValueError, KeyError):
+        saved = json.loads((store / f"{key}.json").read_text(encoding="utf-8"))
+        row, plan = saved["row"], bool(saved["plan"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return row, units
+    if not isinstance(row, dict):
+        return None
+    if plan:
+        try:
+            if (store / f"{key}.parquet").stat().st_size == 0:  # what a power loss most often leaves
+                return None
+        except OSError:
+            return None
+    return row, plan
 
 
 @contextlib.contextmanager
@@ -156,12 +242,15 @@ def _locked_store(out: Path, force: bool) -> Iterator[Path]:
         except BlockingIOError:
             raise InputError("another sweep is writing into this folder", where=Location(out),
                              fix="wait for it to finish, or choose another folder") from None
-        for stale in store.glob(".*.tmp"):  # a scenario being written when a run was killed
-            stale.unlink(missing_ok=True)
+        for stale in [*store.glob(".*.tmp"), *store.glob("*.tmp"), *store.glob(f"{_MARKER}*")]:  # of a killed run
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
         yield store
     except BaseException:
         # A run that saved nothing (say, the scheduler did not answer) leaves no folder behind.
-        if not any(store.glob("*.npz")):
+        if not any(store.glob("*.json")):
             shutil.rmtree(store, ignore_errors=True)
             if created:
                 with contextlib.suppress(OSError):
@@ -183,6 +272,10 @@ class _Runner:
         self.cluster: Any = None
         self.executor: Executor
         self.argument: Any
+        #: Whether this process solves batches too (a local pool of jobs - 1 processes), and then how many
+        #: batches the pool may hold at once (the rest wait here, for whichever process is free first).
+        self.main_works = False
+        self.ahead: int | None = None
         if scheduler is None:
             self._local_pool()
         else:
@@ -190,20 +283,28 @@ class _Runner:
 
     def _local_pool(self) -> None:
         if self.jobs <= 1:
-            self.executor, self.argument = InlineExecutor(), self.context
+            # One batch at a time, so that progress is reported as the batches finish.
+            self.executor, self.argument, self.ahead = InlineExecutor(), self.context, 1
         else:
+            # This process is one of the N: it has nothing else to do once workers save their own
+            # scenarios, and it solves from the first moment, while the others are still starting
+            # (a spawned interpreter importing numpy, polars, OR-Tools and SciPy takes about 1 s).
             # spawn: polars is not fork-safe (see allocator.reports.workers).
-            self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=install, initargs=(self.context,))
+            self.executor = ProcessPoolExecutor(max_workers=self.jobs - 1,
+                                                mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=_install, initargs=(self.context,))
             self.argument = self.context.token
+            self.main_works, self.ahead = True, 2 * (self.jobs - 1)
 
     def _dask(self) -> None:
+        import dask
         from distributed import Client, LocalCluster
 
         where = Location(None, None, "--scheduler")
         if self.scheduler == "local":
-            self.cluster = LocalCluster(n_workers=max(1, self.jobs), threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.ERROR)
+            with dask.config.set(LEAN_WORKERS):
+                self.cluster = LocalCluster(n_workers=max(1, self.jobs), threads_per_worker=1, processes=True,
+                                            dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         else:
             try:
@@ -274,7 +375,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | Non
     Parameters
     ----------
     jobs
-        Worker processes (local pool, or the workers of ``scheduler='local'``).
+        Processes solving scenarios: this one and ``jobs - 1`` spawned ones; or the workers of ``scheduler='local'``.
     scheduler
         None (local processes), ``local`` (a Dask LocalCluster) or a Dask scheduler's address.
     progress
@@ -301,7 +402,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | Non
     changes = changes_of(spec)
     keys = {change.scenario: fingerprint(inputs, context, change) for change in changes}
     with _locked_store(out, force) as store:
-        saved: dict[int, tuple[dict[str, Any], np.ndarray | None]] = {}
+        saved: dict[int, tuple[dict[str, Any], bool]] = {}
         todo = []
         for change in changes:
             found = _load(store, keys[change.scenario])
@@ -327,36 +428,57 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
     failed: dict[int, str] = {}
     restarts = 0
     done = 0
+    marker = f"{_MARKER}{uuid.uuid4().hex}"
+    where = _Store(str(store.resolve()), marker)
     runner = _Runner(jobs, scheduler, context)
-    try:
-        while pending:
-            # Scenarios go in batches, several per worker, so that a task of a few milliseconds does not
-            # pay a round trip each; a scenario that fails in a batch is retried on its own.
-            size = max(1, min(BATCH, -(-len(pending) // (max(1, jobs) * 8))))
-            batches = chunks(list(pending.values()), -(-len(pending) // size))
-            futures = {runner.executor.submit(scenarios_task, runner.argument, batch): batch for batch in batches}
-            broken = False
-            for future in as_completed(futures):
-                batch = futures[future]
-                try:
-                    results = future.result()
-                except BrokenProcessPool:
-                    broken = True  # a worker died: everything it and its pool held is submitted again
-                    continue
-                except Exception as exc:  # noqa: BLE001 - a lost batch (e.g. a Dask worker lost too often)
-                    results = [f"{type(exc).__name__}: {exc}".splitlines()[0][:300]] * len(batch)
-                for change, result in zip(batch, results):
-                    if isinstance(result, str):  # the scenario raised: retried, then reported
-                        tries[change.scenario] = tries.get(change.scenario, 0) + 1
-                        if tries[change.scenario] >= TRIES:
-                            failed[change.scenario] = result
-                            del pending[change.scenario]
-                        continue
-                    _save(store, keys[change.scenario], result)
+
+    def take(batch: list[Change], results: list[ScenarioResult | str | int]) -> None:
+        nonlocal done
+        for change, result in zip(batch, results):
+            if isinstance(result, str):  # the scenario raised: retried, then reported
+                tries[change.scenario] = tries.get(change.scenario, 0) + 1
+                if tries[change.scenario] >= TRIES:
+                    failed[change.scenario] = result
                     del pending[change.scenario]
-                    done += 1
-                    if progress is not None:
-                        progress(done, len(todo))
+                continue
+            if isinstance(result, ScenarioResult):  # a worker that does not see the store
+                _save(store, keys[change.scenario], result, context)
+            del pending[change.scenario]
+            done += 1
+            if progress is not None:
+                progress(done, len(todo))
+
+    def task(batch: list[Change]) -> list[tuple[Change, str]]:
+        return [(change, keys[change.scenario]) for change in batch]
+
+    try:
+        (store / marker).touch()
+        while pending:
+            queue = collections.deque(batches_of(list(pending.values()), max(1, jobs)))
+            running: dict[Future[Any], list[Change]] = {}
+            broken = False
+            while queue or running:
+                while queue and not broken and (runner.ahead is None or len(running) < runner.ahead):
+                    batch = queue.popleft()
+                    running[runner.executor.submit(stored_scenarios_task, runner.argument, task(batch), where)] = batch
+                if runner.main_works and queue and not broken:
+                    batch = queue.popleft()
+                    take(batch, stored_scenarios_task(context, task(batch), where))
+                    finished = [future for future in running if future.done()]
+                elif running:
+                    finished = list(wait(running, return_when=FIRST_COMPLETED).done)
+                else:
+                    break  # the pool broke: what is left is submitted to a new one below
+                for future in finished:
+                    batch = running.pop(future)
+                    try:
+                        results = future.result()
+                    except BrokenProcessPool:
+                        broken = True  # a worker died: everything it and its pool held is submitted again
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - a lost batch (e.g. a Dask worker lost too often)
+                        results = [f"{type(exc).__name__}: {exc}".splitlines()[0][:300]] * len(batch)
+                    take(batch, results)
             if broken and pending:
                 restarts += 1
                 if restarts > POOL_RESTARTS:
@@ -366,18 +488,35 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
     except BaseException:
         runner.close(wait=False)
         raise
+    finally:
+        (store / marker).unlink(missing_ok=True)
     runner.close()
     return failed
+
+
+def batches_of(changes: list[Change], workers: int) -> list[list[Change]]:
+    """``changes`` cut into batches, in order: up to :data:`BATCH` scenarios, fewer towards the end.
+
+    Several scenarios per task spare a round trip each (a municipal scenario takes about 16 ms);
+    each batch holds at most half a worker's share of what is left (guided self-scheduling), so the
+    last batches are small and no worker finishes long after the others.
+    """
+    batches = []
+    start = 0
+    while start < len(changes):
+        size = max(1, min(BATCH, -(-(len(changes) - start) // (workers * 2))))
+        batches.append(changes[start:start + size])
+        start += size
+    return batches
 
 
 def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list[str], changes: list[Change],
              keys: dict[int, str], failed: dict[int, str], horizon: Any = None) -> list[Path]:
     """Write the sweep's files from the saved scenarios; scenarios.* and sweep.md move in together."""
     parents = parent_areas(instance)
-    years = horizon.plan_calendar_years if horizon is not None else None
     rows = []
     staging = store / f"cells-{uuid.uuid4().hex}.tmp"
-    plans: dict[int, np.ndarray] = {}
+    plans: list[int] = []
     for change in changes:
         row: dict[str, Any] = {"scenario": change.scenario, "draw": change.draw}
         row.update({axis.field: value for axis, value in zip(spec.axes, change.values)})
@@ -386,14 +525,20 @@ def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list
         else:
             found = _load(store, keys[change.scenario])
             assert found is not None, "a scenario solved by this run is saved"
-            saved_row, units = found
+            saved_row, has_plan = found
             row.update(saved_row)
-            if units is not None:
-                plans[change.scenario] = units
+            if has_plan:
+                plans.append(change.scenario)
         rows.append(row)
     frame = scenarios_frame(spec, parents, rows, horizon)
     try:
-        write_cells(staging, instance.cells, float(instance.unit), plans, years)
+        # Each part was written by the task that solved it (:func:`_save`); a copy, not a link, so that
+        # editing the published file cannot change the store.
+        staging.mkdir()
+        for scenario in plans:
+            part = staging / f"scenario={scenario}"
+            part.mkdir()
+            shutil.copyfile(store / f"{keys[scenario]}.parquet", part / "part-0.parquet")
         with Publication(out, force=True, replace_run=True) as target:
             target.stage("scenarios.csv", scenarios_csv(frame))
             target.stage("scenarios.parquet", scenarios_parquet(frame))
@@ -407,8 +552,9 @@ def _publish(spec: SweepSpec, out: Path, store: Path, instance: Any, names: list
             shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    wanted = {f"{key}.npz" for key in keys.values()}
-    for entry in store.glob("*.npz"):  # scenarios of an earlier spec that this sweep no longer has
+    wanted = {f"{key}.{kind}" for key in keys.values() for kind in ("json", "parquet")}
+    # Scenarios of an earlier spec that this sweep no longer has (and the .npz store of earlier versions).
+    for entry in [*store.glob("*.json"), *store.glob("*.parquet"), *store.glob("*.npz")]:
         if entry.name not in wanted:
             entry.unlink(missing_ok=True)
     return [out / name for name in ("scenarios.csv", "scenarios.parquet", "cells.parquet", "sweep.md", "sweep.json")]

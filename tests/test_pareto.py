@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from allocator.cli import main
 from allocator.core.problem import build_problem
-from allocator.errors import InfeasibleError
+from allocator.errors import InfeasibleError, InputError
 from allocator.io.loading import load_instance, load_model
 from allocator.io.schemas import Instance
 from allocator.reports.pareto import front_model, pareto, point_plan
 from allocator.reports.sensitivity import _with_total
 from allocator.results.solve import solve
-from allocator.solvers.pareto import flow_ready, objectives
-from tests.conftest import make_instance
+from allocator.solvers.pareto import flow_ready, needy_leaves, objectives
+from tests.conftest import make_instance, make_model
 from tests.strategies import instances, models
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +92,29 @@ def small_cases(draw: st.DrawFn, flow: bool = False) -> tuple[Instance, object, 
     return make_instance(**data), model, draw(st.sampled_from(["equity", "shortfall"]))
 
 
+@st.composite
+def ratio_cases(draw: st.DrawFn) -> tuple[Instance, object, str]:
+    """Every leaf with a population and last year's posts, and a total that can reach every leaf.
+
+    The general cases often leave some leaf with need at 0 posts in every plan (an infinite ratio); these
+    give fronts of several finite points.
+    """
+    n_leaves = draw(st.integers(2, 4))
+    specialties = draw(st.integers(1, 2 if n_leaves <= 3 else 1))
+    unit = draw(st.sampled_from([1.0, 0.5]))
+    leaves = [f"l{i}" for i in range(n_leaves)]
+    specs = [f"s{k}" for k in range(specialties)]
+    areas = [{"id": leaf, "population": draw(st.integers(1, 100)), "underserved": draw(st.booleans()),
+              "indicators": {"per_gp": draw(st.integers(1, 50))}} for leaf in leaves]
+    top = 7 if specialties == 1 else 4
+    data = {"unit": unit, "areas": areas,
+            "specialties": [{"id": s, "total": draw(st.integers(n_leaves, top)) * unit} for s in specs],
+            "previous": [{"area": leaf, "specialty": s, "posts": draw(st.integers(0, 3)) * unit}
+                         for leaf in leaves for s in specs]}
+    model = draw(models(stability=draw(st.booleans())))
+    return make_instance(**data), model, "ratio"
+
+
 def _plain(record: object) -> dict[str, object]:
     """A light record (Area, Bound) as the plain row it was made from."""
     row = record._asdict()  # type: ignore[attr-defined]
@@ -110,12 +134,21 @@ def test_the_flow_path_front_is_every_nondominated_plan(case) -> None:  # noqa: 
     _check_against_brute_force(*case)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(small_cases(), small_cases(flow=True), ratio_cases()))
+def test_the_ratio_front_is_every_nondominated_plan_and_holds_every_weighted_optimum(case) -> None:  # noqa: ANN001
+    """--x ratio: compare's max/min ratio of posts per need (infinite when a leaf with need gets no post)."""
+    instance, model, _ = case
+    assume(len(needy_leaves(build_problem(instance, front_model(model)))[0]))
+    _check_against_brute_force(instance, model, "ratio")
+
+
 def _check_against_brute_force(instance: Instance, model: object, equity: str) -> None:
     problem = build_problem(instance, front_model(model))
     assume(int(np.prod((problem.hi - problem.lo + 1).astype(float))) <= 20_000)
     plans = _every_plan(problem)
     values = [objectives(problem, equity, plan) for plan in plans]
-    paths = ["milp", "flow"] if flow_ready(problem) else ["milp"]
+    paths = ["milp", "flow"] if flow_ready(problem) and equity != "ratio" else ["milp"]
     for path in paths:
         if not len(plans):
             with pytest.raises(InfeasibleError, match="no plan meets every rule, so there is no front"):
@@ -123,6 +156,8 @@ def _check_against_brute_force(instance: Instance, model: object, equity: str) -
             continue
         front = pareto(instance, model, equity, path)
         found = [(p.equity, p.stability) for p in front.points]
+        event(f"{equity}: {min(len(found), 3)}{'+' if len(found) >= 3 else ''} points"
+              + (", the last with an infinite ratio" if not math.isfinite(found[-1][0]) else ""))
         # Every front point is efficient: it is a real plan's value and no plan dominates it.
         for p in front.points:
             assert _on([objectives(problem, equity, p.units)], (p.equity, p.stability))
@@ -135,6 +170,8 @@ def _check_against_brute_force(instance: Instance, model: object, equity: str) -
         for w in GRID:
             total = f1s + w * f2s
             best = total.min()
+            if not np.isfinite(best):  # every plan leaves a leaf with need without a post (ratio)
+                continue
             for k in np.flatnonzero(total <= best + 1e-9 * max(1.0, abs(best))):
                 assert _on(found, values[k]), (path, w, values[k], found)
         # And the front is the whole nondominated set.
@@ -225,3 +262,63 @@ def test_an_instance_without_last_years_posts_is_refused(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["pareto", str(instance), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2, result.output
     assert "has no last year's posts, so there is no disruption to trade" in result.output
+
+
+def test_the_ratio_of_each_danish_point_is_the_ratio_compare_gives_its_plan() -> None:
+    """--x ratio measures exactly what compare's posts_per_need_max_min_ratio measures, on the same plan."""
+    from allocator.core.need import need_breakdown
+    from allocator.reports.compare import plan_metrics
+
+    instance = _with_total(load_instance(DK).value, "almen-medicin", 300)
+    model = load_model(NEED).value
+    front = pareto(instance, model, "ratio")
+    assert front.path == "milp" and len(front.points) > 5
+    assert [p.stability for p in front.points] == sorted((p.stability for p in front.points), reverse=True)
+    assert [p.equity for p in front.points] == sorted(p.equity for p in front.points)
+    for point in front.points:
+        plan = point_plan(front, point)
+        measured = plan_metrics(instance, plan, need_breakdown(instance, model)).as_json()
+        assert measured["posts_per_need_max_min_ratio"] == point.equity
+        posts = plan.posts()
+        assert _close(math.fsum(abs(posts[c] - instance.previous_posts[c]) for c in instance.cells), point.stability)
+
+
+def test_the_ratio_front_is_refused_on_the_flow_path_and_without_need(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["pareto", str(DK), "--model", str(NEED), "--x", "ratio", "--path", "flow",
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "the ratio of posts per need is not a sum over cells, so its front is found by MILP only" in result.output
+    assert not (tmp_path / "o").exists()
+    nobody = make_instance(unit=1, specialties=[{"id": "s", "total": 2}],
+                           areas=[{"id": "a", "population": 0}, {"id": "b", "population": 0}],
+                           previous=[{"area": leaf, "specialty": "s", "posts": 1} for leaf in "ab"])
+    with pytest.raises(InputError, match="no leaf area has a need above 0, so there is no ratio of posts per need"):
+        pareto(nobody, make_model(), "ratio")  # need by population
+
+
+def test_a_rerun_removes_the_point_folders_it_wrote_before_and_nothing_of_the_user(tmp_path: Path) -> None:
+    def run(total: int, *extra: str) -> list[str]:
+        instance = tmp_path / f"instance-{total}" / "instance.yaml"
+        instance.parent.mkdir(exist_ok=True)
+        instance.write_text(DK.read_text(encoding="utf-8").replace("total: 350", f"total: {total}"), encoding="utf-8")
+        for name in ("regions.geojson", "areas.csv"):
+            (instance.parent / name).write_bytes((DK.parent / name).read_bytes())
+        result = CliRunner().invoke(main, ["pareto", str(instance), "--model", str(NEED), "--out", str(out),
+                                           "--force", *extra])
+        assert result.exit_code == 0, result.output
+        return sorted(p.name for p in out.iterdir() if p.is_dir())
+
+    out = tmp_path / "out"
+    assert run(320, "--plans") == ["point-1", "point-2", "point-3"]
+    (out / "point-9").mkdir()  # the user's own folder of that shape
+    (out / "point-9" / "plan.csv").write_text("mine\n", encoding="utf-8")
+    (out / "point-3" / "notes.txt").write_text("mine\n", encoding="utf-8")  # the user's file in one of ours
+    # 350 posts: one point. point-2 goes; point-3 keeps only the user's file; point-9 is untouched.
+    assert run(350, "--plans") == ["point-1", "point-3", "point-9"]
+    assert sorted(p.name for p in (out / "point-3").iterdir()) == ["notes.txt"]
+    assert (out / "point-9" / "plan.csv").read_text(encoding="utf-8") == "mine\n"
+    written = json.loads((out / "point-1" / "plan.json").read_text(encoding="utf-8"))
+    assert written["metadata"]["pareto"]["stability"] == 50.0
+    # Without --plans, the plan folders of the earlier run go too.
+    assert run(350) == ["point-3", "point-9"]
+    assert json.loads((out / ".pareto-points.json").read_text(encoding="utf-8")) == []

@@ -156,7 +156,7 @@ def test_ten_scenarios_equal_a_plain_solve(sweep_200: tuple[Path, Path, Path], t
 def test_a_rerun_solves_only_the_missing_scenarios(sweep_200: tuple[Path, Path, Path]) -> None:
     folder, _, on_processes = sweep_200
     before = (on_processes / "scenarios.csv").read_bytes()
-    saved = sorted((on_processes / STORE).glob("*.npz"))
+    saved = sorted((on_processes / STORE).glob("*.json"))
     assert len(saved) == 200
     for path in saved[::29]:  # 7 scenarios lost
         path.unlink()
@@ -410,3 +410,99 @@ def test_cells_parquet_reads_back_as_one_table_with_its_scenario_column(sweep_20
     per_scenario = table.group_by("scenario").agg(pl.col("posts").sum()).sort("scenario")
     totals = [float(r["specialty.almen-medicin.total"]) for r in _rows(on_dask)]
     assert np.allclose(per_scenario["posts"].to_numpy(), totals)
+
+
+def test_a_worker_that_cannot_see_the_store_returns_its_results_and_the_files_are_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers save their own scenarios; one on another machine (no shared disk) hands them back instead."""
+    import allocator.sweep as sweeping
+
+    spec = load_sweep_spec(_spec(tmp_path, [{"field": "specialty.almen-medicin.total", "values": [330, 350, 10]}]))
+    run_sweep(spec, tmp_path / "saved-by-worker", jobs=1)
+    monkeypatch.setattr(sweeping._Store, "reachable", lambda self: False)
+    saved_here: list[str] = []
+    real_save = sweeping._save
+    monkeypatch.setattr(sweeping, "_save",
+                        lambda store, key, *rest: (saved_here.append(key), real_save(store, key, *rest)))
+    run_sweep(spec, tmp_path / "saved-here", jobs=1)
+    assert len(saved_here) == 3
+    assert _rows(tmp_path / "saved-by-worker") == _rows(tmp_path / "saved-here")
+    stores = [sorted(p.name for p in (tmp_path / name / STORE).iterdir())
+              for name in ("saved-by-worker", "saved-here")]
+    # One row per scenario, a plan part for the two feasible ones, no marker or temporary file left.
+    assert stores[0] == stores[1] and len(stores[0]) == 5
+    for k in (1, 2):
+        assert _cells(tmp_path / "saved-by-worker", k).equals(_cells(tmp_path / "saved-here", k))
+        part = (tmp_path / "saved-here" / "cells.parquet" / f"scenario={k}" / "part-0.parquet").read_bytes()
+        assert part == (tmp_path / "saved-by-worker" / "cells.parquet" / f"scenario={k}" / "part-0.parquet").read_bytes()
+
+
+def test_a_saved_row_without_its_plan_is_solved_again(sweep_200: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    folder, _, on_processes = sweep_200
+    copy = tmp_path / "copy"
+    shutil.copytree(on_processes, copy)
+    parts = sorted((copy / STORE).glob("*.parquet"))
+    assert len(parts) == 200
+    for path in parts[::50]:  # 4 plans lost, their rows kept
+        path.unlink()
+    outcome = run_sweep(load_sweep_spec(folder / "sweep.yaml"), copy, jobs=1)
+    assert (outcome.solved, outcome.reused) == (4, 196)
+    assert _rows(copy) == _rows(on_processes)
+    assert len(list((copy / "cells.parquet").iterdir())) == 200
+
+
+@pytest.mark.parametrize("count, workers", [(1, 1), (20, 2), (600, 2), (2400, 2), (1000, 7)])
+def test_batches_keep_the_order_and_shrink_towards_the_end(count: int, workers: int) -> None:
+    from allocator.sweep import BATCH, batches_of
+
+    batches = batches_of(list(range(count)), workers)
+    sizes = [len(batch) for batch in batches]
+    assert [k for batch in batches for k in batch] == list(range(count))
+    assert max(sizes) <= BATCH and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    # No batch is more than half of a worker's share of what is left when it is cut.
+    left = count
+    for size in sizes:
+        assert size <= max(1, -(-left // (2 * workers)))
+        left -= size
+
+
+def test_with_two_jobs_this_process_solves_some_scenarios_and_its_worker_the_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import allocator.reports.sweep as sweep_tasks
+
+    spec = load_sweep_spec(_spec(tmp_path, [{"field": "specialty.almen-medicin.total",
+                                             "values": list(range(330, 370, 2))}]))
+    real = sweep_tasks.solve_scenario
+    here: list[int] = []
+    monkeypatch.setattr(sweep_tasks, "solve_scenario", lambda context, change: (here.append(change.scenario),
+                                                                                 real(context, change))[1])
+    outcome = run_sweep(spec, tmp_path / "two", jobs=2)  # the spawned worker does not see the patch
+    assert outcome.solved == 20 and 0 < len(here) < 20 and len(set(here)) == len(here)
+    monkeypatch.setattr(sweep_tasks, "solve_scenario", real)
+    run_sweep(spec, tmp_path / "one", jobs=1)
+    assert _rows(tmp_path / "two") == _rows(tmp_path / "one")
+    assert sorted(p.name for p in (tmp_path / "two" / STORE).iterdir()) == \
+        sorted(p.name for p in (tmp_path / "one" / STORE).iterdir())
+
+
+def _worker_settings() -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_the_workers_of_scheduler_local_run_without_the_profiler() -> None:
+    """LEAN_WORKERS, as ``--scheduler local`` applies it, reaches the worker processes (the Dask key exists)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from allocator.sweep import LEAN_WORKERS
+
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # Dask's default
+    with dask.config.set(LEAN_WORKERS):
+        local = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
+    try:
+        with Client(local) as client:
+            assert list(client.run(_worker_settings).values()) == [False]
+    finally:
+        local.close()

@@ -9,10 +9,16 @@ then least disruption), and the model settings that reach it:
   ``--x equity`` that w is exactly the model's ``stability.weight``;
 - an unsupported point is reached by no weight, only by a cap on the total
   disruption (its ``epsilon``: sum |x - prev| <= epsilon posts).
+
+With ``ratio`` (compare's max/min ratio of posts per need) the weights are
+those of ratio + w · disruption, which no model setting states; a plan in
+which a leaf with need gets no post has an infinite ratio, and can only be
+the last point (no weight reaches it).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +27,7 @@ from allocator.core.problem import build_problem
 from allocator.errors import InfeasibleError, InputError, Location
 from allocator.io.schemas import Instance, Model, Stability
 from allocator.results.plan import Plan
-from allocator.solvers.pareto import Equity, FrontPoint, epsilon_front
+from allocator.solvers.pareto import Equity, FrontPoint, epsilon_front, needy_leaves
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,10 @@ def pareto(instance: Instance, model: Model, equity: Equity = "equity", path: st
                          where=Location(None, None, "previous"), fix="add last year's posts ('previous:')")
     flat = front_model(model)
     problem = build_problem(instance, flat)
+    if equity == "ratio" and not len(needy_leaves(problem)[0]):
+        raise InputError("no leaf area has a need above 0, so there is no ratio of posts per need",
+                         where=Location(None, None, "--x"), fix="use --x equity or --x shortfall, or give the "
+                         "areas a population")
     try:
         found, used = epsilon_front(problem, equity, path)
     except ValueError as exc:
@@ -81,7 +91,8 @@ def pareto(instance: Instance, model: Model, equity: Equity = "equity", path: st
     if not found:
         raise InfeasibleError("no plan meets every rule, so there is no front; run 'allocator solve' on the "
                               "instance for the rules that conflict")
-    hull = _lower_hull([(p.stability, p.equity) for p in found])
+    # An infinite ratio (a leaf with need and no post) can only be the last point; no weight reaches it.
+    hull = _lower_hull([(p.stability, p.equity) for p in found if math.isfinite(p.equity)])
     points = []
     for k, point in enumerate(found):
         low = high = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,18 +63,32 @@ def write_cells(folder: Path, cells: Sequence[tuple[str, str]], unit: float, pla
     area, specialty, year, posts, in the order of plan.csv: by cell (the instance's order), then year.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    repeat = 1 if years is None else len(years)
-    areas = pl.Series("area", [leaf for leaf, _ in cells for _ in range(repeat)], dtype=pl.String)
-    specialties = pl.Series("specialty", [s for _, s in cells for _ in range(repeat)], dtype=pl.String)
-    columns = [areas, specialties]
-    if years is not None:
-        columns.append(pl.Series("year", [year for _ in cells for year in years], dtype=pl.Int64))
+    write = cells_part_writer(cells, unit, years)
     for scenario in sorted(plans):
         part = folder / f"scenario={scenario}"
         part.mkdir()
-        units = plans[scenario] if years is None else plans[scenario].T  # years x cells -> cells x years
-        posts = pl.Series("posts", units.reshape(-1).astype(float) * unit)
-        pl.DataFrame([*columns, posts]).write_parquet(part / "part-0.parquet", statistics=False)
+        write(plans[scenario], part / "part-0.parquet")
+
+
+def cells_part_writer(cells: Sequence[tuple[str, str]], unit: float,
+                      years: Sequence[int] | None = None) -> Callable[[np.ndarray, Path], None]:
+    """What writes one scenario's part of cells.parquet from its units (the key columns made once).
+
+    A sweep's worker keeps one per sweep and writes each plan's part as it solves it. With ``years``
+    (a multi-year sweep) the units are years x cells and the part has a ``year`` column, in the order
+    of plan.csv: by cell, then year.
+    """
+    repeat = 1 if years is None else len(years)
+    columns = [pl.Series("area", [leaf for leaf, _ in cells for _ in range(repeat)], dtype=pl.String),
+               pl.Series("specialty", [s for _, s in cells for _ in range(repeat)], dtype=pl.String)]
+    if years is not None:
+        columns.append(pl.Series("year", [year for _ in cells for year in years], dtype=pl.Int64))
+
+    def write(units: np.ndarray, path: Path) -> None:
+        by_cell = units if years is None else units.T  # years x cells -> cells x years
+        posts = pl.Series("posts", by_cell.reshape(-1).astype(float) * unit)
+        pl.DataFrame([*columns, posts]).write_parquet(path, statistics=False)
+    return write
 
 
 def _range(span: list[float] | None) -> str:
