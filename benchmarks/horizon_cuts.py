@@ -40,6 +40,20 @@ import numpy as np
 from benchmarks.horizon import horizon_instance, write_instance
 
 
+
+def pool_ends(model: Any, variables: list[Any], pools: list[int]) -> list[tuple[float, float]]:
+    """The least and the greatest value of each pool variable over ``model``'s LP (HiGHS), widened by 1e-7."""
+    from ortools.math_opt.python import mathopt
+
+    box = []
+    for i in pools:
+        ends = []
+        for sense in (1.0, -1.0):
+            model.minimize(sense * variables[i])
+            ends.append(sense * mathopt.solve(model, mathopt.SolverType.HIGHS).objective_value())
+        box.append((ends[0] - 1e-7, ends[1] + 1e-7))
+    return box
+
 def _model(problem: Any, terms: Any, integer: bool = False) -> tuple[Any, list[Any], Any]:
     from ortools.math_opt.python import mathopt
 
@@ -195,13 +209,7 @@ def main(argv: list[str] | None = None) -> None:
             box = [(x[i] - args.fix_pool / 2, x[i] + args.fix_pool / 2) for i in pools]
         else:
             cutoff = model.add_linear_constraint(objective <= args.cutoff)
-            box = []
-            for i in pools:
-                ends = []
-                for sense in (1.0, -1.0):
-                    model.minimize(sense * variables[i])
-                    ends.append(sense * mathopt.solve(model, mathopt.SolverType.HIGHS).objective_value())
-                box.append((ends[0] - 1e-7, ends[1] + 1e-7))
+            box = pool_ends(model, variables, pools)
             model.delete_linear_constraint(cutoff)
             model.minimize(objective)
         for i, (low, high) in zip(pools, box):

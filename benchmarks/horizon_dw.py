@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.horizon import horizon_instance, write_instance
+from benchmarks.horizon_cuts import pool_ends
 
 
 def _grid(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -307,15 +308,9 @@ def main(argv: list[str] | None = None) -> None:
         pools = [index[-1] for index, coef, lo, hi in terms.rows
                  if coef[-1] == -1.0 and lo == 0.0 and hi == 0.0 and terms.upper[index[-1]] == math.inf]
         model.add_linear_constraint(objective <= args.cutoff)
-        ends = []
-        for i in pools:
-            pair = []
-            for sense in (1.0, -1.0):
-                model.minimize(sense * variables[i])
-                pair.append(sense * mathopt.solve(model, mathopt.SolverType.HIGHS).objective_value())
-            ends.append(pair)
-        pool_lo = np.array([a for a, _ in ends]) - 1e-7
-        pool_hi = np.array([b for _, b in ends]) + 1e-7
+        ends = pool_ends(model, variables, pools)
+        pool_lo = np.array([a for a, _ in ends])
+        pool_hi = np.array([b for _, b in ends])
         print(f"pool box under the cutoff: {[(round(a, 3), round(b, 3)) for a, b in ends]}")
     value, leaves, rounds = dw_bound(problem, pool_lo, pool_hi, args.max_grid)
     print(f"per-leaf master bound {value:.6f} ({leaves} of {len(problem.cells)} leaves enumerated, {rounds} rounds, "

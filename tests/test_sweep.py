@@ -44,11 +44,13 @@ AXES_200 = [
 ]
 
 
-def _spec(folder: Path, axes: list[dict[str, Any]], **extra: Any) -> Path:
+def _spec(folder: Path, axes: list[dict[str, Any]], instance: Path = KOMMUNER / "instance.yaml",
+          **extra: Any) -> Path:
+    """folder/sweep.yaml: ``instance`` under the need-weighted model, with ``axes`` and any other keys."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sweep.yaml"
-    document = {"instance": str(KOMMUNER / "instance.yaml"), "models": [str(NEED)], "axes": axes, **extra}
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    document = {"instance": str(instance), "models": [str(NEED)], "axes": axes, **extra}
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 

@@ -31,6 +31,8 @@ from allocator.results.horizon import solve_horizon
 from allocator.sweep import run_sweep
 from tests.conftest import ROOT, make_model
 from tests.test_horizon import tiny_horizons, tiny_models
+from tests.test_sweep import _rows
+from tests.test_sweep import _spec as one_year_spec
 
 HORIZON = ROOT / "instances" / "dk-2021-almen-medicin-horizon"
 KOMMUNER = ROOT / "instances" / "dk-2019-almen-medicin-kommuner" / "instance.yaml"
@@ -45,19 +47,7 @@ AXES = [
 
 def _spec(folder: Path, axes: list[dict[str, Any]], instance: Path = HORIZON / "instance.yaml",
           **extra: Any) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "sweep.yaml"
-    document = {"instance": str(instance), "models": [str(NEED)], "axes": axes, **extra}
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def _rows(out: Path) -> list[dict[str, str]]:
-    """scenarios.csv without its timing column."""
-    rows = list(csv.DictReader((out / "scenarios.csv").open(encoding="utf-8")))
-    for row in rows:
-        row.pop("seconds")
-    return rows
+    return one_year_spec(folder, axes, instance, **extra)
 
 
 @pytest.fixture(scope="module")
