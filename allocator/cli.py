@@ -989,8 +989,11 @@ def pareto(instance: Path, model_path: Path | None, x_metric: str, y_metric: str
         written = write_pareto(front, target)
     written += write_point_plans(out, loaded.value, [(point.number, plan)
                                                      for point, plan in zip(front.points, point_plans)])
+    # Only with --x equity is the weight of a supported point the model's stability weight (docs/mathematics.md).
+    weight = "the model's stability weight" if front.equity_metric == "equity" else \
+        f"minimising {front.equity_metric} + w · disruption for some weight w"
     _say(f"{len(front.points)} nondominated plans ({front.path} path); "
-         f"{sum(p.supported for p in front.points)} reached by a stability weight")
+         f"{sum(p.supported for p in front.points)} reached by {weight}")
     _say("Wrote " + ", ".join(str(p) for p in written[:6]) + (f" and {len(written) - 6} more" if len(written) > 6 else ""))
 
 

@@ -241,9 +241,17 @@ def test_the_command_writes_the_front_its_chart_and_each_plan(tmp_path: Path) ->
     assert all(f'id="point-{k}"' in svg for k in (1, 2, 3))
     for k in (1, 2, 3):
         assert (out / f"point-{k}" / "plan.csv").exists()
+    supported = sum(r["supported"] == "true" for r in rows)
+    assert f"3 nondominated plans (flow path); {supported} reached by the model's stability weight" in result.output
     again = tmp_path / "again"
     CliRunner().invoke(main, ["pareto", str(instance), "--model", str(NEED), "--out", str(again)])
     assert (again / "pareto.csv").read_bytes() == (out / "pareto.csv").read_bytes()
+    # Regression: with another x the weight is not the model's stability weight, and the console said it was.
+    shortfall = CliRunner().invoke(main, ["pareto", str(instance), "--model", str(NEED), "--x", "shortfall",
+                                          "--out", str(tmp_path / "shortfall")])
+    assert shortfall.exit_code == 0, shortfall.output
+    assert "reached by minimising shortfall + w · disruption for some weight w" in shortfall.output
+    assert "stability weight" not in shortfall.output
 
 
 @pytest.mark.parametrize("model_text, message", [
