@@ -71,7 +71,7 @@ _MARKER = ".reachable-"
 #: malloc thresholds. Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers' environment; any
 #: explicit threshold turns off glibc's dynamic mmap threshold, so every array above 128 KiB is a fresh
 #: mmap to fault in: 600 municipal scenarios took 154,000-166,000 minor page faults per Dask worker
-#: against 13,000 in one ``--jobs 1`` process (benchmarks/sweep_results.md, 2026-12-01 22:4x).
+#: against 13,000 in one ``--jobs 1`` process (benchmarks/sweep_results.md, 2026-12-01).
 LEAN_WORKERS: dict[str, Any] = {"distributed.worker.profile.enabled": False,
                                 "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 #: Set in this process's environment by every Dask nanny that started a worker here (the nanny writes
