@@ -67,8 +67,16 @@ BATCH = 64
 #: The name of the file in DIR/.sweep by which a worker knows it sees the store (:class:`_Store`).
 _MARKER = ".reachable-"
 #: Dask settings for the workers of ``--scheduler local`` (docs/sweeps.md recommends them for a cluster
-#: started for sweeps): no statistical profiler sampling the solving thread every 10 ms.
-LEAN_WORKERS: dict[str, Any] = {"distributed.worker.profile.enabled": False}
+#: started for sweeps): no statistical profiler sampling the solving thread every 10 ms, and glibc's own
+#: malloc thresholds. Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers' environment; any
+#: explicit threshold turns off glibc's dynamic mmap threshold, so every array above 128 KiB is a fresh
+#: mmap to fault in: 600 municipal scenarios took 154,000-166,000 minor page faults per Dask worker
+#: against 13,000 in one ``--jobs 1`` process (benchmarks/sweep_results.md, 2026-12-01).
+LEAN_WORKERS: dict[str, Any] = {"distributed.worker.profile.enabled": False,
+                                "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+#: Set in this process's environment by every Dask nanny that started a worker here (the nanny writes
+#: its pre-spawn settings into ``os.environ``, where they then override Dask's config for later nannies).
+_NANNY_MALLOC = "MALLOC_TRIM_THRESHOLD_"
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_SECONDS = 15
 
@@ -297,14 +305,11 @@ class _Runner:
             self.main_works, self.ahead = True, 2 * (self.jobs - 1)
 
     def _dask(self) -> None:
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         where = Location(None, None, "--scheduler")
         if self.scheduler == "local":
-            with dask.config.set(LEAN_WORKERS):
-                self.cluster = LocalCluster(n_workers=max(1, self.jobs), threads_per_worker=1, processes=True,
-                                            dashboard_address=":0", silence_logs=logging.ERROR)
+            self.cluster = local_cluster(max(1, self.jobs), silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         else:
             try:
@@ -332,6 +337,41 @@ class _Runner:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def local_cluster(workers: int, **options: Any) -> Any:
+    """A Dask ``LocalCluster`` of ``workers`` single-thread processes with :data:`LEAN_WORKERS`.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes (each with a nanny in this process).
+    **options
+        Further ``LocalCluster`` keywords (``silence_logs``).
+
+    Returns
+    -------
+    distributed.LocalCluster
+        The running cluster; the caller closes it.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    # A nanny copies its pre-spawn settings into os.environ, which later nannies prefer over the config, so
+    # a cluster started earlier in this process would hand its MALLOC_TRIM_THRESHOLD_ on. Only Dask's own
+    # value is left out (a user's other value is kept), and only while the nannies start: a worker a nanny
+    # restarts later inherits this process's environment again.
+    inherited = os.environ.get(_NANNY_MALLOC)
+    drop = inherited == "65536"
+    if drop:
+        del os.environ[_NANNY_MALLOC]
+    try:
+        with dask.config.set(LEAN_WORKERS):
+            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                **options)
+    finally:
+        if drop:
+            os.environ[_NANNY_MALLOC] = inherited  # type: ignore[assignment]
 
 
 def worker_versions() -> dict[str, str]:

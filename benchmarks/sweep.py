@@ -16,7 +16,7 @@ verified, and the files written, as a user waits for it. Executors:
 - a Dask ``LocalCluster`` of 2 single-thread worker processes, started before the
   clock (a cluster is started once and serves many sweeps), as ``--scheduler ADDRESS``:
   once with Dask's default settings, once with the settings of ``--scheduler local``
-  (:data:`allocator.sweep.LEAN_WORKERS`: no profiler).
+  (:func:`allocator.sweep.local_cluster`: no profiler, glibc's malloc thresholds).
 
 The machine's load (``os.getloadavg``) is recorded before and after each row, and the CPU
 seconds of each run (this process, its spawned workers and the Dask workers, from
@@ -42,7 +42,7 @@ import psutil
 import yaml
 
 from allocator.io.sweep import load_sweep_spec
-from allocator.sweep import LEAN_WORKERS, run_sweep
+from allocator.sweep import LEAN_WORKERS, local_cluster, run_sweep
 from benchmarks.scales import MODEL, SCALES
 
 RESULTS = Path(__file__).resolve().parent / "sweep_results.md"
@@ -84,7 +84,6 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=600)
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the table goes (default: %(default)s)")
     args = parser.parse_args()
-    import dask
     from distributed import LocalCluster
 
     folder = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
@@ -104,7 +103,9 @@ def main() -> None:
                 assert options is not None
                 run: dict[str, Any] = dict(options)
             else:
-                with dask.config.set(options or {}):
+                if options is LEAN_WORKERS:
+                    cluster = local_cluster(2)  # as --scheduler local starts it (after the default row's cluster)
+                else:
                     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
                 run = {"scheduler": cluster.scheduler_address}
                 run_sweep(spec, folder / f"warm-{len(rows)}", **run)  # the workers import everything once

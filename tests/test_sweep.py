@@ -493,6 +493,34 @@ def _worker_settings() -> bool:
     return bool(dask.config.get("distributed.worker.profile.enabled"))
 
 
+def _malloc_trim() -> str | None:
+    import os
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_the_workers_of_scheduler_local_keep_glibc_malloc_thresholds_after_a_default_cluster() -> None:
+    """local_cluster's workers run without Dask's MALLOC_TRIM_THRESHOLD_, though an earlier cluster left it here."""
+    import os
+
+    from distributed import Client, LocalCluster
+
+    from allocator.sweep import local_cluster
+
+    before = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0").close()
+    assert os.environ.get("MALLOC_TRIM_THRESHOLD_") == "65536"  # the default nanny's setting, left in this process
+    local = local_cluster(1)
+    try:
+        with Client(local) as client:
+            assert list(client.run(_malloc_trim).values()) == [None]
+        assert os.environ.get("MALLOC_TRIM_THRESHOLD_") == "65536"  # this process's environment as it was
+    finally:
+        local.close()
+        if before is None:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+
+
 def test_the_workers_of_scheduler_local_run_without_the_profiler() -> None:
     """LEAN_WORKERS, as ``--scheduler local`` applies it, reaches the worker processes (the Dask key exists)."""
     import dask
