@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from allocator.cli import main
@@ -25,6 +28,26 @@ def test_gini_and_ratio_by_hand() -> None:
     assert gini([1.0, 3.0], [1.0, 1.0]) == pytest.approx(0.25)
     assert max_min_ratio([2.0, 4.0]) == 2.0
     assert max_min_ratio([0.0, 4.0]) is None
+
+
+def _pairwise_gini(values: list[float], weights: list[float]) -> float:
+    """The definition, sum over every ordered pair (the reference for the sorted form)."""
+    total = math.fsum(weights)
+    mean = math.fsum(w * v for w, v in zip(weights, values)) / total
+    spread = math.fsum(wi * wj * abs(vi - vj) for wi, vi in zip(weights, values) for wj, vj in zip(weights, values))
+    return spread / (2 * total**2 * mean)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1e4, allow_subnormal=False), st.floats(1e-3, 1e6, allow_subnormal=False)),
+                min_size=1, max_size=40))
+def test_gini_equals_the_pairwise_definition(pairs: list[tuple[float, float]]) -> None:
+    """The sorted O(n log n) form equals the O(n^2) pairwise definition (ties and equal values included)."""
+    values, weights = [v for v, _ in pairs], [w for _, w in pairs]
+    if math.fsum(w * v for w, v in pairs) <= 0:
+        assert gini(values, weights) == 0.0
+        return
+    assert gini(values, weights) == pytest.approx(_pairwise_gini(values, weights), rel=1e-9, abs=1e-12)
 
 
 def test_library_has_the_policies_a_danish_policymaker_compares() -> None:
