@@ -26,14 +26,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.sparse import csr_matrix
 from ortools.graph.python import max_flow
-from scipy.sparse.csgraph import connected_components, dijkstra
 
 from allocator.core.problem import ProblemData
 from allocator.solvers.flow import family_parents, innermost_groups
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+def _sparse() -> ModuleType:
+    """scipy.sparse with its csgraph, imported on first use.
+
+    Importing SciPy takes about 0.3 s of CPU, which every command and every spawned worker that
+    imports this module (through the sensitivity report) would pay even when it asks no question.
+    """
+    import scipy.sparse.csgraph
+
+    return scipy.sparse
+
 
 #: A reduced cost within this share of the largest marginal cost counts as zero (ties, violations).
 TOLERANCE = 1e-9
@@ -144,7 +158,7 @@ class Residual:
         # Which groups hold each cell, as a sparse matrix: every group's sum in one product.
         sizes = [len(g.cells) for g in problem.groups]
         members = np.concatenate([g.cells for g in problem.groups]).astype(np.int64)
-        self._membership = csr_matrix((np.ones(len(members)), members, np.r_[0, np.cumsum(sizes)]),
+        self._membership = _sparse().csr_matrix((np.ones(len(members)), members, np.r_[0, np.cumsum(sizes)]),
                                       shape=(len(problem.groups), problem.n_cells))
         #: Units through each group's arc: the group's sum whenever every node is balanced.
         self.flow = self.group_sums()
@@ -281,7 +295,7 @@ class Residual:
 
     def _graph(self, weights: np.ndarray) -> csr_matrix:
         data = np.maximum(weights, 0.0)[self._order]
-        return csr_matrix((data, self._head_sorted.astype(np.int32), self._indptr),
+        return _sparse().csr_matrix((data, self._head_sorted.astype(np.int32), self._indptr),
                           shape=(self.shape.n_nodes, self.shape.n_nodes))
 
     # --- shortest paths ---------------------------------------------------------------------------
@@ -293,7 +307,7 @@ class Residual:
         if excluded:
             weights[excluded] = np.inf
         graph = self._graph(weights)
-        found = dijkstra(graph, directed=True, indices=sources, limit=limit)
+        found = _sparse().csgraph.dijkstra(graph, directed=True, indices=sources, limit=limit)
         found = np.atleast_2d(found)
         src = np.asarray(sources)
         return found - self.potential[src][:, None] + self.potential[None, :]
@@ -350,7 +364,8 @@ class Residual:
             if entry >= 0:
                 return 0.0
             limit = -entry
-        found = dijkstra(self._graph(_without(weights, excluded)), directed=True, indices=start, limit=limit)
+        graph = self._graph(_without(weights, excluded))
+        found = _sparse().csgraph.dijkstra(graph, directed=True, indices=start, limit=limit)
         d = float(found[end]) - self.potential[start] + self.potential[end]
         if not math.isfinite(d):
             return 0.0 if only_gain else None
@@ -384,6 +399,7 @@ class Residual:
                 without[[int(self.cell_fwd[c]), int(self.cell_bwd[c])]] = False
                 # Only the entries of the component matter; search from the far end back to the near end.
                 graph = self._graph(np.where(without, 0.0, np.inf))
+                dijkstra = _sparse().csgraph.dijkstra
                 reach_back = dijkstra(graph, directed=True, indices=int(far[c]), limit=0.5)[int(near[c])] < 1
                 reach_on = dijkstra(graph, directed=True, indices=int(near[c]), limit=0.5)[int(far[c])] < 1
                 up[c], down[c] = reach_back, reach_on
@@ -391,10 +407,10 @@ class Residual:
 
     def _components(self, zero: np.ndarray) -> np.ndarray:
         keep = zero[self._order]
-        graph = csr_matrix((np.ones(int(keep.sum())), self._head_sorted[keep].astype(np.int32),
+        graph = _sparse().csr_matrix((np.ones(int(keep.sum())), self._head_sorted[keep].astype(np.int32),
                             np.searchsorted(np.flatnonzero(keep), self._indptr).astype(np.int32)),
                            shape=(self.shape.n_nodes, self.shape.n_nodes))
-        return connected_components(graph, directed=True, connection="strong")[1]
+        return _sparse().csgraph.connected_components(graph, directed=True, connection="strong")[1]
 
     # --- re-optimising after a change of costs or supplies ----------------------------------------
 
@@ -469,7 +485,7 @@ class Residual:
             graph = self._graph(weights)
             deficits = np.zeros(0, dtype=np.int64)
             for limit in (near, np.inf) if np.isfinite(near) else (np.inf,):
-                dist = dijkstra(graph, directed=True, indices=sources, min_only=True, limit=limit)
+                dist = _sparse().csgraph.dijkstra(graph, directed=True, indices=sources, min_only=True, limit=limit)
                 deficits = np.flatnonzero((excess < 0) & np.isfinite(dist))
                 if len(deficits):
                     break
