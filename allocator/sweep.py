@@ -35,6 +35,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -64,6 +65,9 @@ POOL_RESTARTS = 5
 #: 64 rather than 16: 600 municipal scenarios in 23 Dask tasks instead of 46 took this process (client and
 #: LocalCluster scheduler) 0.45-0.52 s of CPU instead of 0.55-0.80 s (two runs each, load 1.2-1.4).
 BATCH = 64
+#: Scenarios this process solves at a time while the pool's processes start, so that it hands them their first
+#: batches soon after they are up (a municipal scenario takes about 20 ms).
+STARTING_BATCH = 4
 #: The name of the file in DIR/.sweep by which a worker knows it sees the store (:class:`_Store`).
 _MARKER = ".reachable-"
 #: Dask settings for the workers of ``--scheduler local`` (docs/sweeps.md recommends them for a cluster
@@ -72,8 +76,17 @@ _MARKER = ".reachable-"
 #: explicit threshold turns off glibc's dynamic mmap threshold, so every array above 128 KiB is a fresh
 #: mmap to fault in: 600 municipal scenarios took 154,000-166,000 minor page faults per Dask worker
 #: against 13,000 in one ``--jobs 1`` process (benchmarks/sweep_results.md, 2026-12-01).
+#: The cluster's own clocks are slowed too, since its processes share the cores with the two solving ones: the
+#: event loops' tick (20 ms by default), the memory and system monitors (100 ms, 500 ms; the workers have a
+#: fixed memory need, one scenario at a time), and work stealing (the batches are already balanced by
+#: :func:`batches_of`, and the scheduler queues them for whichever worker is free).
 LEAN_WORKERS: dict[str, Any] = {"distributed.worker.profile.enabled": False,
-                                "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+                                "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                                "distributed.admin.tick.interval": "1s",
+                                "distributed.worker.memory.monitor-interval": "1s",
+                                "distributed.admin.system-monitor.interval": "2s",
+                                "distributed.scheduler.work-stealing": False,
+                                "distributed.scheduler.active-memory-manager.start": False}
 #: Set in this process's environment by every Dask nanny that started a worker here (the nanny writes
 #: its pre-spawn settings into ``os.environ``, where they then override Dask's config for later nannies).
 _NANNY_MALLOC = "MALLOC_TRIM_THRESHOLD_"
@@ -284,6 +297,8 @@ class _Runner:
         #: batches the pool may hold at once (the rest wait here, for whichever process is free first).
         self.main_works = False
         self.ahead: int | None = None
+        #: Starts the pool's processes in the background (None: nothing to wait for).
+        self.starter: threading.Thread | None = None
         if scheduler is None:
             self._local_pool()
         else:
@@ -298,11 +313,26 @@ class _Runner:
             # scenarios, and it solves from the first moment, while the others are still starting
             # (a spawned interpreter importing numpy, polars, OR-Tools and SciPy takes about 1 s).
             # spawn: polars is not fork-safe (see allocator.reports.workers).
-            self.executor = ProcessPoolExecutor(max_workers=self.jobs - 1,
-                                                mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=_install, initargs=(self.context,))
+            pool = ProcessPoolExecutor(max_workers=self.jobs - 1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_install, initargs=(self.context,))
+            self.executor = pool
             self.argument = self.context.token
             self.main_works, self.ahead = True, 2 * (self.jobs - 1)
+            # Starting a process sends it the context through a pipe, and the pipe takes the context only as
+            # fast as the new interpreter imports what unpickling it needs (0.9 s, measured on municipal):
+            # a start in this thread kept it from solving all that time. Submitting starts one process each.
+            self.starter = threading.Thread(target=_start_processes, args=(pool, self.jobs - 1),
+                                            name="sweep-pool-start", daemon=True)
+            self.starter.start()
+
+    def _started(self) -> None:
+        # A pool shut down while a process is still being started would leave that start half-done.
+        if self.starter is not None:
+            self.starter.join()
+
+    def ready(self) -> bool:
+        """Whether batches may be submitted: the pool's processes are started (until then this process solves)."""
+        return self.starter is None or not self.starter.is_alive()
 
     def _dask(self) -> None:
         from distributed import Client
@@ -324,11 +354,13 @@ class _Runner:
 
     def renew(self) -> None:
         """A fresh process pool after a worker died (its futures are lost with it)."""
+        self._started()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self._local_pool()
 
     def close(self, wait: bool = True) -> None:
         """Stop the executor, and the Dask client and local cluster if this run started them."""
+        self._started()
         if self.client is None:
             self.executor.shutdown(wait=wait, cancel_futures=not wait)
         else:
@@ -337,6 +369,13 @@ class _Runner:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _start_processes(pool: ProcessPoolExecutor, count: int) -> None:
+    """Start the ``count`` processes of ``pool`` (each submit of a trivial task starts one)."""
+    with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile (an interrupted run)
+        for _ in range(count):
+            pool.submit(os.getpid)
 
 
 def local_cluster(workers: int, **options: Any) -> Any:
@@ -498,11 +537,20 @@ def _solve(todo: list[Change], jobs: int, scheduler: str | None, context: SweepC
             running: dict[Future[Any], list[Change]] = {}
             broken = False
             while queue or running:
-                while queue and not broken and (runner.ahead is None or len(running) < runner.ahead):
+                while queue and not broken and runner.ready() and (runner.ahead is None or len(running) < runner.ahead):
                     batch = queue.popleft()
-                    running[runner.executor.submit(stored_scenarios_task, runner.argument, task(batch), where)] = batch
+                    try:
+                        future = runner.executor.submit(stored_scenarios_task, runner.argument, task(batch), where)
+                    except BrokenProcessPool:  # a worker died while nothing of this run was on it
+                        queue.appendleft(batch)
+                        broken = True
+                        break
+                    running[future] = batch
                 if runner.main_works and queue and not broken:
                     batch = queue.popleft()
+                    if not runner.ready() and len(batch) > STARTING_BATCH:  # look again soon
+                        queue.appendleft(batch[STARTING_BATCH:])
+                        batch = batch[:STARTING_BATCH]
                     take(batch, stored_scenarios_task(context, task(batch), where))
                     finished = [future for future in running if future.done()]
                 elif running:

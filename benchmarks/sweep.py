@@ -2,26 +2,24 @@
 
 Usage::
 
-    python -m benchmarks.sweep                 # 3 repetitions of 600 scenarios per executor
+    python -m benchmarks.sweep                 # 3 rounds of 600 scenarios per executor
     python -m benchmarks.sweep --repeat 1 --scenarios 40
 
 The instance is the generated ``municipal`` scale (SYNTHETIC: ``allocator generate``
 with a fixed seed, see benchmarks/scales.py): 98 municipalities x 40 specialties,
 3,920 cells, under benchmarks/models/bench.yaml. The sweep varies the under-served
-weight, the stability weight and the total of specialty S01 on a grid. Each row times the whole
+weight, the stability weight and the total of specialty S01 on a grid. Each run times the whole
 ``run_sweep`` into a fresh folder: executor start-up, every scenario solved and
-verified, and the files written, as a user waits for it. Executors:
+verified, and the files written, as a user waits for it. Executors, taking turns in each round:
 
 - ``--jobs 1`` (in this process), ``--jobs 2`` (this process and one spawned process);
-- a Dask ``LocalCluster`` of 2 single-thread worker processes, started before the
-  clock (a cluster is started once and serves many sweeps), as ``--scheduler ADDRESS``:
-  once with Dask's default settings, once with the settings of ``--scheduler local``
-  (:func:`allocator.sweep.local_cluster`: no profiler, glibc's malloc thresholds).
+- a Dask ``LocalCluster`` of 2 single-thread worker processes with the settings of
+  ``--scheduler local`` (:func:`allocator.sweep.local_cluster`), started before the clock (a
+  cluster is started once and serves many sweeps) and reached as ``--scheduler ADDRESS``.
 
-The machine's load (``os.getloadavg``) is recorded before and after each row, and the CPU
-seconds of each run (this process, its spawned workers and the Dask workers, from
-``os.times`` and psutil): the target (each parallel run at least 1.7 times the ``--jobs 1``
-rate) needs two idle cores.
+The CPU seconds of each run (this process, its spawned workers and the Dask workers, from
+``os.times`` and psutil) and the load average (``os.getloadavg``) are recorded: the target (each
+parallel run at least 1.7 times the ``--jobs 1`` rate) needs two idle cores.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import logging
 import os
 import platform
 import shutil
@@ -42,11 +41,13 @@ import psutil
 import yaml
 
 from allocator.io.sweep import load_sweep_spec
-from allocator.sweep import LEAN_WORKERS, local_cluster, run_sweep
+from allocator.sweep import local_cluster, run_sweep
 from benchmarks.scales import MODEL, SCALES
 
 RESULTS = Path(__file__).resolve().parent / "sweep_results.md"
 TARGET = 1.7
+DASK = "Dask LocalCluster, 2 workers x 1 thread (as --scheduler local starts it)"
+EXECUTORS = ("--jobs 1", "--jobs 2", DASK)
 
 
 def _spec(folder: Path, scenarios: int) -> Path:
@@ -77,77 +78,78 @@ def _load() -> str:
     return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
+def _round_robin(spec: Any, folder: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) of each executor's runs, the executors taking turns in every round.
+
+    Taking turns, rather than one executor's runs after another's, spreads a drift of the shared
+    machine's speed (seen: ``--jobs 1`` from 13.6 to 14.9 s within five minutes) over every executor.
+    The Dask cluster is started, warmed by a small sweep (its workers import everything once) and
+    stopped in each round outside the clock: an idle cluster would take CPU from the other runs.
+    """
+    count = spec.size()
+    warm = load_sweep_spec(_spec(folder / "warm", 2))
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in EXECUTORS}
+    for k in range(rounds):
+        for name in EXECUTORS:
+            cluster = None
+            if name == DASK:
+                cluster = local_cluster(2, silence_logs=logging.ERROR)  # as --scheduler local starts it
+                run: dict[str, Any] = {"scheduler": cluster.scheduler_address}
+                run_sweep(warm, folder / f"warm-{k}", **run)
+            else:
+                run = {"jobs": int(name.split()[-1])}
+            out = folder / f"run-{k}-{len(runs[name])}-{name.split()[-1]}"
+            cpu = _cpu()
+            started = time.perf_counter()
+            outcome = run_sweep(spec, out, **run)
+            runs[name].append((time.perf_counter() - started, _cpu() - cpu))
+            if cluster is not None:
+                cluster.close()
+            assert outcome.solved == count, outcome
+            shutil.rmtree(out)
+            print(f"round {k + 1}, {name}: {runs[name][-1][0]:.2f} s, CPU {runs[name][-1][1]:.1f} s, load {_load()}",
+                  flush=True)
+    return runs
+
+
 def main() -> None:
     """Time each executor and write the results table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each executor runs once per round")
     parser.add_argument("--scenarios", type=int, default=600)
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the table goes (default: %(default)s)")
     args = parser.parse_args()
-    from distributed import LocalCluster
-
     folder = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
+    (folder / "warm").mkdir()
     spec = load_sweep_spec(_spec(folder, args.scenarios))
     count = spec.size()
-    # Each Dask row's cluster lives only for that row: idle workers cost about 2 % of a core each,
-    # which would be taken from the other rows' parallel runs.
-    modes: dict[str, dict[str, Any] | None] = {
-        "--jobs 1": {"jobs": 1}, "--jobs 2": {"jobs": 2},
-        "Dask LocalCluster, 2 workers x 1 thread": None,
-        "the same, workers as --scheduler local starts them": LEAN_WORKERS}
-    rows = []
+    before = _load()
     try:
-        for name, options in modes.items():
-            cluster = None
-            if name.startswith("--jobs"):
-                assert options is not None
-                run: dict[str, Any] = dict(options)
-            else:
-                if options is LEAN_WORKERS:
-                    cluster = local_cluster(2)  # as --scheduler local starts it (after the default row's cluster)
-                else:
-                    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-                run = {"scheduler": cluster.scheduler_address}
-                run_sweep(spec, folder / f"warm-{len(rows)}", **run)  # the workers import everything once
-            times, cpus = [], []
-            before = _load()
-            for k in range(args.repeat):
-                out = folder / f"run-{len(rows)}-{k}"
-                cpu = _cpu()
-                started = time.perf_counter()
-                outcome = run_sweep(spec, out, **run)
-                times.append(time.perf_counter() - started)
-                cpus.append(_cpu() - cpu)
-                assert outcome.solved == count, outcome
-                shutil.rmtree(out)
-            if cluster is not None:
-                cluster.close()
-            rows.append((name, statistics.median(times), times, cpus, before, _load()))
-            print(f"{name}: median {statistics.median(times):.2f} s for {count} scenarios "
-                  f"({count / statistics.median(times):.1f}/s), CPU {', '.join(f'{c:.1f}' for c in cpus)} s; "
-                  f"load {before} -> {_load()}", flush=True)
+        runs = _round_robin(spec, folder, args.repeat)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    base = count / rows[0][1]
+    base = [wall for wall, _ in runs[EXECUTORS[0]]]
     out = ["# Sweep throughput (issue 17)", "",
            f"Made by `python -m benchmarks.sweep --repeat {args.repeat} --scenarios {args.scenarios}` on "
            f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, {os.cpu_count()} cores "
            "(shared: see the load averages). SYNTHETIC instance: the generated `municipal` scale "
            "(98 municipalities x 40 specialties, 3,920 cells; benchmarks/scales.py) under "
            "benchmarks/models/bench.yaml.", "",
-           f"{count} scenarios (under-served weight x stability weight x total of S01, a grid); each run solves, verifies and writes "
-           "them all into a fresh folder. Median of the runs; each Dask cluster is started before the clock (and its "
-           "workers warmed by one sweep), and stopped after its row.",
+           f"{count} scenarios (under-served weight x stability weight x total of S01, a grid); each run solves, "
+           "verifies and writes them all into a fresh folder, start-up of its processes included (the Dask "
+           "cluster's excepted: it is started before the clock, as a standing cluster is). The executors take "
+           "turns, one run each per round; the ratio is taken within each round, against that round's "
+           "`--jobs 1` run, and its median is shown.",
            "CPU: seconds of CPU of the whole run (this process and every worker process), per run.",
-           "", "| executor | scenarios/s | × --jobs 1 | target | runs (s) | CPU (s) "
-           "| load 1/5/15 min before → after |",
-           "|---|---:|---:|---|---|---|---|"]
-    for k, (name, median, times, cpus, before, after) in enumerate(rows):
-        rate = count / median
-        target = "" if k == 0 else (f"≥ {TARGET}×: " + ("met" if rate / base >= TARGET else "**not met**"))
-        out.append(f"| {name} | {rate:.1f} | {rate / base:.2f} | {target} | "
-                   f"{', '.join(f'{t:.2f}' for t in times)} | {', '.join(f'{c:.1f}' for c in cpus)} | "
-                   f"{before} → {after} |")
+           f"Load average (1/5/15 min) before the first round: {before}; after the last: {_load()}.",
+           "", "| executor | scenarios/s (median run) | × --jobs 1 (median of rounds) | target | runs (s) | CPU (s) |",
+           "|---|---:|---:|---|---|---|"]
+    for k, name in enumerate(EXECUTORS):
+        walls = [wall for wall, _ in runs[name]]
+        ratio = statistics.median(b / wall for b, wall in zip(base, walls))
+        target = "" if k == 0 else (f"≥ {TARGET}×: " + ("met" if ratio >= TARGET else "**not met**"))
+        out.append(f"| {name} | {count / statistics.median(walls):.1f} | {ratio:.2f} | {target} | "
+                   f"{', '.join(f'{t:.2f}' for t in walls)} | {', '.join(f'{c:.1f}' for _, c in runs[name])} |")
     args.output.write_text("\n".join(out) + "\n", encoding="utf-8")
     print(f"wrote {args.output}")
 

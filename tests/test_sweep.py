@@ -207,17 +207,30 @@ def test_a_killed_dask_worker_loses_no_scenario(cluster: Any, tmp_path: Path,
 
 
 def test_a_killed_local_process_loses_no_scenario(tmp_path: Path) -> None:
-    spec = load_sweep_spec(_spec(tmp_path, [{"field": "specialty.almen-medicin.total",
-                                             "values": list(range(330, 370, 2))}]))
+    """The spawned process is killed while it holds batches; every scenario is still solved, as in one process.
 
-    def kill() -> None:
-        children = multiprocessing.active_children()
-        assert children
-        os.kill(children[0].pid, signal.SIGKILL)
-    outcome = run_sweep(spec, tmp_path / "out", jobs=2, progress=_killer(3, kill))
-    assert outcome.solved == 20 and not outcome.failed
+    This process solves alone until the spawned one is up; the callback waits for it at the first
+    scenario, so that the next loop hands it two batches, and kills it during this process's next batch.
+    """
+    spec = load_sweep_spec(_spec(tmp_path, [{"field": "specialty.almen-medicin.total",
+                                             "values": list(range(330, 370))}]))
+    killed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done == 1:
+            deadline = time.monotonic() + 60
+            while not multiprocessing.active_children() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # the starting thread's last submit returns
+        elif not killed and done >= 6:
+            victim = multiprocessing.active_children()[0].pid
+            assert victim is not None
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+    outcome = run_sweep(spec, tmp_path / "out", jobs=2, progress=progress)
+    assert killed and outcome.solved == 40 and not outcome.failed
     reference = run_sweep(spec, tmp_path / "ref", jobs=1)
-    assert reference.solved == 20
+    assert reference.solved == 40
     assert _rows(tmp_path / "out") == _rows(tmp_path / "ref")
 
 
