@@ -909,18 +909,24 @@ def app(instance: Path, model_paths: tuple[Path, ...], port: int, host: str, lan
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--progress/--no-progress", default=None,
               help="The progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--time-limit", type=float, default=None,
+              help="Multi-year sweeps: seconds each scenario's solve may use (instead of the spec's time_limit).")
+@click.option("--accept-gap", type=float, default=None,
+              help="Multi-year sweeps: accept a scenario's plan once its certified relative gap is at most this "
+                   "(instead of the spec's accept_gap).")
 @_report_options
 @_guarded
 def sweep(spec_path: Path, out: Path, jobs: int, scheduler: str | None, force: bool, quiet: bool,
-          progress: bool | None, with_report: bool, lang: str | None) -> None:
+          progress: bool | None, time_limit: float | None, accept_gap: float | None, with_report: bool,
+          lang: str | None) -> None:
     """Solve every scenario of SPEC (models x axes x draws) and write scenarios.csv, .parquet, cells.parquet, sweep.md.
 
     A multi-year instance's scenarios are solved over the horizon, as 'solve' does (docs/sweeps.md).
     """
-    from allocator.io.sweep import load_sweep_spec
+    from allocator.io.sweep import load_sweep_spec, with_limits
     from allocator.sweep import run_sweep
 
-    spec = load_sweep_spec(spec_path)
+    spec = with_limits(load_sweep_spec(spec_path), time_limit, accept_gap)
     show_bar = not quiet and (progress if progress is not None else sys.stderr.isatty())
     with contextlib.ExitStack() as stack:
         bar: Any = None

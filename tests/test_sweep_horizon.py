@@ -238,6 +238,36 @@ def test_bad_limits_are_located_errors(tmp_path: Path, extra: dict[str, Any], in
     assert f"field '{name}'" in result.output and not (tmp_path / "out").exists()
 
 
+def test_the_command_line_limits_replace_the_specs_and_a_rerun_under_other_limits_solves_again(
+        tmp_path: Path) -> None:
+    """--time-limit and --accept-gap override the spec; a scenario saved under other limits is not reused."""
+    spec = _spec(tmp_path, [{"field": "model.coverage_weight", "values": [10, 50]}], time_limit=120)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--time-limit", "0.001"])
+    assert result.exit_code == 0, result.output
+    assert [r["status"] for r in _rows(out)] == ["time-limit", "time-limit"]
+    assert all("0.001 s" in r["error"] for r in _rows(out))
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--accept-gap", "0.01"])
+    assert result.exit_code == 0, result.output
+    assert "2 scenarios: 2 solved now, 0 already in" in result.output, result.output
+    assert [r["status"] for r in _rows(out)] == ["gap ≤ 0.01", "gap ≤ 0.01"]
+
+
+@pytest.mark.parametrize(("options", "instance", "message"), [
+    (["--time-limit", "60"], KOMMUNER, "field '--time-limit': --time-limit is for multi-year sweeps"),
+    (["--accept-gap", "0.01"], KOMMUNER, "field '--accept-gap': --accept-gap is for multi-year sweeps"),
+    (["--time-limit", "0"], None, "field '--time-limit': --time-limit 0 is out of range. Fix: give seconds above 0"),
+    (["--accept-gap", "1.5"], None, "field '--accept-gap': --accept-gap 1.5 is out of range"),
+])
+def test_bad_command_line_limits_are_located_errors(tmp_path: Path, options: list[str], instance: Path | None,
+                                                    message: str) -> None:
+    spec = _spec(tmp_path, [{"field": "model.coverage_weight", "values": [10]}], instance or HORIZON / "instance.yaml")
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out"), *options])
+    assert result.exit_code == 2, result.output
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
 def test_a_model_without_a_multi_year_form_is_refused(tmp_path: Path) -> None:
     model = tmp_path / "bip.yaml"
     model.write_text("name: bip\nobjective: biproportional\n", encoding="utf-8")

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -224,6 +224,30 @@ def load_sweep_spec(path: Path | str) -> SweepSpec:
         raise _bad(document, ("axes",), "axes", f"the sweep has {spec.size():,} scenarios, more than "
                    f"{MAX_SCENARIOS:,}", "split it into several sweeps")
     return spec
+
+
+def with_limits(spec: SweepSpec, time_limit: float | None, accept_gap: float | None) -> SweepSpec:
+    """``spec`` with the command line's ``--time-limit`` and ``--accept-gap`` in place of the spec's own.
+
+    Raises
+    ------
+    InputError
+        A limit out of range, or a limit on a one-year sweep (located at the option).
+    """
+    given = {"time_limit": time_limit, "accept_gap": accept_gap}
+    for name, value in given.items():
+        if value is None:
+            continue
+        option = "--" + name.replace("_", "-")
+        where = Location(None, None, option)
+        if not spec.horizon:
+            raise InputError(f"{option} is for multi-year sweeps; a one-year plan is always solved to a proven "
+                             "optimum", where=where, fix=f"drop {option}")
+        if value <= 0 if name == "time_limit" else not 0 <= value < 1:
+            raise InputError(f"{option} {value:g} is out of range", where=where,
+                             fix="give seconds above 0" if name == "time_limit" else "give a gap in [0, 1), "
+                             "e.g. 0.01 for 1 %")
+    return replace(spec, **{name: value for name, value in given.items() if value is not None})
 
 
 def _is_horizon(instance: Path) -> bool:
