@@ -52,6 +52,9 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             by = f" by {name}" if name else ""
             if getattr(exc, "files_written", False):
                 _say(f"interrupted{by} just after the files were written: they are complete.", err=True)
+            elif command.__name__ == "sweep":  # each scenario is saved as it is solved (allocator.sweep)
+                _say(f"interrupted{by}: the scenarios solved so far are kept in the --out folder. Run the same "
+                     "command again to solve only the rest.", err=True)
             else:
                 _say(f"interrupted{by}: no plan was written. Run the command again to finish.", err=True)
             sys.exit(EXIT_SOLVER)

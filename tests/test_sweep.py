@@ -234,6 +234,27 @@ def test_a_killed_local_process_loses_no_scenario(tmp_path: Path) -> None:
     assert _rows(tmp_path / "out") == _rows(tmp_path / "ref")
 
 
+def test_an_interrupted_sweep_says_what_it_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C after some scenarios: exit 4, the message says they are kept, and a rerun solves only the rest."""
+    import allocator.reports.sweep as sweep_tasks
+
+    spec = _spec(tmp_path, [{"field": "specialty.almen-medicin.total", "values": [340, 345, 350]}])
+    real = sweep_tasks.solve_scenario
+
+    def interrupted(context: Any, change: Any) -> Any:
+        if change.scenario == 3:
+            raise KeyboardInterrupt
+        return real(context, change)
+    monkeypatch.setattr(sweep_tasks, "solve_scenario", interrupted)
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 4, result.output
+    assert "interrupted: the scenarios solved so far are kept in the --out folder. Run the same command again " \
+        "to solve only the rest." in result.output and "no plan was written" not in result.output
+    monkeypatch.setattr(sweep_tasks, "solve_scenario", real)
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0 and "3 scenarios: 1 solved now, 2 already in" in result.output, result.output
+
+
 def test_a_failed_scenario_is_retried_then_reported_and_solved_on_rerun(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import allocator.reports.sweep as sweep_tasks
@@ -489,8 +510,14 @@ def test_with_two_jobs_this_process_solves_some_scenarios_and_its_worker_the_oth
                                              "values": list(range(330, 370, 2))}]))
     real = sweep_tasks.solve_scenario
     here: list[int] = []
-    monkeypatch.setattr(sweep_tasks, "solve_scenario", lambda context, change: (here.append(change.scenario),
-                                                                                 real(context, change))[1])
+
+    def slow(context: Any, change: Any) -> Any:
+        # This process starts solving at once and the worker only once it is up (about 1 s): slowed down
+        # here, this process cannot finish all 20 before the worker takes its share, on a loaded machine too.
+        here.append(change.scenario)
+        time.sleep(0.25)
+        return real(context, change)
+    monkeypatch.setattr(sweep_tasks, "solve_scenario", slow)
     outcome = run_sweep(spec, tmp_path / "two", jobs=2)  # the spawned worker does not see the patch
     assert outcome.solved == 20 and 0 < len(here) < 20 and len(set(here)) == len(here)
     monkeypatch.setattr(sweep_tasks, "solve_scenario", real)
