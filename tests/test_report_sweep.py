@@ -133,6 +133,37 @@ def test_a_one_year_sweep_with_draws_and_an_infeasible_total_in_english(tmp_path
             cells.append(f"{low:g}" if low == high else f"{low:g}–{high:g}")
         assert posts[name] == cells + ["–"], region
     assert "From 350 to 10,000 the plan changes in 4 of 4 comparable scenarios." in html
+    # The axis's chart: one line per region, named in the legend; the description counts what moves.
+    moving = sum(1 for cells in posts.values() if len(set(cells[:2])) > 1)
+    label = (f"Line chart of the posts of 5 of 5 areas at each of 3 values of specialty.almen-medicin.total; the band "
+             f"is the lowest to the highest over the other settings, and {moving} areas&#x27; posts change across "
+             "the values.")
+    section = html[html.index('<section class="sweep"'):]
+    chart = section[section.index("<svg"):section.index("</svg>")]
+    assert f'aria-label="{label}"' in chart and "Posts per area across the values of specialty.almen-medicin.total" \
+        in section
+    assert [f'id="area-{k}"' in chart for k in range(6)] == [True] * 5 + [False]
+    assert all(f">{names[region].name}<" in chart for region in regions)
+
+
+def test_a_sweep_chart_shows_the_areas_whose_posts_move_most() -> None:
+    """With more areas than a chart can tell apart, it shows the 8 whose posts move most (ties by name)."""
+    from allocator.reports.document import Document, SweepAxisFigures
+    from allocator.writers.report import SWEEP_AREAS, _Writer
+
+    posts = [(f"area {k:02d}", [[10.0, 10.0], [10.0 + k % 5, 10.0 + k % 5]]) for k in range(12)]
+    axis = SweepAxisFigures("model.underserved_weight", [1.0, 2.0], posts, [], [])
+    writer = _Writer(Document("i", 2020, "en"), "en", None)
+    figure = writer.sweep_figure(axis, "sweep-0-0")
+    assert figure is not None and SWEEP_AREAS == 8
+    # Spreads k % 5: 4 for areas 04 and 09, 3 for 03 and 08, 2 for 02 and 07, 1 for 01, 06 and 11 (11 is cut).
+    shown = ["area 01", "area 02", "area 03", "area 04", "area 06", "area 07", "area 08", "area 09"]
+    assert all(f">{name}<" in figure.svg for name in shown)
+    assert not any(f">{name}<" in figure.svg for name in {f"area {k:02d}" for k in range(12)} - set(shown))
+    assert "Line chart of the posts of 8 of 12 areas at each of 2 values" in figure.description
+    assert "and 9 areas" in figure.description  # every area but 00, 05 and 10 moves
+    one = SweepAxisFigures("model.underserved_weight", [1.0], posts, [], [])
+    assert writer.sweep_figure(one, "sweep-0-1") is None
 
 
 def test_a_rerun_without_report_removes_the_old_report(horizon_sweep: Path, tmp_path: Path) -> None:

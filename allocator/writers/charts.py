@@ -311,6 +311,34 @@ def coverage(labels: Sequence[str], years: Sequence[int], values: Sequence[Seque
     return re.sub(r'<g id="cell-(\d+)-(\d+)">', titled, text)
 
 
+def sweep_ranges(values: Sequence[str], names: Sequence[str], spans: Sequence[Sequence[Sequence[float] | None]],
+                 number: Callable[[float], str], x_label: str, y_label: str) -> str:
+    """Each area's posts at each value of one sweep setting: a band from the lowest to the highest, a line between.
+
+    One colour and marker per area (Okabe-Ito); the values are evenly spaced categories, as the
+    table's columns are. A value with no plan leaves a gap. Each area is ``<g id="area-N">`` (N from 0).
+    """
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(WIDTH, 3.4), layout="constrained")
+        x = np.arange(len(values), dtype=float)
+        for k, (name, row) in enumerate(zip(names, spans)):
+            low = np.array([np.nan if span is None else span[0] for span in row], dtype=float)
+            high = np.array([np.nan if span is None else span[1] for span in row], dtype=float)
+            colour = POLICY_COLOURS[k % len(POLICY_COLOURS)]
+            band = axes.fill_between(x, low, high, color=colour, alpha=0.18, linewidth=0)
+            line, = axes.plot(x, (low + high) / 2, color=colour, linewidth=1.2,
+                              marker=POLICY_MARKERS[k % len(POLICY_MARKERS)], markersize=3.5, label=name)
+            band.set_gid(f"area-{k}-band")
+            line.set_gid(f"area-{k}")
+        axes.set_xticks(x, list(values))
+        axes.set_xlabel(x_label)
+        axes.set_ylabel(y_label)
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value)))
+        axes.grid(axis="y", color="#eeeeee", linewidth=0.5)
+        figure.legend(loc="outside right upper", frameon=False, fontsize=7)
+        return _svg(figure)
+
+
 def pareto_front(disruption: Sequence[float], equity: Sequence[float], supported: Sequence[bool],
                  x_label: str, y_label: str) -> str:
     """The equity–stability front: one point per nondominated plan, filled where a stability weight reaches it.

@@ -27,6 +27,8 @@ from allocator.writers.language import Numbers, _decimal, translations
 from allocator.writers.output import Target, write_files
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: At most this many areas in a sweep's chart (those whose posts move most): more lines cannot be told apart.
+SWEEP_AREAS = 8
 #: The fonts the PDF embeds: matplotlib's own copy of DejaVu Sans, so no system font is needed.
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
@@ -371,6 +373,32 @@ class _Writer:
                      "in %(years)s.") % {**values, "years": ", ".join(map(str, change["years"]))}
         return _("From %(from)s to %(to)s the plan changes in %(changed)s of %(count)s comparable scenarios.") % values
 
+    def sweep_figure(self, axis: Any, key: str) -> Figure | None:
+        """One axis of a sweep as a chart: each area's band of posts over the axis's values (None: one value)."""
+        _, n = self._, self.n
+        if len(axis.values) < 2 or not axis.posts:
+            return None
+        shown = axis.posts
+        if len(shown) > SWEEP_AREAS:
+            # The areas whose posts move most across the values; the table below has them all.
+            def spread(row: list[list[float] | None]) -> float:
+                known = [v for span in row if span is not None for v in span]
+                return max(known) - min(known) if known else 0.0
+            order = sorted(range(len(shown)), key=lambda k: (-spread(shown[k][1]), shown[k][0]))[:SWEEP_AREAS]
+            shown = [shown[k] for k in sorted(order)]
+        moving = sum(1 for _name, row in axis.posts
+                     if len({tuple(span) for span in row if span is not None}) > 1)
+        description = _("Line chart of the posts of %(shown)s of %(count)s areas at each of %(values)s values of "
+                        "%(field)s; the band is the lowest to the highest over the other settings, and %(moving)s "
+                        "areas' posts change across the values.") % {
+            "shown": n.whole(len(shown)), "count": n.whole(len(axis.posts)), "values": n.whole(len(axis.values)),
+            "field": axis.field, "moving": n.whole(moving)}
+        svg = charts.sweep_ranges([self.sweep_value(v) for v in axis.values], [name for name, _row in shown],
+                                  [row for _name, row in shown], n.posts, axis.field, _("Posts"))
+        return Figure(self.svg_with_description(svg, description),
+                      _("Posts per area across the values of %(field)s") % {"field": axis.field}, description,
+                      f"table-{key}")
+
     def sweep_context(self, part: SweepPart, key: str) -> dict[str, Any]:
         """The strings of a sweep's section: per axis its tables (ranges per value) and its changes."""
         _, n = self._, self.n
@@ -393,7 +421,7 @@ class _Writer:
                          "posts": [(name, [self.sweep_range(span) for span in spans]) for name, spans in axis.posts],
                          "coverage": [(name, [self.sweep_range(span, percent=True) for span in spans])
                                       for name, spans in axis.coverage],
-                         "changes": changes})
+                         "changes": changes, "figure": self.sweep_figure(axis, f"{key}-{i}")})
         return {"part": part, "key": key, "intro": intro, "axes": axes}
 
     def context(self) -> dict[str, Any]:
