@@ -311,7 +311,7 @@ class _Runner:
         else:
             # This process is one of the N: it has nothing else to do once workers save their own
             # scenarios, and it solves from the first moment, while the others are still starting
-            # (a spawned interpreter importing numpy, polars, OR-Tools and SciPy takes about 1 s).
+            # (a spawned interpreter importing numpy, polars and OR-Tools takes about 0.7-1 s).
             # spawn: polars is not fork-safe (see allocator.reports.workers).
             pool = ProcessPoolExecutor(max_workers=self.jobs - 1, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_install, initargs=(self.context,))
