@@ -423,7 +423,8 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
     _warn(loaded.value, models + ([need_model] if need_model is not None else []))
     comparison = line_up(loaded.value, models, solver=solver, need_model=need_model)
     with publishing(out, force) as target:
-        written = write_comparison(target, comparison)
+        # comparison.md is a memo: in the report's language (--lang, else the instance's), as summary.md
+        written = write_comparison(target, comparison, language=lang or loaded.value.language or "en")
         if with_report:
             written += _write_report(target, loaded.value, lang, comparisons=[json.loads(comparison_json(comparison))])
     per_leaf = [comparison.leaf_posts(c) for c in comparison.models]
