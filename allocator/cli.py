@@ -767,7 +767,8 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
     comparison = compare_horizon(loaded.value, models, solver="highs" if solver == "auto" else solver,
                                  time_limit=time_limit, accept_gap=accept_gap, inputs=loaded.hashes)
     with publishing(out, force) as target:
-        written = write_horizon_comparison(target, comparison)
+        written = write_horizon_comparison(target, comparison,
+                                           language=lang or loaded.value.instance.language or "en")
         if with_report:
             written += _write_report(target, loaded.value.instance, lang,
                                      comparisons=[json.loads(horizon_comparison_json(comparison))])

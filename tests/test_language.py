@@ -19,7 +19,8 @@ from tests.conftest import DK_INSTANCE, MODELS, ROOT
 #: `solve` and the what-if app.
 PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/writers/plan.py",
                   "allocator/writers/horizon.py", "allocator/app/page.py", "allocator/app/whatif.py",
-                  "allocator/writers/comparison.py", "allocator/reports/compare.py"]
+                  "allocator/writers/comparison.py", "allocator/reports/compare.py",
+                  "allocator/writers/horizon_comparison.py"]
 TEMPLATES = sorted((ROOT / "allocator" / "writers" / "templates").glob("*.j2"))
 
 

@@ -110,3 +110,39 @@ def test_comparison_md_in_english_on_request(comparisons: Path) -> None:
     # The memo's language changes nothing else: the CSV and JSON are the same bytes.
     for name in ("comparison.csv", "comparison.json"):
         assert (comparisons / "da" / name).read_bytes() == (comparisons / "en" / name).read_bytes()
+
+
+HORIZON = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
+
+
+def test_the_multi_year_comparison_md_is_danish_for_the_danish_instance(tmp_path: Path) -> None:
+    """The multi-year comparison.md of the Danish horizon instance: Danish sentences and headers, its figures those
+    of comparison.json in Danish notation (the English memo is tests/test_horizon_compare.py's)."""
+    _invoke("compare", str(HORIZON), "-m", str(MODELS / "population.yaml"), "-m", str(MODELS / "need-weighted.yaml"),
+            "-o", str(tmp_path))
+    memo = (tmp_path / "comparison.md").read_text(encoding="utf-8")
+    document = json.loads((tmp_path / "comparison.json").read_text(encoding="utf-8"))
+    first, last = document["years"]["first"], document["years"]["last_outlook"]
+    assert memo.startswith(f"# dk-2021-almen-medicin-horizon: 2 politikker over {first}–{last}\n")
+    for heading in ("## Politikkerne", "## Dækning og forstyrrelse", "## Dækning pr. videreuddannelsesregion",
+                    "## Året, hvor hvert område når sit mål", "## Forløb pr. videreuddannelsesregion og år",
+                    "## Hvad der er forskelligt"):
+        assert f"\n{heading}\n" in memo
+    assert "| model | status | indbyggerår uden en speciallæge | kortsigtet plan |" in memo
+    for english in ("policies over", "Coverage and disruption", "What differs", "inhabitant-years", "not by"):
+        assert english not in memo
+    metrics = {model["name"]: model["metrics"] for model in document["models"]}
+    for name, m in metrics.items():
+        coverage = [m[key]["almen-medicin"] for key in ("coverage_first_year", "coverage_last_plan_year",
+                                                         "coverage_last_outlook_year")]
+        assert (f"| {name} | {m['status']} | {danish(m['inhabitant_years_without_specialist'], ',.0f')} | "
+                f"{danish(m['myopic_inhabitant_years_without_specialist'], ',.0f')} | "
+                + " | ".join(danish(share, ".1%") for share in coverage) + " |") in memo
+        assert (f"| {m['cells_reaching_target']} af {m['cells']} | {m['last_year_reached']} | "
+                f"{danish(m['posts_moved'], 'g')} | {danish(m['objective'], '.6g')} |") in memo
+    mine, theirs = (metrics[name]["inhabitant_years_without_specialist"] for name in ("need-weighted", "population"))
+    fewer = "færre" if mine < theirs else "flere"
+    assert (f"- **need-weighted** i forhold til **population**: {danish(abs(mine - theirs), ',.0f')} {fewer} "
+            f"indbyggerår uden en speciallæge ({danish((mine - theirs) / theirs, '+.2%')}); forløb flyttet fra år "
+            f"til år: {danish(metrics['need-weighted']['posts_moved'], 'g')} mod "
+            f"{danish(metrics['population']['posts_moved'], 'g')}.") in memo
