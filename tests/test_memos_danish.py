@@ -49,7 +49,8 @@ def comparisons(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_danish_notation_of_format_specs() -> None:
     da, en = MemoNumbers("da"), MemoNumbers("en")
     cases = [(-3.0, "+g"), (2.0, "+g"), (0.0, "+g"), (0.0585, ".4f"), (27.03, ".4g"), (1234.5, ",.0f"),
-             (0.449, ".1%"), (0.1234, ".2%"), (28.78213, ".3f"), (1776.923, ".1f"), (7, "d")]
+             (0.449, ".1%"), (0.1234, ".2%"), (28.78213, ".3f"), (1776.923, ".1f"), (7, "d"),
+             (0.575, ".0%")]  # 57% in English; Babel alone would round the float to 58 %
     for value, spec in cases:
         assert en.formatted(value, spec) == format(value, spec)
         assert da.formatted(value, spec) == danish(value, spec), (value, spec)
@@ -146,3 +147,61 @@ def test_the_multi_year_comparison_md_is_danish_for_the_danish_instance(tmp_path
             f"indbyggerår uden en speciallæge ({danish((mine - theirs) / theirs, '+.2%')}); forløb flyttet fra år "
             f"til år: {danish(metrics['need-weighted']['posts_moved'], 'g')} mod "
             f"{danish(metrics['population']['posts_moved'], 'g')}.") in memo
+
+
+@pytest.fixture(scope="module")
+def sensitivities(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Danish instance's sensitivity report under need-weighted: by default (Danish) and with --lang en."""
+    root = tmp_path_factory.mktemp("sensitivity")
+    for language in ("da", "en"):
+        _invoke("sensitivity", str(KOMMUNER), "-m", str(MODELS / "need-weighted.yaml"), "-q", "--draws", "40",
+                "-o", str(root / language), *(["--lang", "en"] if language == "en" else []))
+    return root
+
+
+def test_sensitivity_md_is_danish_with_the_jsons_figures(sensitivities: Path) -> None:
+    from allocator.io.loading import load_instance
+
+    instance = load_instance(KOMMUNER).value
+    names = {s.id: s.name or s.id for s in instance.specialties}
+    memo = (sensitivities / "da" / "sensitivity.md").read_text(encoding="utf-8")
+    document = json.loads((sensitivities / "da" / "sensitivity.json").read_text(encoding="utf-8"))
+    assert memo.startswith("# Hvor fast er planen? dk-2019-almen-medicin-kommuner, modellen need-weighted\n")
+    for heading in ("## Hovedpunkter", "## Bindende regler", "## Robusthed", "## Hvorfor hvert område fik det, det fik"):
+        assert f"\n{heading}\n" in memo
+    for english in ("How firm", "Binding rules", " gets ", "against a target", "draws had no plan", "infeasible"):
+        assert english not in memo
+    reasons = set()
+    for area in document["areas"]:
+        figures = (f"- {instance.area_by_id[area['area']].label} får {danish(area['posts'], 'g')} forløb i "
+                   f"{names[area['specialty']]} mod et mål på {danish(area['target'], '.2f')}")
+        assert figures in memo, figures
+        if area["reason"] == "target rounded":
+            assert f"{figures}: dets mål, afrundet.\n" in memo
+        reasons.add(area["reason"])
+    assert "target rounded" in reasons and len(reasons) > 1, reasons  # more than one kind of sentence is worded
+    totals = {s.id: s.total for s in instance.specialties}
+    for bound in document["binding_bounds"]:
+        if bound["kind"] == "total":
+            specialty = bound["rule"].removeprefix("total[").removesuffix("]")
+            assert (f"| det nationale antal forløb i {names[specialty]} er {danish(totals[specialty], 'g')} forløb "
+                    f"| samlet antal | {danish(bound['relax_by_one_unit'], '+.4g')} "
+                    f"| {danish(bound['tighten_by_one_unit'], '+.4g')} |") in memo
+    robustness = document["robustness"]
+    assert (f"{robustness['draws']} træk (frø {robustness['seed']}), hvor hver befolkning og indikator er ganget "
+            f"med 1 + e med e ~ Normal(0, {danish(robustness['noise'], 'g')}); {robustness['infeasible_draws']} træk "
+            "havde ingen plan.") in memo
+    for cell in robustness["cells"][:20]:
+        assert (f"| {cell['area']} | {cell['specialty']} | {danish(cell['posts'], 'g')} | {danish(cell['min'], 'g')} "
+                f"| {danish(cell['median'], 'g')} | {danish(cell['max'], 'g')} | "
+                f"{danish(cell['keep_share'], '.0%')} |") in memo
+
+
+def test_sensitivity_md_in_english_on_request(sensitivities: Path) -> None:
+    memo = (sensitivities / "en" / "sensitivity.md").read_text(encoding="utf-8")
+    document = json.loads((sensitivities / "en" / "sensitivity.json").read_text(encoding="utf-8"))
+    assert memo.startswith("# How firm is the plan? dk-2019-almen-medicin-kommuner, model need-weighted\n")
+    for area in document["areas"]:  # the English memo says what the JSON says, word for word
+        assert f"- {area['explanation']}\n" in memo
+    for name in ("sensitivity.json", "sensitivity_rules.csv", "sensitivity_cells.csv"):
+        assert (sensitivities / "da" / name).read_bytes() == (sensitivities / "en" / name).read_bytes()

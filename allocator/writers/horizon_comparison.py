@@ -130,7 +130,8 @@ def horizon_comparison_markdown(comparison: HorizonComparison, language: str = "
     posts = format_number if language == "en" else n.posts
 
     def percent(value: float | None) -> str:
-        return "–" if value is None else n.percent(value)
+        # format's "%" is 100 * value to one decimal, as English always wrote it; Danish keeps those digits.
+        return "–" if value is None or not math.isfinite(value) else n.formatted(value, ".1%")
 
     horizon = comparison.horizon
     instance = horizon.instance

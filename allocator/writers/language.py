@@ -214,12 +214,12 @@ class MemoNumbers:
         text = format(value, spec)
         if self.numbers is None or "e" in text or "n" in text:  # English; exponent; nan or inf
             return text
-        if text.endswith("%"):
-            digits = len(text[:-1].split(".")[1]) if "." in text else 0
-            body = self.numbers.percent(abs(value), digits)
-        else:
-            digits = len(text.split(".")[1]) if "." in text else 0
-            magnitude = abs(float(text.replace(",", "")))
-            body = self.numbers.decimal(magnitude, digits) if digits else self.numbers.whole(magnitude)
+        # The English text's own digits, re-spelled: rounding the value again (Babel rounds 0.575 to 58 %,
+        # Python to 57%) could make the two languages disagree.
+        percent = text.endswith("%")
+        number = text[:-1] if percent else text
+        digits = len(number.split(".")[1]) if "." in number else 0
+        magnitude = abs(float(number.replace(",", "")))
+        body = self.numbers.decimal(magnitude, digits) if digits else self.numbers.whole(magnitude)
         sign = "+" if text.startswith("+") else "\u2212" if text.startswith("-") else ""
-        return sign + body
+        return sign + body + ("\xa0%" if percent else "")
