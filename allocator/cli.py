@@ -212,7 +212,8 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
         # summary.md is the council's memo: in the report's language (--lang, else the instance's), not the console's
         written = write_plan(loaded.value, plan, target, xlsx=write_xlsx, language=lang or loaded.value.language or "en")
         if report is not None:
-            written += write_sensitivity(target, report, float(loaded.value.unit), loaded.value)
+            written += write_sensitivity(target, report, float(loaded.value.unit), loaded.value,
+                                         language=lang or loaded.value.language or "en")
         if with_report:
             written += _write_report(target, loaded.value, lang, plans=[json.loads(plan_json(plan))],
                                      sensitivities=[json.loads(sensitivity_json(report))] if report else [])
@@ -340,7 +341,9 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     report = _sensitivity_report(loaded.value, model.value, plan, k, quiet, draws, noise, seed, jobs, instance,
                                  progress)
     with publishing(out, force) as target:
-        written = write_sensitivity(target, report, float(loaded.value.unit), loaded.value)
+        # sensitivity.md is a memo: in the report's language (--lang, else the instance's), as summary.md
+        written = write_sensitivity(target, report, float(loaded.value.unit), loaded.value,
+                                    language=lang or loaded.value.language or "en")
         if with_report:
             written += _write_report(target, loaded.value, lang, sensitivities=[json.loads(sensitivity_json(report))])
     _say("Wrote " + ", ".join(str(path) for path in written))
@@ -423,7 +426,8 @@ def compare(instance: Path, model_paths: tuple[Path, ...], out: Path, need_model
     _warn(loaded.value, models + ([need_model] if need_model is not None else []))
     comparison = line_up(loaded.value, models, solver=solver, need_model=need_model)
     with publishing(out, force) as target:
-        written = write_comparison(target, comparison)
+        # comparison.md is a memo: in the report's language (--lang, else the instance's), as summary.md
+        written = write_comparison(target, comparison, language=lang or loaded.value.language or "en")
         if with_report:
             written += _write_report(target, loaded.value, lang, comparisons=[json.loads(comparison_json(comparison))])
     per_leaf = [comparison.leaf_posts(c) for c in comparison.models]
@@ -766,7 +770,8 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
     comparison = compare_horizon(loaded.value, models, solver="highs" if solver == "auto" else solver,
                                  time_limit=time_limit, accept_gap=accept_gap, inputs=loaded.hashes)
     with publishing(out, force) as target:
-        written = write_horizon_comparison(target, comparison)
+        written = write_horizon_comparison(target, comparison,
+                                           language=lang or loaded.value.instance.language or "en")
         if with_report:
             written += _write_report(target, loaded.value.instance, lang,
                                      comparisons=[json.loads(horizon_comparison_json(comparison))])

@@ -65,7 +65,8 @@ def test_library_has_the_policies_a_danish_policymaker_compares() -> None:
 def test_compare_on_the_danish_instance_shows_real_differences(tmp_path: Path) -> None:
     """Every library model on the Danish instance: the plans differ, and comparison.md says why in words."""
     out = tmp_path / "cmp"
-    args = ["compare", str(DK_INSTANCE), "--out", str(out)]
+    # The instance's language is Danish; the English memo is asked for (the Danish one: tests/test_language.py).
+    args = ["compare", str(DK_INSTANCE), "--out", str(out), "--lang", "en"]
     for path in LIBRARY:
         args += ["--model", str(path)]
     result = CliRunner().invoke(main, args)
@@ -119,7 +120,7 @@ def test_posts_per_need_use_the_chosen_yardstick(tmp_path: Path) -> None:
     assert measured.models[0].metrics.per_need_max_min != pytest.approx(default.models[0].metrics.per_need_max_min)
     result = CliRunner().invoke(main, ["compare", str(DK_INSTANCE), "-m", str(MODELS / "population.yaml"),
                                        "-m", str(MODELS / "webster.yaml"), "--need-model",
-                                       str(MODELS / "need-weighted.yaml"), "-o", str(tmp_path / "c")])
+                                       str(MODELS / "need-weighted.yaml"), "-o", str(tmp_path / "c"), "--lang", "en"])
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
     assert document["need_yardstick"] == "need-weighted"

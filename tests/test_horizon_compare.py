@@ -27,7 +27,8 @@ def _run(*args: str) -> tuple[int, str]:
 def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Danish horizon instance compared under population and need-weighted, and each solved alone."""
     root = tmp_path_factory.mktemp("horizon-compare")
-    code, output = _run("compare", str(HORIZON), *TWO_MODELS, "-o", str(root / "comparison"))
+    # The instance's language is Danish; these tests read the English memo (the Danish: tests/test_memos_danish.py).
+    code, output = _run("compare", str(HORIZON), *TWO_MODELS, "-o", str(root / "comparison"), "--lang", "en")
     assert code == 0, output
     for model in ("population", "need-weighted"):
         code, output = _run("solve", str(HORIZON), "-m", str(MODELS / f"{model}.yaml"), "-q", "--no-xlsx",
@@ -99,7 +100,7 @@ def test_csv_has_a_row_per_cell_and_outlook_year_with_posts_in_plan_years_only(c
 
 
 def test_the_same_comparison_twice_is_byte_identical(compared: Path, tmp_path: Path) -> None:
-    code, output = _run("compare", str(HORIZON), *TWO_MODELS, "-o", str(tmp_path))
+    code, output = _run("compare", str(HORIZON), *TWO_MODELS, "-o", str(tmp_path), "--lang", "en")
     assert code == 0, output
     for name in ("comparison.csv", "comparison.json", "comparison.md"):
         assert (tmp_path / name).read_bytes() == (compared / "comparison" / name).read_bytes()
@@ -127,7 +128,8 @@ def test_the_report_of_a_multi_year_comparison(compared: Path, tmp_path: Path) -
     table = html[html.index('id="table-hcmp-0"'):]
     table = table[:table.index("</table>")]
     memo = (out / "comparison.md").read_text(encoding="utf-8")
-    for line in memo[memo.index("## The year each area reaches its target"):].splitlines()[4:9]:
+    # comparison.md is in the report's language too (Danish): the same years as the report's table.
+    for line in memo[memo.index("## Året, hvor hvert område når sit mål"):].splitlines()[4:9]:
         name, *years = [cell.strip().removesuffix(" ⚑") for cell in line.strip("|").split("|")]
         row = table[table.index(f"<td>{name}"):]
         assert re.findall(r'<td class="num">([^<]*)</td>', row[:row.index("</tr>")]) == years, name

@@ -198,7 +198,7 @@ def test_regression_a_unique_plan_is_not_answered_no(tmp_path: Path) -> None:
     for a unique plan. The answer now agrees with sensitivity.json's verdict."""
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["sensitivity", str(DK_INSTANCE), "-m", str(MODELS / "need-weighted.yaml"),
-                                       "-o", str(out), "-q", "--draws", "0"])
+                                       "-o", str(out), "-q", "--draws", "0", "--lang", "en"])
     assert result.exit_code == 0, result.output
     verdict = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))["alternative_optima"]["unique"]
     memo = (out / "sensitivity.md").read_text(encoding="utf-8")
@@ -218,8 +218,10 @@ def test_solve_with_sensitivity_writes_plan_and_report(tmp_path: Path) -> None:
     assert set(report) >= {"binding_bounds", "total_ranging", "priority", "weight_ranges", "alternative_optima",
                            "robustness", "areas"}
     assert len(report["total_ranging"]["almen-medicin"]) == 10
+    # sensitivity.md is in summary.md's language: the instance's, Danish.
     memo = (out / "sensitivity.md").read_text(encoding="utf-8")
-    assert memo.index("## Headline") < memo.index("## Binding rules") < memo.index("## Total ranging")
+    assert memo.index("## Hovedpunkter") < memo.index("## Bindende regler") < memo.index("## Ændring af det samlede")
+    assert (out / "summary.md").read_text(encoding="utf-8").startswith("# Fordelingsplan: ")
 
 
 def test_sensitivity_of_an_infeasible_instance_exits_3(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ limit that holds the area, or only a different rounding rule.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,8 +221,14 @@ def line_up(instance: Instance, models: list[Model], plans: list[Plan], *,
     return Comparison(instance, cells, previous, results, yardstick.name)
 
 
-def _posts(value: float) -> str:
-    return f"{value:g}"
+def _same(message: str) -> str:
+    return message
+
+
+#: Translates a message: the identity (English) unless a writer passes a catalogue's gettext.
+Translate = Callable[[str], str]
+#: Formats a figure as ``format(value, spec)`` would; a writer passes the notation of another language.
+Figure = Callable[[float, str], str]
 
 
 def _base_shares(instance: Instance, model: Model) -> dict[str, dict[str, float]]:
@@ -239,70 +246,94 @@ def _base_shares(instance: Instance, model: Model) -> dict[str, dict[str, float]
 
 
 def _describe_need(compared: Compared, reference: Compared, leaf: str,
-                   base_shares: dict[str, dict[str, float]]) -> str:
+                   base_shares: dict[str, dict[str, float]], _: Translate = _same, figure: Figure = format) -> str:
     """Why ``leaf``'s need differs between two models, in a few words (``base_shares`` from :func:`_base_shares`)."""
     mine, theirs = compared.needs[leaf], reference.needs[leaf]
     reasons = []
     if abs(mine.index - theirs.index) > 1e-9:
         strongest = sorted(mine.ratios.items(), key=lambda item: -abs(item[1] - 1))[:2]
-        detail = ", ".join(f"{name.replace('_', ' ')} {ratio:.2f}× the mean" for name, ratio in strongest)
-        reasons.append(f"need index {mine.index:.2f} against {theirs.index:.2f}" + (f" ({detail})" if detail else ""))
+        detail = ", ".join(_("%(indicator)s %(ratio)s× the mean") % {"indicator": name.replace("_", " "),
+                                                                      "ratio": figure(ratio, ".2f")}
+                           for name, ratio in strongest)
+        reasons.append(_("need index %(mine)s against %(theirs)s") % {"mine": figure(mine.index, ".2f"),
+                                                                      "theirs": figure(theirs.index, ".2f")}
+                       + (f" ({detail})" if detail else ""))
     if base_shares:
         shares = {name: of_leaf[leaf] for name, of_leaf in base_shares.items()}
         largest = max(shares, key=lambda name: shares[name])
-        others = ", ".join(f"its {name} share {share * 100:.2f}%" for name, share in shares.items() if name != largest)
-        reasons.append(f"its {largest} share {shares[largest] * 100:.2f}% is the largest of its shares ({others})")
+        others = ", ".join(_("its %(base)s share %(share)s") % {"base": name, "share": figure(share, ".2%")}
+                           for name, share in shares.items() if name != largest)
+        reasons.append(_("its %(base)s share %(share)s is the largest of its shares (%(others)s)")
+                       % {"base": largest, "share": figure(shares[largest], ".2%"), "others": others})
     elif compared.model.base != reference.model.base:
-        reasons.append(f"its base is {compared.model.base}, not {reference.model.base}")
+        reasons.append(_("its base is %(base)s, not %(other)s") % {"base": compared.model.base,
+                                                                  "other": reference.model.base})
     addition = mine.need / (mine.base * mine.index) if mine.base * mine.index else 1.0
     if addition > 1 + 1e-9:
-        reasons.append(f"{(addition - 1) * 100:g}% more need as a designated under-served area")
+        reasons.append(_("%(share)s%% more need as a designated under-served area")
+                       % {"share": figure((addition - 1) * 100, "g")})
     return "; ".join(reasons)
 
 
-def _held(instance: Instance, compared: Compared) -> dict[str, list[str]]:
+def _held(instance: Instance, compared: Compared, _: Translate = _same,
+          figure: Figure = format) -> dict[str, list[str]]:
     """For every leaf, the bounds and limits that hold it in the plan of ``compared``, as words."""
     rows_of: dict[str, list[Any]] = {leaf: [] for leaf in instance.leaves}
     for row in compared.plan.rows:
         rows_of[row.area].append(row)
-    return {leaf: _holds(instance, compared, leaf, rows) for leaf, rows in rows_of.items()}
+    return {leaf: _holds(instance, compared, leaf, rows, _, figure) for leaf, rows in rows_of.items()}
 
 
-def _holds(instance: Instance, compared: Compared, leaf: str, rows: list[Any]) -> list[str]:
+def _holds(instance: Instance, compared: Compared, leaf: str, rows: list[Any], _: Translate = _same,
+           figure: Figure = format) -> list[str]:
     """The bounds and limits that hold ``leaf`` (whose plan rows are ``rows``), as words."""
+    # The kinds of binding_labels (allocator/results/plan.py): a fixed cell is held at its max (= its min).
+    own = {"min": _("its min of %(posts)s"), "max": _("its max of %(posts)s"), "fixed": _("its fixed of %(posts)s")}
+    other = {"min": _("the min of %(posts)s"), "max": _("the max of %(posts)s"),
+             "fixed": _("the fixed of %(posts)s")}
     out = []
     for row in rows:
         for label in row.binding:
-            kind, _, rest = label.partition(" ")
+            kind, _blank, rest = label.partition(" ")
             if label == "max_change":
-                out.append(f"the stability limit of ±{_posts(compared.model.stability.max_change or 0)} "
-                           f"on last year's {_posts(row.previous or 0)}")
+                out.append(_("the stability limit of ±%(change)s on last year's %(previous)s")
+                           % {"change": figure(compared.model.stability.max_change or 0, "g"),
+                              "previous": figure(row.previous or 0, "g")})
             elif not rest:
                 value = row.min if kind == "min" else row.max
-                out.append(f"its {kind} of {_posts(value or 0)}")
+                out.append(own[kind] % {"posts": figure(value or 0, "g")})
             else:
                 summed = "(all specialties)" in rest
                 area = rest.replace("(all specialties)", "").strip() or leaf
                 bound = instance.bound_at.get((area, None if summed else row.specialty))
                 value = None if bound is None else bound.min if kind == "min" else bound.max
-                where = f" on {instance.area_by_id[area].label}" if area != leaf else ""
-                out.append(f"the {kind} of {_posts(value or 0)}{where}" + (" (all specialties)" if summed else ""))
+                where = _(" on %(area)s") % {"area": instance.area_by_id[area].label} if area != leaf else ""
+                out.append(other[kind] % {"posts": figure(value or 0, "g")} + where
+                           + (_(" (all specialties)") if summed else ""))
     return list(dict.fromkeys(out))
 
 
-def explain(comparison: Comparison, compared: Compared) -> list[str]:
-    """Sentences on who gains and who loses under ``compared`` against the reference model, and why."""
+def explain(comparison: Comparison, compared: Compared, _: Translate = _same,
+            figure: Figure = format) -> list[str]:
+    """Sentences on who gains and who loses under ``compared`` against the reference model, and why.
+
+    English by default; a writer passes ``_`` (a catalogue's gettext) and ``figure`` (its language's notation,
+    as :meth:`allocator.writers.language.MemoNumbers.formatted`) for another language.
+    """
     reference = comparison.reference
     mine, theirs = comparison.leaf_posts(compared), comparison.leaf_posts(reference)
     my_targets, their_targets = comparison.leaf_targets(compared), comparison.leaf_targets(reference)
     instance = comparison.instance
     moved = [leaf for leaf in instance.leaves if abs(mine[leaf] - theirs[leaf]) > 1e-9]
+    names = {"model": compared.model.name, "reference": reference.model.name}
     if not moved:
-        return [f"**{compared.model.name}** gives exactly the plan of **{reference.model.name}**."]
+        return [_("**%(model)s** gives exactly the plan of **%(reference)s**.") % names]
     shifted = math.fsum(max(0.0, mine[leaf] - theirs[leaf]) for leaf in moved)
-    lines = [f"**{compared.model.name}** moves {_posts(shifted)} post{'s' if shifted != 1 else ''} compared with "
-             f"**{reference.model.name}** ({compared.model.description.strip() or 'no description'})"]
-    held_by, held_before = _held(instance, compared), _held(instance, reference)
+    headline = _("**%(model)s** moves %(posts)s post compared with **%(reference)s** (%(description)s)") \
+        if shifted == 1 else _("**%(model)s** moves %(posts)s posts compared with **%(reference)s** (%(description)s)")
+    lines = [headline % {**names, "posts": figure(shifted, "g"),
+                         "description": compared.model.description.strip() or _("no description")}]
+    held_by, held_before = _held(instance, compared, _, figure), _held(instance, reference, _, figure)
     newly_held = [leaf for leaf in instance.leaves if held_by[leaf] and not held_before[leaf]]
     base_shares = _base_shares(instance, compared.model)
     heavier = compared.model.underserved_weight != reference.model.underserved_weight
@@ -312,29 +343,34 @@ def explain(comparison: Comparison, compared: Compared) -> list[str]:
         area = instance.area_by_id[leaf]
         why = []
         if abs(my_targets[leaf] - their_targets[leaf]) >= 0.05:
-            need = _describe_need(compared, reference, leaf, base_shares)
+            need = _describe_need(compared, reference, leaf, base_shares, _, figure)
             if not need:
-                need = ("the other areas' need grew, so its share of the fixed total fell"
+                need = (_("the other areas' need grew, so its share of the fixed total fell")
                         if my_targets[leaf] < their_targets[leaf] else
-                        "the other areas' need fell, so its share of the fixed total grew")
-            why.append(f"its target is {my_targets[leaf]:.1f} against {their_targets[leaf]:.1f}: {need}")
+                        _("the other areas' need fell, so its share of the fixed total grew"))
+            why.append(_("its target is %(mine)s against %(theirs)s: %(need)s")
+                       % {"mine": figure(my_targets[leaf], ".1f"), "theirs": figure(their_targets[leaf], ".1f"),
+                          "need": need})
         else:
-            why.append(f"its target is the same ({my_targets[leaf]:.1f})")
+            why.append(_("its target is the same (%(target)s)") % {"target": figure(my_targets[leaf], ".1f")})
             others = [instance.area_by_id[other].label for other in newly_held if other != leaf]
             if delta > 0 and others:
-                why.append(f"it takes posts that {', '.join(others)} cannot take here")
+                why.append(_("it takes posts that %(areas)s cannot take here") % {"areas": ", ".join(others)})
             elif not (area.underserved and heavier) and not held_by[leaf]:
-                why.append("the models round or weigh deviations differently")
+                why.append(_("the models round or weigh deviations differently"))
         if area.underserved and heavier:
-            why.append(f"a post short here weighs {compared.model.underserved_weight:g}× (designated under-served), "
-                       f"against {reference.model.underserved_weight:g}× under {reference.model.name}")
+            why.append(_("a post short here weighs %(weight)s× (designated under-served), against %(other)s× under "
+                         "%(reference)s") % {"weight": figure(compared.model.underserved_weight, "g"),
+                                             "other": figure(reference.model.underserved_weight, "g"),
+                                             "reference": reference.model.name})
         held_mine, held_theirs = held_by[leaf], held_before[leaf]
         if held_mine:
-            why.append(f"here it is held by {', '.join(held_mine)}")
+            why.append(_("here it is held by %(bounds)s") % {"bounds": ", ".join(held_mine)})
         if held_theirs:
-            why.append(f"under {reference.model.name} it was held by {', '.join(held_theirs)}")
-        lines.append(f"- {area.label} {delta:+g} ({_posts(theirs[leaf])} → {_posts(mine[leaf])}): "
-                     + "; ".join(why) + ".")
+            why.append(_("under %(reference)s it was held by %(bounds)s") % {"reference": reference.model.name,
+                                                                             "bounds": ", ".join(held_theirs)})
+        lines.append(f"- {area.label} {figure(delta, '+g')} ({figure(theirs[leaf], 'g')} → "
+                     f"{figure(mine[leaf], 'g')}): " + "; ".join(why) + ".")
     return lines
 
 

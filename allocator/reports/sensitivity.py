@@ -117,6 +117,9 @@ class BindingBound:
     relax: float | None
     tighten: float | None
     lp_dual: float | None
+    #: The figures of ``text`` where the instance does not hold them (the stability limit), for writers that
+    #: word it in another language.
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def _moved_bound(problem: ProblemData, instance: Instance, rule: Rule, side: str, step: int) -> ProblemData:
@@ -270,7 +273,8 @@ def binding_bounds(instance: Instance, model: Model, base: Outcome, residual: Re
         result.append(BindingBound("stability[max_change]", "stability",
                                    f"a cell may change by at most {model.stability.max_change:g} posts from last "
                                    f"year ({stability_cells} cells are at that limit)", "max_change",
-                                   changes[0], changes[1], None))
+                                   changes[0], changes[1], None,
+                                   {"max_change": model.stability.max_change, "cells": stability_cells}))
     return result
 
 
@@ -730,6 +734,10 @@ class AreaExplanation:
     posts: float
     reason: str
     sentence: str
+    #: The figures ``sentence`` is made of, for writers that word it in another language: ``area_name``,
+    #: ``specialty_name``, ``previous``, ``binding``, ``stability_weight``, ``underserved_weight``, ``difference``
+    #: (posts against the rounded target) and ``total`` (the specialty's national total).
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def explain_areas(instance: Instance, model: Model, plan: Plan, needs: dict[str, Any]) -> list[AreaExplanation]:
@@ -763,8 +771,12 @@ def explain_areas(instance: Instance, model: Model, plan: Plan, needs: dict[str,
                         f"{totals[row.specialty]:g} posts of {names[row.specialty]} must add up exactly and other "
                         "areas' claims to the last posts weighed more.")
         breakdown = needs[row.area]
+        facts = {"area_name": row.area_name, "specialty_name": names[row.specialty], "previous": row.previous,
+                 "binding": list(row.binding), "stability_weight": float(model.stability.weight or 0.0),
+                 "underserved_weight": float(model.underserved_weight), "difference": row.posts - rounded,
+                 "total": float(totals[row.specialty])}
         result.append(AreaExplanation(row.area, row.specialty, breakdown.index, dict(breakdown.ratios),
-                                      row.target, row.min, row.max, row.posts, reason, sentence))
+                                      row.target, row.min, row.max, row.posts, reason, sentence, facts))
     return result
 
 

@@ -203,3 +203,23 @@ class MemoNumbers:
         if not math.isfinite(share):
             return "–"
         return f"{100 * share:.1f}%" if self.numbers is None else self.numbers.percent(share)
+
+    def formatted(self, value: float, spec: str) -> str:
+        """``format(value, spec)`` in English, byte for byte; in Danish the same digits in Danish notation.
+
+        For the memos whose English figures come from format specs (``g``, ``+g``, ``.2f``, ``,.0f``,
+        ``.4g``, ``.0%``): the Danish text keeps the English text's digits and sign, with a decimal comma,
+        thousands points and a real minus sign. A figure in exponent notation stays as it is.
+        """
+        text = format(value, spec)
+        if self.numbers is None or "e" in text or "n" in text:  # English; exponent; nan or inf
+            return text
+        # The English text's own digits, re-spelled: rounding the value again (Babel rounds 0.575 to 58 %,
+        # Python to 57%) could make the two languages disagree.
+        percent = text.endswith("%")
+        number = text[:-1] if percent else text
+        digits = len(number.split(".")[1]) if "." in number else 0
+        magnitude = abs(float(number.replace(",", "")))
+        body = self.numbers.decimal(magnitude, digits) if digits else self.numbers.whole(magnitude)
+        sign = "+" if text.startswith("+") else "\u2212" if text.startswith("-") else ""
+        return sign + body + ("\xa0%" if percent else "")
