@@ -18,6 +18,7 @@ this process, and prints one JSON line per solve (status, plan, bound, wall and 
   honours them, HiGHS ignores them), so that the solver splits the pools' ranges before the posts.
 - ``quiet``: ``box`` with the solver's heuristics off (the warm start is already good) and cuts
   set to ``--cuts`` emphasis.
+- ``emphasis``: ``box`` with SCIP's ``--emphasis`` setting (``optimality``, ``phase_proof``, ...).
 - ``window``: NOT VALID for a proof: each pool held within ``--window`` of the warm start's pool.
   It shows how fast the solver settles one narrow pool box, the unit of an outer search over boxes.
 """
@@ -59,7 +60,8 @@ def _setup(seed: int) -> tuple[Any, np.ndarray, float]:
 
 
 def solve_variant(problem: Any, plan: np.ndarray, incumbent: float, variant: str, limit: float, engine: str,
-                  delta: float = 1.0, priority: int = 100, cuts: str = "high", window: float = 1.0) -> dict[str, Any]:
+                  delta: float = 1.0, priority: int = 100, cuts: str = "high", window: float = 1.0,
+                  emphasis: str = "optimality", cpu_clock: bool = False) -> dict[str, Any]:
     """One solve of ``variant`` (see the module docstring); returns what it reached."""
     from ortools.math_opt.python import mathopt
 
@@ -70,7 +72,7 @@ def solve_variant(problem: Any, plan: np.ndarray, incumbent: float, variant: str
     pools, _ = _shortfall_rows(problem, terms)
     model, variables, objective = _model(problem, terms)
     box: list[tuple[float, float]] = []
-    if variant in ("box", "branch", "quiet"):
+    if variant in ("box", "branch", "quiet", "emphasis"):
         cutoff = model.add_linear_constraint(objective <= incumbent)
         box = pool_ends(model, variables, pools)
         model.delete_linear_constraint(cutoff)
@@ -96,6 +98,12 @@ def solve_variant(problem: Any, plan: np.ndarray, incumbent: float, variant: str
                                          seconds=max(0.0, limit - (time.perf_counter() - started))))
     if engine == "scip":
         params.threads = 1
+        if cpu_clock:  # SCIP's limit in CPU seconds: fair between variants on a shared machine
+            params.gscip.int_params["timing/clocktype"] = 1
+    if variant == "emphasis":
+        from ortools.math_opt.solvers.gscip import gscip_pb2
+
+        params.gscip.emphasis = gscip_pb2.GScipParameters.Emphasis.Value(emphasis.upper())
     if variant == "quiet":
         params.heuristics = mathopt.Emphasis.OFF
         params.cuts = getattr(mathopt.Emphasis, cuts.upper())
@@ -124,12 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--priority", type=int, default=100)
     parser.add_argument("--cuts", default="high", choices=["off", "low", "medium", "high", "very_high"])
     parser.add_argument("--window", type=float, default=1.0)
+    parser.add_argument("--emphasis", default="optimality")
+    parser.add_argument("--cpu-clock", action="store_true", help="SCIP's time limit in CPU seconds, not wall")
     args = parser.parse_args(argv)
     for seed in (int(s) for s in args.seeds.split(",")):
         problem, plan, incumbent = _setup(seed)
         for variant in args.variants.split(","):
             row = solve_variant(problem, plan, incumbent, variant, args.limit, args.engine, args.delta,
-                                args.priority, args.cuts, args.window)
+                                args.priority, args.cuts, args.window, args.emphasis, args.cpu_clock)
             print(json.dumps({"seed": seed, **row}), flush=True)
 
 
