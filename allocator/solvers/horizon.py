@@ -224,6 +224,10 @@ def _model_constant(problem: HorizonProblem) -> float:
 #: (benchmarks/horizon_results.md, round 5); 98 x 40 (200 pools, each LP 40 times larger) was not measured.
 POOL_BOX_LIMIT = 10
 
+#: No pool box under a shorter time limit: its LPs took 0.5-2.4 s on 98 leaves under load, time that a short
+#: solve needs for its own root LP (at load average 4, a 2 s limit left HiGHS without a root bound even with no box).
+POOL_BOX_MIN_SECONDS = 10.0
+
 #: How far each end of a pool's range is widened beyond the LP's value (posts' graduates; the ranges are about
 #: 10-20 wide): the LP is solved within its feasibility tolerances, so its extreme value may fall short.
 POOL_BOX_SLACK = 1e-3
@@ -394,8 +398,8 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     """Solve the horizon MILP with HiGHS (or SCIP) through MathOpt, warm-started from ``hint`` (n[p, c]).
 
     With ``search`` the hint is first improved by :func:`~allocator.solvers.horizon_search.improve_plan`
-    (exact pair moves). With ``pool_box`` and a feasible hint, the pools are bounded by their ranges under
-    the hint's cost (:func:`_pool_box`; at most POOL_BOX_LIMIT pools). ``tight`` and ``textbook`` are
+    (exact pair moves). With ``pool_box``, a feasible hint and no time limit under POOL_BOX_MIN_SECONDS, the
+    pools are bounded by their ranges under the hint's cost (:func:`_pool_box`; at most POOL_BOX_LIMIT pools). ``tight`` and ``textbook`` are
     :func:`_terms`'s measurement switches. ``time_limit`` is
     honoured by the wall clock: a solve still running GRACE_SECONDS after it is abandoned with the
     best bound and plan value its log reported, and ``hint`` as the plan, since the
@@ -411,11 +415,13 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
         return HorizonResult("infeasible", None, label, detail="a cell's bounds leave no value in some year")
     hint, searched = _searched(problem, hint, search)
     terms, n = _terms(problem, tight, textbook)
-    if pool_box and hint is not None and 0 < len(terms.pools) <= POOL_BOX_LIMIT and keeps_rules(problem, hint):
+    if (pool_box and hint is not None and 0 < len(terms.pools) <= POOL_BOX_LIMIT and keeps_rules(problem, hint)
+            and (time_limit is None or time_limit >= POOL_BOX_MIN_SECONDS)):
         # Any plan that beats the hint costs less than this; the slack covers rounding in the LP's cost row.
         value = problem.objective(hint)
         cutoff = value + ABSOLUTE_GAP + CUTOFF_SLACK * max(1.0, abs(value))
-        left = None if time_limit is None else time_limit - (time.perf_counter() - started)
+        # At most a quarter of what is left: the MILP needs the rest, and an unsettled end stays as it was.
+        left = None if time_limit is None else (time_limit - (time.perf_counter() - started)) / 4
         for i, (lo, hi) in zip(terms.pools, _pool_box(problem, terms, cutoff, left)):
             terms.lower[i], terms.upper[i] = lo, hi
         searched = {**searched, "pool_box": [round(hi - lo, 6) for lo, hi in
