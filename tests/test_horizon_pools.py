@@ -67,3 +67,19 @@ def test_the_box_narrows_the_pools_of_a_generated_instance_and_keeps_its_optimum
     # excludes most of what the totals would allow (40 posts a year, at most 0.46 graduates leaving per post).
     assert all(math.isfinite(width) and width < 0.46 * 40 for width in widths)
     assert free.extra.get("pool_box") is None
+
+
+def test_no_box_under_a_short_time_limit() -> None:
+    from allocator.solvers.horizon import POOL_BOX_MIN_SECONDS
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_instance(Path(folder) / "i.yaml", horizon_instance(3, leaves=10, total=40))
+        horizon = load_horizon_instance(path).value
+    problem = build_horizon(horizon, DEFAULT_MODEL)
+    hint = myopic(horizon, DEFAULT_MODEL)[0]
+    # Just under the threshold, so that the solve itself has time even on a loaded machine.
+    short = solve_highs(problem, hint=hint, time_limit=0.95 * POOL_BOX_MIN_SECONDS)
+    long = solve_highs(problem, hint=hint, time_limit=4 * POOL_BOX_MIN_SECONDS)
+    assert "pool_box" not in short.extra and "pool_box" in long.extra
+    assert short.status == long.status == "optimal"
+    assert short.objective == pytest.approx(long.objective, abs=1e-6, rel=1e-9)
