@@ -399,8 +399,8 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
 
     With ``search`` the hint is first improved by :func:`~allocator.solvers.horizon_search.improve_plan`
     (exact pair moves). With ``pool_box``, a feasible hint and no time limit under POOL_BOX_MIN_SECONDS, the
-    pools are bounded by their ranges under the hint's cost (:func:`_pool_box`; at most POOL_BOX_LIMIT pools). ``tight`` and ``textbook`` are
-    :func:`_terms`'s measurement switches. ``time_limit`` is
+    pools are bounded by their ranges under the hint's cost (:func:`_pool_box`; at most POOL_BOX_LIMIT
+    pools). ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches. ``time_limit`` is
     honoured by the wall clock: a solve still running GRACE_SECONDS after it is abandoned with the
     best bound and plan value its log reported, and ``hint`` as the plan, since the
     solver's own plan cannot be read from a solve that has not returned.
