@@ -228,8 +228,9 @@ POOL_BOX_LIMIT = 10
 #: solve needs for its own root LP (at load average 4, a 2 s limit left HiGHS without a root bound even with no box).
 POOL_BOX_MIN_SECONDS = 10.0
 
-#: How far each end of a pool's range is widened beyond the LP's value (posts' graduates; the ranges are about
-#: 10-20 wide): the LP is solved within its feasibility tolerances, so its extreme value may fall short.
+#: How far each end of a pool's range is widened beyond the LP's value, relative (the ranges are 8-32 graduates
+#: wide on the generated 98-leaf instances): the LP keeps its rows only within its tolerances, so its extreme
+#: value may fall short.
 POOL_BOX_SLACK = 1e-3
 
 #: The pools' ranges are taken under the warm start's cost plus this share of it (and ABSOLUTE_GAP).
