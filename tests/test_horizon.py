@@ -350,9 +350,12 @@ def test_measurement_switches_keep_the_optimum(data: dict[str, Any], model: Mode
     from allocator.solvers.horizon import solve_highs
 
     problem = build_horizon(_load(data), model)
-    shipped = solve_highs(problem)
+    hint = myopic(_load(data), model)[0]
+    shipped = solve_highs(problem, hint=hint)
     for variant in (solve_highs(problem, tight=False), solve_highs(problem, textbook=True),
-                    solve_highs(problem, hint=myopic(_load(data), model)[0], search=False)):
+                    solve_highs(problem, hint=hint, search=False),
+                    solve_highs(problem, hint=hint, pool_box=False),
+                    solve_highs(problem, hint=hint, engine="scip", pool_box=False)):
         assert variant.status == shipped.status
         if shipped.status == "optimal":
             assert variant.objective == pytest.approx(shipped.objective, abs=1e-6, rel=1e-9)

@@ -36,6 +36,7 @@ import numpy as np
 
 from allocator.core.formulation import build_segments
 from allocator.core.horizon import HorizonProblem
+from allocator.solvers.horizon_search import keeps_rules
 
 HorizonStatus = Literal["optimal", "gap", "infeasible", "time_limit", "error"]
 T = TypeVar("T")
@@ -91,6 +92,7 @@ class _Terms:
     cost: list[float] = field(default_factory=list)
     rows: list[tuple[list[int], list[float], float, float]] = field(default_factory=list)
     offset: float = 0.0
+    pools: list[int] = field(default_factory=list)
 
     def var(self, lo: float, hi: float, cost: float = 0.0, integer: bool = False) -> int:
         self.lower.append(lo)
@@ -152,6 +154,7 @@ def _terms(problem: HorizonProblem, tight: bool = True, textbook: bool = False) 
                 continue
             for p in range(big_p):
                 pool[s, p] = terms.var(0.0, inf)
+                terms.pools.append(int(pool[s, p]))
                 terms.row([int(n[p, c]) for c in members] + [int(pool[s, p])],
                           problem.out[members].tolist() + [-1.0], 0.0, 0.0)
     w = problem.coverage_weight
@@ -214,6 +217,64 @@ def _model_constant(problem: HorizonProblem) -> float:
         return 0.0
     fixed = np.where(reachable, 0.0, short)
     return problem.coverage_weight * math.fsum((fixed * problem.penalty[:, None]).ravel().tolist())
+
+
+#: Pools are bounded under the warm start's cost (:func:`_pool_box`) only when there are at most this many: each
+#: costs two LP solves. On 98 leaves x 1 specialty (5 pools) the 10 solves took 0.6 s and raised SCIP's bound
+#: (benchmarks/horizon_results.md, round 5); 98 x 40 (200 pools, each LP 40 times larger) was not measured.
+POOL_BOX_LIMIT = 10
+
+#: No pool box under a shorter time limit: its LPs took 0.5-2.4 s on 98 leaves under load, time that a short
+#: solve needs for its own root LP (at load average 4, a 2 s limit left HiGHS without a root bound even with no box).
+POOL_BOX_MIN_SECONDS = 10.0
+
+#: How far each end of a pool's range is widened beyond the LP's value, relative (the ranges are 8-32 graduates
+#: wide on the generated 98-leaf instances): the LP keeps its rows only within its tolerances, so its extreme
+#: value may fall short.
+POOL_BOX_SLACK = 1e-3
+
+#: The pools' ranges are taken under the warm start's cost plus this share of it (and ABSOLUTE_GAP).
+CUTOFF_SLACK = 1e-6
+
+
+def _pool_box(problem: HorizonProblem, terms: _Terms, cutoff: float,
+              seconds: float | None) -> list[tuple[float, float]]:
+    """The least and greatest value of each pool over the LP relaxation with cost <= ``cutoff``, widened.
+
+    Every plan that costs at most ``cutoff`` keeps its pools within these ranges (the LP relaxes the
+    MILP), so bounding the pools by them keeps every plan that could beat a plan of that cost: the
+    MILP's optimum is unchanged, and its LP relaxation starts from narrower pools (the bound is lost in
+    the pools' ranges; docs/mathematics.md). An end the LP does not settle (within ``seconds`` in all)
+    stays as it was.
+    """
+    from ortools.math_opt.python import mathopt
+
+    started = time.perf_counter()
+    model = mathopt.Model(name="horizon-pool-box")
+    variables = [model.add_variable(lb=lo, ub=hi) for lo, hi in zip(terms.lower, terms.upper)]
+    for index, coef, lo, hi in terms.rows:
+        model.add_linear_constraint(lb=lo, ub=hi, expr=mathopt.LinearSum(
+            [c * variables[i] for i, c in zip(index, coef)]))
+    cost = mathopt.LinearSum([c * v for v, c in zip(variables, terms.cost) if c])
+    model.add_linear_constraint(cost <= cutoff - terms.offset - _model_constant(problem))
+    box = []
+    for i in terms.pools:
+        ends = [terms.lower[i], terms.upper[i]]
+        for end, sense in ((0, 1.0), (1, -1.0)):
+            params = mathopt.SolveParameters()
+            if seconds is not None:
+                left = seconds - (time.perf_counter() - started)
+                if left <= 0:
+                    continue
+                params.time_limit = datetime.timedelta(seconds=left)
+            model.minimize(sense * variables[i])
+            result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params)
+            if result.termination.reason == mathopt.TerminationReason.OPTIMAL:
+                value = sense * result.objective_value()
+                widen = POOL_BOX_SLACK * max(1.0, abs(value))
+                ends[end] = max(ends[end], value - widen) if end == 0 else min(ends[end], value + widen)
+        box.append((ends[0], ends[1]))
+    return box
 
 
 #: Seconds a solve may run past its time limit before the wall-clock guard stops waiting for it. HiGHS
@@ -333,11 +394,14 @@ def _searched(problem: HorizonProblem, hint: np.ndarray | None,
 
 def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, accept_gap: float = 0.0,
                 hint: np.ndarray | None = None, tight: bool = True, textbook: bool = False,
-                engine: Literal["highs", "scip"] = "highs", search: bool = True) -> HorizonResult:
+                engine: Literal["highs", "scip"] = "highs", search: bool = True,
+                pool_box: bool = True) -> HorizonResult:
     """Solve the horizon MILP with HiGHS (or SCIP) through MathOpt, warm-started from ``hint`` (n[p, c]).
 
     With ``search`` the hint is first improved by :func:`~allocator.solvers.horizon_search.improve_plan`
-    (exact pair moves). ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches. ``time_limit`` is
+    (exact pair moves). With ``pool_box``, a feasible hint and no time limit under POOL_BOX_MIN_SECONDS, the
+    pools are bounded by their ranges under the hint's cost (:func:`_pool_box`; at most POOL_BOX_LIMIT
+    pools). ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches. ``time_limit`` is
     honoured by the wall clock: a solve still running GRACE_SECONDS after it is abandoned with the
     best bound and plan value its log reported, and ``hint`` as the plan, since the
     solver's own plan cannot be read from a solve that has not returned.
@@ -352,6 +416,17 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
         return HorizonResult("infeasible", None, label, detail="a cell's bounds leave no value in some year")
     hint, searched = _searched(problem, hint, search)
     terms, n = _terms(problem, tight, textbook)
+    if (pool_box and hint is not None and 0 < len(terms.pools) <= POOL_BOX_LIMIT and keeps_rules(problem, hint)
+            and (time_limit is None or time_limit >= POOL_BOX_MIN_SECONDS)):
+        # Any plan that beats the hint costs less than this; the slack covers rounding in the LP's cost row.
+        value = problem.objective(hint)
+        cutoff = value + ABSOLUTE_GAP + CUTOFF_SLACK * max(1.0, abs(value))
+        # At most a quarter of what is left: the MILP needs the rest, and an unsettled end stays as it was.
+        left = None if time_limit is None else (time_limit - (time.perf_counter() - started)) / 4
+        for i, (lo, hi) in zip(terms.pools, _pool_box(problem, terms, cutoff, left)):
+            terms.lower[i], terms.upper[i] = lo, hi
+        searched = {**searched, "pool_box": [round(hi - lo, 6) for lo, hi in
+                                             ((terms.lower[i], terms.upper[i]) for i in terms.pools)]}
     model = mathopt.Model(name="horizon")
     variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer)
                  for lo, hi, integer in zip(terms.lower, terms.upper, terms.integer)]
@@ -410,6 +485,12 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
         proven = objective - bound <= ABSOLUTE_GAP + RELATIVE_GAP * abs(objective)
         return HorizonResult("optimal" if proven else "gap", units, **common)  # type: ignore[arg-type]
     if reason == mathopt.TerminationReason.INFEASIBLE:
+        if "pool_box" in searched:
+            # The hint keeps every rule and lies in the box, so this is the solver's tolerance, not the
+            # problem: solve again without the box rather than call a feasible problem infeasible.
+            left = None if time_limit is None else time_limit - (time.perf_counter() - started)
+            return solve_highs(problem, time_limit=left, accept_gap=accept_gap, hint=hint, tight=tight,
+                               textbook=textbook, engine=engine, search=False, pool_box=False)
         return HorizonResult("infeasible", None, **common)  # type: ignore[arg-type]
     if units is not None:
         return HorizonResult("time_limit", units, **common)  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ MIN_GAIN = 1e-9
 MAX_MOVES = 2000
 
 
-def _feasible(problem: HorizonProblem, n: np.ndarray) -> bool:
+def keeps_rules(problem: HorizonProblem, n: np.ndarray) -> bool:
     """Whether ``n[p, c]`` keeps every box, group and stability limit."""
     limit = problem.max_change_units()
     for p, year in enumerate(problem.years):
@@ -120,7 +120,7 @@ def improve_plan(problem: HorizonProblem, start: np.ndarray) -> np.ndarray:
     the others (their pools are their own), so each specialty is searched in turn, in order.
     """
     n = np.array(start, dtype=np.int64, copy=True)
-    if n.shape != (problem.plan_years, len(problem.cells)) or not _feasible(problem, n):
+    if n.shape != (problem.plan_years, len(problem.cells)) or not keeps_rules(problem, n):
         return np.asarray(start, dtype=np.int64)
     limit = problem.max_change_units()
     membership = [[(group, np.isin(np.arange(len(problem.cells)), group.cells)) for group in year.groups]
