@@ -51,12 +51,16 @@ def test_the_optimum_keeps_its_pools_inside_the_box_and_the_boxed_solve_finds_it
     assert boxed.objective == pytest.approx(expected, abs=1e-6, rel=1e-9)
 
 
-def test_the_box_narrows_the_pools_of_a_generated_instance_and_keeps_its_optimum() -> None:
+def _ten_leaves() -> tuple[HorizonProblem, np.ndarray]:
+    """The problem of generated instance 3 with 10 leaves and 40 posts a year, and its myopic plan."""
     with tempfile.TemporaryDirectory() as folder:
         path = write_instance(Path(folder) / "i.yaml", horizon_instance(3, leaves=10, total=40))
         horizon = load_horizon_instance(path).value
-    problem = build_horizon(horizon, DEFAULT_MODEL)
-    hint = myopic(horizon, DEFAULT_MODEL)[0]
+    return build_horizon(horizon, DEFAULT_MODEL), myopic(horizon, DEFAULT_MODEL)[0]
+
+
+def test_the_box_narrows_the_pools_of_a_generated_instance_and_keeps_its_optimum() -> None:
+    problem, hint = _ten_leaves()
     free = solve_highs(problem, hint=hint, pool_box=False)
     boxed = solve_highs(problem, hint=hint)
     assert free.status == boxed.status == "optimal" and free.units is not None
@@ -72,11 +76,7 @@ def test_the_box_narrows_the_pools_of_a_generated_instance_and_keeps_its_optimum
 def test_no_box_under_a_short_time_limit() -> None:
     from allocator.solvers.horizon import POOL_BOX_MIN_SECONDS
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_instance(Path(folder) / "i.yaml", horizon_instance(3, leaves=10, total=40))
-        horizon = load_horizon_instance(path).value
-    problem = build_horizon(horizon, DEFAULT_MODEL)
-    hint = myopic(horizon, DEFAULT_MODEL)[0]
+    problem, hint = _ten_leaves()
     # Just under the threshold, so that the solve itself has time even on a loaded machine.
     short = solve_highs(problem, hint=hint, time_limit=0.95 * POOL_BOX_MIN_SECONDS)
     long = solve_highs(problem, hint=hint, time_limit=4 * POOL_BOX_MIN_SECONDS)
