@@ -211,7 +211,7 @@ def load_sweep_spec(path: Path | str) -> SweepSpec:
         value = data.get(name)
         if value is not None:
             number = _number(document, (name,), name, value)
-            if number <= 0 if name == "time_limit" else not 0 <= number < 1:
+            if not _limit_in_range(name, number):
                 raise _bad(document, (name,), name, f"{name} {number:g} is out of range", fix)
             limits[name] = number
     spec = SweepSpec(document.path, folder / instance, model_paths, tuple(axes), combine, draws,
@@ -224,6 +224,11 @@ def load_sweep_spec(path: Path | str) -> SweepSpec:
         raise _bad(document, ("axes",), "axes", f"the sweep has {spec.size():,} scenarios, more than "
                    f"{MAX_SCENARIOS:,}", "split it into several sweeps")
     return spec
+
+
+def _limit_in_range(name: str, value: float) -> bool:
+    """A time limit is above 0 seconds; an accepted gap is in [0, 1)."""
+    return value > 0 if name == "time_limit" else 0 <= value < 1
 
 
 def with_limits(spec: SweepSpec, time_limit: float | None, accept_gap: float | None) -> SweepSpec:
@@ -243,7 +248,7 @@ def with_limits(spec: SweepSpec, time_limit: float | None, accept_gap: float | N
         if not spec.horizon:
             raise InputError(f"{option} is for multi-year sweeps; a one-year plan is always solved to a proven "
                              "optimum", where=where, fix=f"drop {option}")
-        if value <= 0 if name == "time_limit" else not 0 <= value < 1:
+        if not _limit_in_range(name, value):
             raise InputError(f"{option} {value:g} is out of range", where=where,
                              fix="give seconds above 0" if name == "time_limit" else "give a gap in [0, 1), "
                              "e.g. 0.01 for 1 %")

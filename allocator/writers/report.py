@@ -21,7 +21,8 @@ import matplotlib
 
 from allocator.io.geometry import Polygon
 from allocator.reports.document import (AreaFigures, ComparisonPart, CoverageFigures, Document,
-                                        HorizonComparisonPart, HorizonPart, PlanPart, SensitivityPart, SweepPart)
+                                        HorizonComparisonPart, HorizonPart, PlanPart, SensitivityPart,
+                                        SweepAxisFigures, SweepPart)
 from allocator.writers import charts
 from allocator.writers.language import Numbers, _decimal, translations
 from allocator.writers.output import Target, write_files
@@ -373,7 +374,7 @@ class _Writer:
                      "in %(years)s.") % {**values, "years": ", ".join(map(str, change["years"]))}
         return _("From %(from)s to %(to)s the plan changes in %(changed)s of %(count)s comparable scenarios.") % values
 
-    def sweep_figure(self, axis: Any, key: str) -> Figure | None:
+    def sweep_figure(self, axis: SweepAxisFigures, key: str) -> Figure | None:
         """One axis of a sweep as a chart: each area's band of posts over the axis's values (None: one value)."""
         _, n = self._, self.n
         if len(axis.values) < 2 or not axis.posts:
