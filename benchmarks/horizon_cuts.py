@@ -55,19 +55,9 @@ def pool_ends(model: Any, variables: list[Any], pools: list[int]) -> list[tuple[
     return box
 
 def _model(problem: Any, terms: Any, integer: bool = False) -> tuple[Any, list[Any], Any]:
-    from ortools.math_opt.python import mathopt
+    from allocator.solvers.horizon import mathopt_model
 
-    from allocator.solvers.horizon import _model_constant
-
-    model = mathopt.Model(name="horizon-cuts")
-    variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer and flag)
-                 for lo, hi, flag in zip(terms.lower, terms.upper, terms.integer)]
-    for index, coef, lo, hi in terms.rows:
-        model.add_linear_constraint(lb=lo, ub=hi, expr=mathopt.LinearSum([c * variables[i] for i, c in zip(index, coef)]))
-    objective = mathopt.LinearSum([c * v for v, c in zip(variables, terms.cost) if c]) + terms.offset \
-        + _model_constant(problem)
-    model.minimize(objective)
-    return model, variables, objective
+    return mathopt_model(problem, terms, "horizon-cuts", integer)
 
 
 def _shortfall_rows(problem: Any, terms: Any) -> tuple[list[int], list[tuple[int, int, int, float]]]:

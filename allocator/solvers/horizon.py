@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -219,6 +219,27 @@ def _model_constant(problem: HorizonProblem) -> float:
     return problem.coverage_weight * math.fsum((fixed * problem.penalty[:, None]).ravel().tolist())
 
 
+def mathopt_model(problem: HorizonProblem, terms: _Terms, name: str,
+                  integer: bool = True) -> tuple[Any, list[Any], Any]:
+    """The rows of ``terms`` as a MathOpt model that minimises their cost, the model's constant included.
+
+    Returns the model, its variables (by index of ``terms``) and the objective expression;
+    ``integer=False`` gives the LP relaxation.
+    """
+    from ortools.math_opt.python import mathopt
+
+    model = mathopt.Model(name=name)
+    variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer and flag)
+                 for lo, hi, flag in zip(terms.lower, terms.upper, terms.integer)]
+    for index, coef, lo, hi in terms.rows:
+        model.add_linear_constraint(lb=lo, ub=hi, expr=mathopt.LinearSum(
+            [c * variables[i] for i, c in zip(index, coef)]))
+    objective = mathopt.LinearSum([c * v for v, c in zip(variables, terms.cost) if c]) + terms.offset \
+        + _model_constant(problem)
+    model.minimize(objective)
+    return model, variables, objective
+
+
 #: Pools are bounded under the warm start's cost (:func:`_pool_box`) only when there are at most this many: each
 #: costs two LP solves. On 98 leaves x 1 specialty (5 pools) the 10 solves took 0.6 s and raised SCIP's bound
 #: (benchmarks/horizon_results.md, round 5); 98 x 40 (200 pools, each LP 40 times larger) was not measured.
@@ -250,13 +271,8 @@ def _pool_box(problem: HorizonProblem, terms: _Terms, cutoff: float,
     from ortools.math_opt.python import mathopt
 
     started = time.perf_counter()
-    model = mathopt.Model(name="horizon-pool-box")
-    variables = [model.add_variable(lb=lo, ub=hi) for lo, hi in zip(terms.lower, terms.upper)]
-    for index, coef, lo, hi in terms.rows:
-        model.add_linear_constraint(lb=lo, ub=hi, expr=mathopt.LinearSum(
-            [c * variables[i] for i, c in zip(index, coef)]))
-    cost = mathopt.LinearSum([c * v for v, c in zip(variables, terms.cost) if c])
-    model.add_linear_constraint(cost <= cutoff - terms.offset - _model_constant(problem))
+    model, variables, objective = mathopt_model(problem, terms, "horizon-pool-box", integer=False)
+    model.add_linear_constraint(objective <= cutoff)
     box = []
     for i in terms.pools:
         ends = [terms.lower[i], terms.upper[i]]
@@ -427,14 +443,7 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
             terms.lower[i], terms.upper[i] = lo, hi
         searched = {**searched, "pool_box": [round(hi - lo, 6) for lo, hi in
                                              ((terms.lower[i], terms.upper[i]) for i in terms.pools)]}
-    model = mathopt.Model(name="horizon")
-    variables = [model.add_variable(lb=lo, ub=hi, is_integer=integer)
-                 for lo, hi, integer in zip(terms.lower, terms.upper, terms.integer)]
-    for index, coef, lo, hi in terms.rows:
-        model.add_linear_constraint(lb=lo, ub=hi, expr=mathopt.LinearSum(
-            [c * variables[i] for i, c in zip(index, coef)]))
-    constant = terms.offset + _model_constant(problem)
-    model.minimize(mathopt.LinearSum([c * v for v, c in zip(variables, terms.cost) if c]) + constant)
+    model, variables, _objective = mathopt_model(problem, terms, "horizon")
     built = time.perf_counter()
     params = mathopt.SolveParameters(relative_gap_tolerance=max(RELATIVE_GAP, accept_gap),
                                      absolute_gap_tolerance=ABSOLUTE_GAP, random_seed=0)
