@@ -504,6 +504,11 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     if units is not None:
         return HorizonResult("time_limit", units, **common)  # type: ignore[arg-type]
     if reason in (mathopt.TerminationReason.NO_SOLUTION_FOUND, mathopt.TerminationReason.FEASIBLE):
+        if hint is not None and keeps_rules(problem, hint):
+            # Stopped before it took up the warm start (a short limit on a busy machine): the warm start
+            # keeps every rule, so it is still the best plan known, with whatever bound the solver proved.
+            hinted = np.asarray(hint, dtype=np.int64)
+            return HorizonResult("time_limit", hinted, **{**common, "objective": problem.objective(hinted)})  # type: ignore[arg-type]
         return HorizonResult("time_limit", None, **common)  # type: ignore[arg-type]
     return HorizonResult("error", None, **common)  # type: ignore[arg-type]
 
