@@ -188,7 +188,8 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
                               + "; no plan was written. Raise --time-limit")
             limit = f"at the time limit of {time_limit:g} s" if time_limit is not None else f"({result.status})"
             if not math.isfinite(result.bound):
-                # no bound yet: an abandoned solve whose log gave none (solvers.horizon.GRACE_SECONDS), or a limit that ended before the root
+                # no bound yet: an abandoned solve whose log gave none (solvers.horizon.GRACE_SECONDS),
+                # or a limit that ended before the root LP
                 raise stopped(f"the solver stopped {limit} before it proved any bound; no plan was written. "
                               "Raise --time-limit")
             raise stopped(
