@@ -330,7 +330,7 @@ def test_a_solve_stopped_before_its_first_plan_returns_the_warm_start(tmp_path: 
 
 
 def _stopped_with_a_gap(monkeypatch: pytest.MonkeyPatch, below: float) -> None:
-    """Make every HiGHS horizon solve stop at its limit with the true optimum as plan and ``below`` under it as bound."""
+    """Make every HiGHS horizon solve stop at its limit with the optimum as plan and a bound ``below`` it."""
     from allocator.solvers import horizon as solvers
 
     real = solvers.solve_highs

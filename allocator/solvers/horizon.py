@@ -508,7 +508,8 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
             # Stopped before it took up the warm start (a short limit on a busy machine): the warm start
             # keeps every rule, so it is still the best plan known, with whatever bound the solver proved.
             hinted = np.asarray(hint, dtype=np.int64)
-            return HorizonResult("time_limit", hinted, **{**common, "objective": problem.objective(hinted)})  # type: ignore[arg-type]
+            common["objective"] = problem.objective(hinted)
+            return HorizonResult("time_limit", hinted, **common)  # type: ignore[arg-type]
         return HorizonResult("time_limit", None, **common)  # type: ignore[arg-type]
     return HorizonResult("error", None, **common)  # type: ignore[arg-type]
 
