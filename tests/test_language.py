@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
@@ -198,3 +200,13 @@ def test_the_multi_year_memo_in_the_instances_language(tmp_path: Path) -> None:
     assert f"- forskel: {sign}{whole(abs(mine - theirs))}\n" in memo
     english = (tmp_path / "en" / "summary.md").read_text(encoding="utf-8")
     assert english.startswith("# Multi-year plan: ") and f"- this plan: {mine:,.0f}\n" in english
+
+
+@given(st.floats(min_value=0.0, max_value=20.0, allow_nan=False))
+@example(0.0005)  # Babel gave "0,0 %", Python "0.1%"
+def test_a_memo_percent_has_the_same_digits_in_both_languages(share: float) -> None:
+    """Regression: Danish rounded with Babel and English with Python, so halves could differ by one digit."""
+    english, danish = MemoNumbers("en").percent(share), MemoNumbers("da").percent(share)
+    assert english == f"{100 * share:.1f}%"
+    assert danish.endswith("\xa0%")
+    assert danish.removesuffix("\xa0%").replace(".", "") == english.removesuffix("%").replace(".", ",")

@@ -202,7 +202,8 @@ class MemoNumbers:
         """``95.6%`` in English, ``95,6 %`` in Danish; ``–`` when not finite."""
         if not math.isfinite(share):
             return "–"
-        return f"{100 * share:.1f}%" if self.numbers is None else self.numbers.percent(share)
+        # Danish re-spells the English digits, so that the two memos never round a half differently.
+        return self.formatted(share, ".1%")
 
     def formatted(self, value: float, spec: str) -> str:
         """``format(value, spec)`` in English, byte for byte; in Danish the same digits in Danish notation.
