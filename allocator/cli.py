@@ -876,15 +876,20 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
 def app(instance: Path, model_paths: tuple[Path, ...], port: int, host: str, lang: str | None) -> None:
     """Start the what-if app on INSTANCE: move a weight, see the plan and the map change.
 
+    On a multi-year INSTANCE the app solves the whole horizon and maps coverage in the year chosen.
+
     It reads INSTANCE and the --model files only, and writes a file only when
     you download one. Needs the app extra: pip install 'allocator[app]'.
     """
     from importlib.util import find_spec
 
+    # a bad file stops here with its located error, before any server starts
     if _is_horizon(instance):
-        raise InputError("the app takes one-year instances; this one has a 'horizon'",
-                         where=Location(instance, None, "horizon"), fix="use allocator solve for multi-year plans")
-    load_instance(instance)  # a bad file stops here with its located error, before any server starts
+        from allocator.io.horizon import load_horizon_instance
+
+        load_horizon_instance(instance)
+    else:
+        load_instance(instance)
     names: dict[str, Path] = {}
     for path in model_paths:
         name = load_model(path).value.name

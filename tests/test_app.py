@@ -230,9 +230,6 @@ def test_allocator_app_checks_its_inputs_before_it_serves_and_binds_127_0_0_1(
     assert server.streamlit_options("127.0.0.1", 8501)["browser.gatherUsageStats"] is False
     twice = CliRunner().invoke(main, ["app", str(KOMMUNER), "-m", str(POPULATION), "-m", str(POPULATION)])
     assert twice.exit_code == 2 and "two models are named 'population'" in twice.output
-    horizon = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
-    multi = CliRunner().invoke(main, ["app", str(horizon)])
-    assert multi.exit_code == 2 and "the app takes one-year instances" in multi.output
     missing = CliRunner().invoke(main, ["app", str(ROOT / "no-such" / "instance.yaml")])
     assert missing.exit_code == 2 and "Traceback" not in missing.output
     import importlib.util

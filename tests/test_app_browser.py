@@ -9,6 +9,7 @@ out/test-artefacts/ (ALLOCATOR_ARTEFACTS overrides).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -33,6 +34,7 @@ if os.environ.get("CI"):  # the lock holds the app extra: CI must not pass by sk
 pytest.importorskip("streamlit", reason="the app extra (pip install 'allocator[app]') is not installed")
 
 KOMMUNER = ROOT / "instances" / "dk-2019-almen-medicin-kommuner" / "instance.yaml"
+HORIZON = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
 
 
 def _titles(page: Any) -> list[str]:
@@ -63,18 +65,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """`allocator app` on a free port, as a user starts it; stopped (by its own pid) afterwards."""
+@contextlib.contextmanager
+def _serving(tmp_path_factory: pytest.TempPathFactory, *arguments: str) -> Iterator[dict[str, Any]]:
+    """`allocator app ARGUMENTS` on a free port, as a user starts it; stopped (by its own pid) afterwards."""
     if CHROMIUM is None:
         _missing("chromium")
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "server.log"
     with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "allocator", "app", str(KOMMUNER), "-m", str(MODELS / "population.yaml"),
-             "-m", str(MODELS / "closed-practice.yaml"), "--port", str(port), "--lang", "en"],
-            stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen([sys.executable, "-m", "allocator", "app", *arguments, "--port", str(port)],
+                                   stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -96,6 +96,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             process.kill()
             process.wait()
 
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The app on the municipal instance with the population and closed-practice models, in English."""
+    with _serving(tmp_path_factory, str(KOMMUNER), "-m", str(MODELS / "population.yaml"),
+                  "-m", str(MODELS / "closed-practice.yaml"), "--lang", "en") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def horizon_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The app on the Danish horizon instance with the population model, in English."""
+    with _serving(tmp_path_factory, str(HORIZON), "-m", str(MODELS / "population.yaml"), "--lang", "en") as served:
+        yield served
 
 
 def test_chromium_changes_a_total_and_finds_the_new_plan_on_the_map(server: dict[str, Any], browser: Any) -> None:
@@ -143,4 +157,41 @@ def test_chromium_changes_a_total_and_finds_the_new_plan_on_the_map(server: dict
     assert seconds < 10  # generous: the figure is measured in benchmarks/app_latency.py, not asserted here
     assert not errors, errors
     assert not outside, outside  # the page fetches nothing from anywhere but the app itself
+    page.close()
+
+
+def test_chromium_shows_coverage_in_2030_and_the_change_after_a_total_moves(horizon_server: dict[str, Any],
+                                                                          browser: Any) -> None:
+    """The multi-year page: a map of coverage in 2030, each region's figure that of `allocator solve`'s projection."""
+    from allocator.app.horizon_page import leaf_coverage
+    from allocator.app.horizon_whatif import compared
+    from allocator.io.horizon import load_horizon_instance
+    from allocator.results.horizon import solve_horizon
+
+    horizon = load_horizon_instance(HORIZON).value
+    model = load_model(MODELS / "population.yaml").value
+    plan = compared(horizon, model, solve_horizon(horizon, model))
+    supply, demand = leaf_coverage(plan, 2030)["Nordjylland"]
+    n = Numbers("en")
+    wanted = f"Region Nordjylland, 2030: coverage {n.percent(supply / demand)} ({n.decimal(supply)} specialists"
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(horizon_server["url"], wait_until="domcontentloaded")
+    leaves = len(horizon.instance.leaves)
+    titles = _wait(page, lambda found: len(found) >= leaves, 60.0)
+    assert wanted in "\n".join(titles), titles
+    field = page.get_by_role("spinbutton", name="2021", exact=True)
+    field.fill("300")
+    field.press("Enter")
+    # Fewer posts in 2021: coverage changes by 2030, so the map of the change appears beside the first.
+    changed = _wait(page, lambda found: len(found) == 2 * leaves)
+    assert any(title.startswith("Region Nordjylland, 2030: ") and "→" in title for title in changed), changed
+    # The rest of the page (the plans side by side) is drawn after the maps: wait for the run to end.
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTEFACTS / "app-horizon-en.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 20_000
+    assert not errors, errors
     page.close()

@@ -20,7 +20,7 @@ from tests.conftest import DK_INSTANCE, MODELS, ROOT
 #: The code whose sentences people read: the report, the memos (summary.md, comparison.md, sensitivity.md), the console of
 #: `solve` and the what-if app.
 PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/writers/plan.py",
-                  "allocator/writers/horizon.py", "allocator/app/page.py", "allocator/app/whatif.py",
+                  "allocator/writers/horizon.py", "allocator/app/page.py", "allocator/app/whatif.py", "allocator/app/horizon_page.py",
                   "allocator/writers/comparison.py", "allocator/reports/compare.py",
                   "allocator/writers/horizon_comparison.py", "allocator/writers/sensitivity.py"]
 TEMPLATES = sorted((ROOT / "allocator" / "writers" / "templates").glob("*.j2"))

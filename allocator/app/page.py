@@ -70,6 +70,14 @@ def _load(instance_path: str, model_paths: tuple[str, ...]) -> Loaded:
     return Loaded(instance_path, model_paths)
 
 
+@st.cache_resource(show_spinner=False)
+def _is_horizon(instance_path: str) -> bool:
+    """Whether the instance has a ``horizon`` (then allocator.app.horizon_page draws the page)."""
+    from allocator.io.horizon import is_horizon_file
+
+    return is_horizon_file(instance_path)
+
+
 # --- the controls -------------------------------------------------------------------------------
 
 
@@ -376,31 +384,47 @@ def _listening_on() -> str:
     return str(config.get_option("server.address") or "127.0.0.1")
 
 
-def main(argv: list[str]) -> None:
-    """Draw the page for the arguments ``argv`` (``INSTANCE [--model M ...] [--lang da|en]``)."""
-    started = time.perf_counter()
-    arguments = _arguments(argv)
-    st.set_page_config(page_title="allocator", layout="wide")
-    try:
-        loaded = _load(arguments.instance, tuple(arguments.model))
-    except AllocatorError as exc:
-        st.error(str(exc))
-        return
+def language(start: str | None) -> tuple[Any, str]:
+    """The language switch at the top of the sidebar (starting at ``start``, else English); its gettext and code."""
     state = st.session_state
     if "lang" not in state:
-        state["lang"] = arguments.lang or loaded.instance.language or "en"
+        state["lang"] = start or "en"
     lang = st.sidebar.radio("Sprog / Language", LANGUAGES, key="lang", horizontal=True,
                             format_func=lambda code: {"da": "Dansk", "en": "English"}[code])
-    _ = translations(lang).gettext
-    slots: dict[str, Any] = {}
-    settings = _controls(loaded, _, slots)
-    st.title(_("What if: %(instance)s") % {"instance": loaded.instance.name})
+    return translations(lang).gettext, lang
+
+
+def heading(instance_name: str, _: Any) -> None:
+    """The page's title, and who can reach it and what it reads and writes."""
+    st.title(_("What if: %(instance)s") % {"instance": instance_name})
     caption = _("It reads the instance and the models it was started with, and writes a file only when you "
                 "download one.")
     host = _listening_on()
     if host in LOCAL_HOSTS:
         caption = _("Only this computer can reach this app (it listens on %(host)s).") % {"host": host} + " " + caption
     st.caption(caption)
+
+
+def main(argv: list[str]) -> None:
+    """Draw the page for the arguments ``argv`` (``INSTANCE [--model M ...] [--lang da|en]``)."""
+    started = time.perf_counter()
+    arguments = _arguments(argv)
+    st.set_page_config(page_title="allocator", layout="wide")
+    if _is_horizon(arguments.instance):
+        from allocator.app.horizon_page import main as horizon_main
+
+        horizon_main(arguments, started)
+        return
+    try:
+        loaded = _load(arguments.instance, tuple(arguments.model))
+    except AllocatorError as exc:
+        st.error(str(exc))
+        return
+    state = st.session_state
+    _, lang = language(arguments.lang or loaded.instance.language)
+    slots: dict[str, Any] = {}
+    settings = _controls(loaded, _, slots)
+    heading(loaded.instance.name, _)
     baseline = loaded.plans.get(state["baseline"])
     # The plan first; the re-solves of the next posts and the weight ranges after it is on the page.
     result = evaluate(loaded.instance, loaded.models[state["start"]], settings, loaded.models[state["baseline"]],
