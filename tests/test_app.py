@@ -36,14 +36,19 @@ POPULATION, CLOSED = MODELS / "population.yaml", MODELS / "closed-practice.yaml"
 WEIGHT = "weight:closed_practice_share"
 
 
-def _app(monkeypatch: pytest.MonkeyPatch, *arguments: str) -> AppTest:
-    """The page on the municipal instance with the population and closed-practice models (population first)."""
-    monkeypatch.setattr(sys, "argv", [str(PAGE), str(KOMMUNER), "--model", str(POPULATION), "--model", str(CLOSED),
-                                      *arguments])
+def run_page(monkeypatch: pytest.MonkeyPatch, instance: Path, models: list[Path], *arguments: str) -> AppTest:
+    """The page on ``instance`` with ``models`` (the first is where the controls start), run once without error."""
+    argv = [str(PAGE), str(instance)] + [part for model in models for part in ("--model", str(model))]
+    monkeypatch.setattr(sys, "argv", argv + list(arguments))
     app = AppTest.from_file(str(PAGE), default_timeout=120)
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, *arguments: str) -> AppTest:
+    """The page on the municipal instance with the population and closed-practice models (population first)."""
+    return run_page(monkeypatch, KOMMUNER, [POPULATION, CLOSED], *arguments)
 
 
 def _downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:

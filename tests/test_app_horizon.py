@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +29,15 @@ pytest.importorskip("streamlit", reason="the app extra (pip install 'allocator[a
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from tests.test_app import _downloads  # noqa: E402
+from tests.test_app import _downloads, _text, run_page  # noqa: E402
 
-PAGE = ROOT / "allocator" / "app" / "page.py"
 HORIZON = ROOT / "instances" / "dk-2021-almen-medicin-horizon" / "instance.yaml"
 POPULATION, NEED = MODELS / "population.yaml", MODELS / "need-weighted.yaml"
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, *arguments: str) -> AppTest:
     """The page on the Danish horizon instance with the population and need-weighted models (population first)."""
-    monkeypatch.setattr(sys, "argv", [str(PAGE), str(HORIZON), "--model", str(POPULATION), "--model", str(NEED),
-                                      *arguments])
-    app = AppTest.from_file(str(PAGE), default_timeout=120)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def _text(app: AppTest) -> str:
-    return "\n".join(str(e.value) for e in app.error)
+    return run_page(monkeypatch, HORIZON, [POPULATION, NEED], *arguments)
 
 
 def test_a_coverage_weight_moved_gives_the_plan_solve_gives_with_the_exported_model(

@@ -353,15 +353,21 @@ def test_a_solve_stopped_with_a_gap_exits_4_and_names_the_gap(tmp_path: Path, mo
     assert "--accept-gap" in result.output and not out.exists()
 
 
-def test_accept_gap_writes_the_stopped_plan_with_its_certified_gap(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    _stopped_with_a_gap(monkeypatch, 1.0)
-    out = tmp_path / "o"
-    result = CliRunner().invoke(main, ["solve", str(EXAMPLE), "--out", str(out), "--time-limit", "5",
+def _accepted(instance: Path, out: Path, seconds: float) -> dict[str, Any]:
+    """``solve --time-limit SECONDS --accept-gap 0.5`` into ``out``: it writes a verified plan; its plan.json."""
+    result = CliRunner().invoke(main, ["solve", str(instance), "--out", str(out), "--time-limit", f"{seconds:g}",
                                        "--accept-gap", "0.5", "-q"])
     assert result.exit_code == 0, result.output
     document = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     assert document["status"] == "gap ≤ 0.5" and document["metadata"]["verified"] is True
+    return document
+
+
+def test_accept_gap_writes_the_stopped_plan_with_its_certified_gap(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _stopped_with_a_gap(monkeypatch, 1.0)
+    out = tmp_path / "o"
+    document = _accepted(EXAMPLE, out, 5)
     assert document["best_bound"] == pytest.approx(document["objective"] - 1.0)
     assert document["gap"] == pytest.approx(1.0 / max(1.0, document["objective"]))
     assert "certified gap" in (out / "summary.md").read_text(encoding="utf-8")
@@ -375,13 +381,7 @@ def test_accept_gap_on_a_generated_instance_writes_a_verified_plan(tmp_path: Pat
     """The real path: 30 generated leaves, a limit long enough for a bound even on a busy machine."""
     from benchmarks.horizon import horizon_instance, write_instance
 
-    path = write_instance(tmp_path / "i.yaml", horizon_instance(0, leaves=30))
-    out = tmp_path / "o"
-    result = CliRunner().invoke(main, ["solve", str(path), "--out", str(out), "--time-limit", "60",
-                                       "--accept-gap", "0.5", "-q"])
-    assert result.exit_code == 0, result.output
-    document = json.loads((out / "plan.json").read_text(encoding="utf-8"))
-    assert document["status"] == "gap ≤ 0.5" and document["metadata"]["verified"] is True
+    document = _accepted(write_instance(tmp_path / "i.yaml", horizon_instance(0, leaves=30)), tmp_path / "o", 60)
     assert document["best_bound"] <= document["objective"] and 0 <= document["gap"] <= 0.5
 
 

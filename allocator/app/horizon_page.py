@@ -22,11 +22,10 @@ import streamlit as st
 
 from allocator.app.horizon_whatif import (APP_TIME_LIMIT, HorizonEvaluation, HorizonSettings, compared,
                                           evaluate_horizon, horizon_settings_of)
-from allocator.app.page import _map, _svg, _top, heading, language
+from allocator.app.page import _map, _svg, _top, heading, language, models_and_shapes
 from allocator.errors import AllocatorError
 from allocator.io.horizon import load_horizon_instance
-from allocator.io.loading import load_model
-from allocator.io.schemas import DEFAULT_MODEL, HorizonInstance, Instance, Model
+from allocator.io.schemas import HorizonInstance, Instance
 from allocator.reports.horizon_compare import HorizonCompared
 from allocator.results.horizon import solve_horizon
 from allocator.writers.language import Numbers
@@ -42,13 +41,7 @@ class HorizonLoaded:
         self.horizon: HorizonInstance = load_horizon_instance(Path(instance_path)).value
         self.instance: Instance = self.horizon.instance
         self.instance_path = instance_path
-        models = [load_model(Path(path)).value for path in model_paths] or [DEFAULT_MODEL]
-        self.models: dict[str, Model] = {model.name: model for model in models}
-        self.shapes = None
-        if self.instance.geometry is not None:
-            from allocator.io.geometry import read_geometry
-
-            self.shapes = read_geometry(self.instance)
+        self.models, self.shapes = models_and_shapes(self.instance, model_paths)
         self.plans: dict[str, HorizonCompared | None] = {}
         for name, model in self.models.items():
             try:

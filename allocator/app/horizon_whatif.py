@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from allocator.app.whatif import settings_problem
 from allocator.errors import AllocatorError, InfeasibleError
 from allocator.io.schemas import CellFacts, HorizonInstance, Model
 from allocator.reports.horizon_compare import HorizonCompared, horizon_metrics
@@ -135,9 +136,7 @@ def evaluate_horizon(horizon: HorizonInstance, start: Model, settings: HorizonSe
     try:
         model = horizon_model_of(start, settings)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        return HorizonEvaluation(horizon, problem=(f"{where}: " if where else "") + str(first.get("msg", exc)))
+        return HorizonEvaluation(horizon, problem=settings_problem(exc))
     varied = horizon_with(horizon, settings)
     try:
         plan = solve_horizon(varied, model, time_limit=time_limit)

@@ -44,19 +44,24 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def models_and_shapes(instance: Instance, model_paths: tuple[str, ...]) -> tuple[dict[str, Model], Any]:
+    """The models by name, in the order given (default: posts follow population), and the instance's map, if any."""
+    models = [load_model(Path(path)).value for path in model_paths] or [DEFAULT_MODEL]
+    shapes = None
+    if instance.geometry is not None:
+        from allocator.io.geometry import read_geometry
+
+        shapes = read_geometry(instance)
+    return {model.name: model for model in models}, shapes
+
+
 class Loaded:
     """What the page reads once: the instance, the models in order, the map and each model's baseline plan."""
 
     def __init__(self, instance_path: str, model_paths: tuple[str, ...]) -> None:
         self.instance: Instance = load_instance(Path(instance_path)).value
         self.instance_path = instance_path
-        models = [load_model(Path(path)).value for path in model_paths] or [DEFAULT_MODEL]
-        self.models: dict[str, Model] = {model.name: model for model in models}
-        self.shapes = None
-        if self.instance.geometry is not None:
-            from allocator.io.geometry import read_geometry
-
-            self.shapes = read_geometry(self.instance)
+        self.models, self.shapes = models_and_shapes(self.instance, model_paths)
         self.plans: dict[str, Plan | None] = {}
         for name, model in self.models.items():
             try:

@@ -142,6 +142,13 @@ class Evaluation:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def settings_problem(exc: ValidationError) -> str:
+    """The one line the page shows for settings that make no valid model: the first field and what is wrong."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return (f"{where}: " if where else "") + str(first.get("msg", exc))
+
+
 def evaluate(instance: Instance, start: Model, settings: Settings, baseline: Model, baseline_plan: Plan | None,
              *, sensitivity: bool = True) -> Evaluation:
     """Solve the settings' model on ``instance`` (with the settings' totals) and derive what the app shows.
@@ -153,9 +160,7 @@ def evaluate(instance: Instance, start: Model, settings: Settings, baseline: Mod
     try:
         model = model_of(start, settings)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        return Evaluation(instance, problem=(f"{where}: " if where else "") + str(first.get("msg", exc)))
+        return Evaluation(instance, problem=settings_problem(exc))
     varied = instance_with(instance, settings)
     try:
         plan = solve(varied, model)
