@@ -22,7 +22,8 @@ import streamlit as st
 
 from allocator.app.horizon_whatif import (APP_TIME_LIMIT, HorizonEvaluation, HorizonSettings, compared,
                                           evaluate_horizon, horizon_settings_of)
-from allocator.app.page import _map, _svg, _top, heading, language, models_and_shapes
+from allocator.app.page import (_map, _svg, _top, heading, language, models_and_shapes, or_error,
+                                policies, put_weights, stability)
 from allocator.errors import AllocatorError
 from allocator.io.horizon import load_horizon_instance
 from allocator.io.schemas import HorizonInstance, Instance
@@ -65,10 +66,7 @@ def _reset(loaded: HorizonLoaded, name: str) -> None:
     settings = horizon_settings_of(loaded.horizon, model, f"{model.name}-what-if")
     state = st.session_state
     state["coverage_weight"] = settings.coverage_weight
-    state["underserved_weight"] = max(1.0, settings.underserved_weight)
-    state["limit_change"] = settings.max_change is not None
-    state["max_change"] = settings.max_change if settings.max_change is not None else 0.0
-    state["stability_weight"] = settings.stability_weight
+    put_weights(settings)
     state["fill_factor"] = settings.fill_factor
     state["retention_factor"] = settings.retention_factor
     for specialty, values in settings.totals:
@@ -81,14 +79,9 @@ def _reset(loaded: HorizonLoaded, name: str) -> None:
 def _controls(loaded: HorizonLoaded, _: Any) -> HorizonSettings:
     """The sidebar's controls, read into settings."""
     horizon = loaded.horizon
-    names = list(loaded.models)
     state = st.session_state
     bar = st.sidebar
-    start = bar.selectbox(_("Start from the policy"), names, key="start")
-    if state.get("started_from") != start:
-        _reset(loaded, start)
-    bar.selectbox(_("Compare with the policy"), names, key="baseline")
-    model = loaded.models[start]
+    model = policies(loaded.models, _, lambda name: _reset(loaded, name))
     bar.subheader(_("Weights"))
     bar.slider(_("Coverage weight"), 0.0, _top(model.coverage_weight, 50.0), step=0.5, key="coverage_weight",
                help=_("What a specialist short in an area for a year costs, against the yearly targets."))
@@ -96,12 +89,7 @@ def _controls(loaded: HorizonLoaded, _: Any) -> HorizonSettings:
     bar.slider(_("Under-served weight"), 1.0, _top(model.underserved_weight, 10.0), step=0.1,
                key="underserved_weight", disabled=rounding,
                help=_("A post short in a designated under-served area weighs this many times."))
-    bar.subheader(_("Stability"))
-    limited = bar.checkbox(_("Limit the change from one year to the next"), key="limit_change")
-    bar.number_input(_("Largest change per area (posts)"), min_value=0.0, step=float(loaded.instance.unit),
-                     key="max_change", disabled=not limited)
-    bar.slider(_("Stability weight"), 0.0, _top(model.stability.weight, 5.0), step=0.05, key="stability_weight",
-               help=_("What each post moved against last year costs."))
+    limited = stability(_("Limit the change from one year to the next"), float(loaded.instance.unit), model, False, _)
     bar.subheader(_("Assumptions"))
     bar.slider(_("Fill rates ×"), 0.5, 1.5, step=0.05, key="fill_factor",
                help=_("Every area's share of posts that are filled, times this (at most 100 %)."))
@@ -269,10 +257,8 @@ def _exports(loaded: HorizonLoaded, result: HorizonEvaluation, _: Any) -> None:
 
 def main(arguments: argparse.Namespace, started: float) -> None:
     """Draw the page for a multi-year instance (the arguments of :func:`allocator.app.page.main`)."""
-    try:
-        loaded = _load(arguments.instance, tuple(arguments.model))
-    except AllocatorError as exc:
-        st.error(str(exc))
+    loaded = or_error(lambda: _load(arguments.instance, tuple(arguments.model)))
+    if loaded is None:
         return
     state = st.session_state
     _, lang = language(arguments.lang or loaded.instance.language)

@@ -16,7 +16,8 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -34,6 +35,8 @@ from allocator.writers.language import LANGUAGES, Numbers, translations
 APPORTIONMENT_METHODS = ("webster", "jefferson", "adams", "huntington-hill", "hamilton", "sainte-lague-modified",
                          "dean")
 BIPROPORTIONAL_METHODS = ("webster", "jefferson", "adams", "huntington-hill")
+
+T = TypeVar("T")
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -86,6 +89,15 @@ def _is_horizon(instance_path: str) -> bool:
 # --- the controls -------------------------------------------------------------------------------
 
 
+def put_weights(settings: Settings | Any) -> None:
+    """Put the under-served weight and the stability controls at the values of ``settings`` (either page's)."""
+    state = st.session_state
+    state["underserved_weight"] = max(1.0, settings.underserved_weight)
+    state["limit_change"] = settings.max_change is not None
+    state["max_change"] = settings.max_change if settings.max_change is not None else 0.0
+    state["stability_weight"] = settings.stability_weight
+
+
 def _reset(loaded: Loaded, name: str) -> None:
     """Put every control at the values of the model ``name`` (the controls' keys are fixed)."""
     model = loaded.models[name]
@@ -93,10 +105,7 @@ def _reset(loaded: Loaded, name: str) -> None:
     state = st.session_state
     for indicator, weight in settings.weights:
         state[f"weight:{indicator}"] = weight
-    state["underserved_weight"] = max(1.0, settings.underserved_weight)
-    state["limit_change"] = settings.max_change is not None
-    state["max_change"] = settings.max_change if settings.max_change is not None else 0.0
-    state["stability_weight"] = settings.stability_weight
+    put_weights(settings)
     state["objective"] = settings.objective
     state["method"] = settings.method
     for specialty, total in settings.totals:
@@ -110,17 +119,34 @@ def _top(value: float, floor: float) -> float:
     return float(max(floor, round(value * 4 + 0.5)))
 
 
+def policies(models: dict[str, Model], _: Any, reset: Callable[[str], None]) -> Model:
+    """The policy the controls start from (``reset`` puts them at it when it changes) and the baseline's choice."""
+    names = list(models)
+    start = st.sidebar.selectbox(_("Start from the policy"), names, key="start")
+    if st.session_state.get("started_from") != start:
+        reset(start)
+    st.sidebar.selectbox(_("Compare with the policy"), names, key="baseline")
+    return models[start]
+
+
+def stability(limit_label: str, unit: float, model: Model, no_weight: bool, _: Any) -> bool:
+    """The stability controls (a limit and its size, the weight); whether the limit is on."""
+    bar = st.sidebar
+    bar.subheader(_("Stability"))
+    limited = bool(bar.checkbox(limit_label, key="limit_change"))
+    bar.number_input(_("Largest change per area (posts)"), min_value=0.0, step=unit, key="max_change",
+                     disabled=not limited)
+    bar.slider(_("Stability weight"), 0.0, _top(model.stability.weight, 5.0), step=0.05, key="stability_weight",
+               disabled=no_weight, help=_("What each post moved against last year costs."))
+    return limited
+
+
 def _controls(loaded: Loaded, _: Any, slots: dict[str, Any]) -> Settings:
     """The sidebar's controls, read into settings; ``slots`` gets a place under each weight for its range."""
     instance = loaded.instance
-    names = list(loaded.models)
     state = st.session_state
     bar = st.sidebar
-    start = bar.selectbox(_("Start from the policy"), names, key="start")
-    if state.get("started_from") != start:
-        _reset(loaded, start)
-    bar.selectbox(_("Compare with the policy"), names, key="baseline")
-    model = loaded.models[start]
+    model = policies(loaded.models, _, lambda name: _reset(loaded, name))
     objective = bar.selectbox(_("Objective"), OBJECTIVES, key="objective")
     rounding = objective in ("apportionment", "biproportional")
     if rounding:
@@ -140,12 +166,8 @@ def _controls(loaded: Loaded, _: Any, slots: dict[str, Any]) -> Settings:
                key="underserved_weight", disabled=rounding,
                help=_("A post short in a designated under-served area weighs this many times."))
     slots["underserved_weight"] = bar.empty()
-    bar.subheader(_("Stability"))
-    limited = bar.checkbox(_("Limit the change against last year"), key="limit_change")
-    bar.number_input(_("Largest change per area (posts)"), min_value=0.0, step=float(instance.unit),
-                     key="max_change", disabled=not limited)
-    bar.slider(_("Stability weight"), 0.0, _top(model.stability.weight, 5.0), step=0.05, key="stability_weight",
-               disabled=objective == "biproportional", help=_("What each post moved against last year costs."))
+    limited = stability(_("Limit the change against last year"), float(instance.unit), model,
+                        objective == "biproportional", _)
     slots["stability.weight"] = bar.empty()
     bar.subheader(_("Totals"))
     totals = []
@@ -389,6 +411,15 @@ def _listening_on() -> str:
     return str(config.get_option("server.address") or "127.0.0.1")
 
 
+def or_error(load: Callable[[], T]) -> T | None:
+    """What ``load`` returns; None, with its message on the page, when the input is bad."""
+    try:
+        return load()
+    except AllocatorError as exc:
+        st.error(str(exc))
+        return None
+
+
 def language(start: str | None) -> tuple[Any, str]:
     """The language switch at the top of the sidebar (starting at ``start``, else English); its gettext and code."""
     state = st.session_state
@@ -420,10 +451,8 @@ def main(argv: list[str]) -> None:
 
         horizon_main(arguments, started)
         return
-    try:
-        loaded = _load(arguments.instance, tuple(arguments.model))
-    except AllocatorError as exc:
-        st.error(str(exc))
+    loaded = or_error(lambda: _load(arguments.instance, tuple(arguments.model)))
+    if loaded is None:
         return
     state = st.session_state
     _, lang = language(arguments.lang or loaded.instance.language)
