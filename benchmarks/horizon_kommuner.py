@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
              f"`python -m benchmarks.horizon_kommuner --limit {args.limit:g}`; load average {load:.1f} at the start "
              f"on {os.cpu_count()} cores. The instance and its assumptions: the docstring of "
              "benchmarks/horizon_kommuner.py.", "",
-             "| engine | status | seconds | CPU s | gap | plan | bound |", "|---|---|---:|---:|---:|---:|---:|", *rows, ""]
+             "| engine | status | seconds | CPU s | gap | plan | bound |", "|---|---|---:|---:|---:|---:|---:|",
+             *rows, ""]
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 

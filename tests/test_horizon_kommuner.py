@@ -21,7 +21,8 @@ def test_the_municipal_horizon_splits_each_regional_figure_over_its_municipaliti
     region_of = {leaf: instance.area_by_id[leaf].parent for leaf in instance.leaves}
     for row in regional["workforce"]:
         if "headcount" in row:
-            mine = [horizon.cells[(leaf, "almen-medicin")] for leaf in instance.leaves if region_of[leaf] == row["area"]]
+            mine = [horizon.cells[(leaf, "almen-medicin")] for leaf in instance.leaves
+                    if region_of[leaf] == row["area"]]
             # split by population and rounded to a tenth: within half a tenth per municipality
             assert sum(f.headcount for f in mine) == pytest.approx(row["headcount"], abs=0.05 * len(mine))
             assert {f.fill_rate for f in mine} == {row["fill_rate"]}  # inherited from the region
