@@ -104,19 +104,35 @@ def horizon_sensitivity_json(report: HorizonSensitivity) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def variant_label(language: str, kind: str, field: str, change: float, area: str = "", specialty: str = "",
+                  year: int | None = None, several: bool = False) -> str:
+    """A variant in words, in ``language``: ``fill rate −0.05, Region Sjælland``, ``one more post in 2021``.
+
+    ``area`` is the area's label ("" for every area); ``several``: name the specialty (several in the instance).
+    """
+    _ = translations(language).gettext
+    n = MemoNumbers(language)
+    if kind == "posts":
+        text = (_("one more post in %(year)s") if change > 0 else _("one post fewer in %(year)s")) % {"year": year}
+        return text + (f" ({specialty})" if several else "")
+    if kind == "coverage_weight":
+        return _("coverage weight ×%(factor)s") % {"factor": n.formatted(change, "g")}
+    name = {"fill_rate": _("fill rate"), "retention": _("retention"), "exit_rate": _("exit rate"),
+            "population_growth": _("population growth")}[field]
+    every = _("every area")
+    return f"{name} {n.formatted(change, '+g')}, {area or every}"
+
+
 class _Words:
     """The memo's phrases in one language."""
 
     def __init__(self, report: HorizonSensitivity, language: str) -> None:
+        self.language = language
         self._ = translations(language).gettext
         self.n = MemoNumbers(language)
         self.instance = report.horizon.instance
         self.several = len(self.instance.specialties) > 1
 
-    def field(self, name: str) -> str:
-        _ = self._
-        return {"fill_rate": _("fill rate"), "retention": _("retention"), "exit_rate": _("exit rate"),
-                "population_growth": _("population growth")}[name]
 
     def area(self, leaf: str, specialty: str = "") -> str:
         label = self.instance.area_by_id[leaf].label
@@ -124,16 +140,9 @@ class _Words:
 
     def label(self, variant: Variant) -> str:
         """The variant in words: ``fill rate −0.05, Region Sjælland``; ``one more post in 2021``."""
-        _, n = self._, self.n
-        if variant.kind == "posts":
-            text = (_("one more post in %(year)s") if variant.change > 0 else _("one post fewer in %(year)s")) \
-                % {"year": variant.year}
-            return text + (f" ({variant.specialty})" if self.several else "")
-        if variant.kind == "coverage_weight":
-            return _("coverage weight ×%(factor)s") % {"factor": n.formatted(variant.change, "g")}
-        shift = n.formatted(variant.change, "+g")
-        where = self.area(variant.area, variant.specialty) if variant.area else _("every area")
-        return f"{self.field(variant.field)} {shift}, {where}"
+        return variant_label(self.language, variant.kind, variant.field, variant.change,
+                             self.area(variant.area, variant.specialty) if variant.area else "", variant.specialty,
+                             variant.year, self.several)
 
     def values(self, variant: Variant) -> str:
         """``0.7 → 0.65`` where the variant has one value before and after; else ``–``."""
@@ -182,8 +191,9 @@ def _first_year_section(report: HorizonSensitivity, words: _Words) -> list[str]:
             named += "; " + _("%(count)s more in sensitivity.csv") % {"count": n.formatted(len(moves) - SHIFTS_PER_AREA,
                                                                                             "d")}
         flag = " ⚑" if words.instance.area_by_id[leaf].underserved else ""
+        none = _("none")
         out.append(f"| {words.area(leaf, s)}{flag} | {n.posts(value)} | {n.posts(low)} | {n.posts(high)} | "
-                   f"{named or _('none')} |")
+                   f"{named or none} |")
     if len(posts) > MEMO_AREAS:
         out.append("\n" + _("… %(count)s more rows: every variant's changes are in sensitivity.csv")
                    % {"count": n.count(len(posts) - MEMO_AREAS)})
@@ -240,7 +250,8 @@ def _every_variant(report: HorizonSensitivity, words: _Words) -> list[str]:
                               *(_("coverage %(region)s %(year)s") % {"region": name, "year": last} for name in names)])
            + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(roots)]
     plan = report.plan
-    out.append(f"| **{_('the plan')}** | – | {plan.status} | {n.formatted(plan.objective, '.6g')} | "
+    name = _("the plan")
+    out.append(f"| **{name}** | – | {plan.status} | {n.formatted(plan.objective, '.6g')} | "
                f"{n.count(plan.projection.inhabitant_years_without)} | – | – | – | – | "
                + " | ".join(n.percent(report.coverage_last[root]) if report.coverage_last[root] is not None else "–"
                             for root in roots) + " |")
@@ -305,6 +316,6 @@ def write_horizon_sensitivity(out: Target, report: HorizonSensitivity, language:
     })
 
 
-__all__ = ["HORIZON_SENSITIVITY_KIND", "horizon_sensitivity_csv", "horizon_sensitivity_json",
+__all__ = ["HORIZON_SENSITIVITY_KIND", "variant_label", "horizon_sensitivity_csv", "horizon_sensitivity_json",
            "horizon_sensitivity_markdown", "write_horizon_sensitivity"]
 
