@@ -209,6 +209,8 @@ def variants_of(horizon: HorizonInstance, model: Model, per_area: bool = True) -
             total = float(horizon.totals[specialty][k])
             scope = f"@{year}/{specialty}" if len(horizon.instance.specialties) > 1 else f"@{year}"
             for sign in (1, -1):
+                if total + sign * POST_STEP < 0:  # no total below 0 posts (a year with none has no post to take)
+                    continue
                 found.append(Variant(f"posts{'+' if sign > 0 else '-'}{_number(POST_STEP)}{scope}", "posts", "total",
                                      "", specialty, year, sign * POST_STEP, total, total + sign * POST_STEP))
     return found
