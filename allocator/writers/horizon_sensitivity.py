@@ -177,7 +177,7 @@ def _first_year_section(report: HorizonSensitivity, words: _Words) -> list[str]:
                    % {"year": first, "changed": n.formatted(len(changing), "d"), "count": n.formatted(len(solved), "d")})
     unsolved = len(firmness) - len(solved)
     if unsolved:
-        out += ["", _("%(count)s shifts have no plan within the limits; see the table of every variant.")
+        out += ["", _("Shifts without a plan within the limits: %(count)s; see the table of every variant.")
                 % {"count": n.formatted(unsolved, "d")}]
     posts = {(leaf, s): value for (leaf, s, year), value in report.plan.posts().items() if year == first}
     out += ["", "| " + " | ".join([_("area"), _("posts %(year)s") % {"year": first}, _("lowest"), _("highest"),
