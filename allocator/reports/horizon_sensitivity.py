@@ -178,6 +178,12 @@ def _clip(name: str, value: float) -> float:
     return min(high, max(low, value))
 
 
+def _shifted(name: str, value: float, change: float) -> float:
+    """``value + change`` clipped to the field's range; rounded to 12 decimals, so that 0.9 - 0.05 is 0.85, the
+    value a person would write (not 0.8500000000000001)."""
+    return _clip(name, round(value + change, 12))
+
+
 def variants_of(horizon: HorizonInstance, model: Model, per_area: bool = True) -> list[Variant]:
     """Every variant of the report, in the order it lists them (see the module docstring)."""
     found: list[Variant] = []
@@ -194,12 +200,12 @@ def variants_of(horizon: HorizonInstance, model: Model, per_area: bool = True) -
                 for leaf in horizon.instance.leaves:
                     before = horizon.growth[leaf]
                     found.append(Variant(text + f"@{leaf}", "assumption", name, leaf, "", None, shift, before,
-                                         _clip(name, before + shift)))
+                                         _shifted(name, before, shift)))
             else:
                 for leaf, specialty in cells:
                     before = float(getattr(horizon.cells[(leaf, specialty)], name))
                     found.append(Variant(text + _scope(horizon, leaf, specialty), "assumption", name, leaf, specialty,
-                                         None, shift, before, _clip(name, before + shift)))
+                                         None, shift, before, _shifted(name, before, shift)))
     weight = float(model.coverage_weight)
     for factor in COVERAGE_FACTORS:
         found.append(Variant(f"coverage_weight*{_number(factor)}", "coverage_weight", "coverage_weight", "", "", None,
@@ -236,13 +242,13 @@ def apply_variant(horizon: HorizonInstance, model: Model, variant: Variant) -> t
         return scenario_horizon(context, Change(0, 0, axis.values, 0))
     name = variant.field
     if name == "population_growth":
-        growth = {leaf: _clip(name, value + variant.change) if variant.area in ("", leaf) else value
+        growth = {leaf: _shifted(name, value, variant.change) if variant.area in ("", leaf) else value
                   for leaf, value in horizon.growth.items()}
         return dataclasses.replace(horizon, growth=growth), model
     cells = {}
     for (leaf, specialty), facts in horizon.cells.items():
         if variant.area in ("", leaf) and variant.specialty in ("", specialty):
-            facts = dataclasses.replace(facts, **{name: _clip(name, float(getattr(facts, name)) + variant.change)})
+            facts = dataclasses.replace(facts, **{name: _shifted(name, float(getattr(facts, name)), variant.change)})
         cells[(leaf, specialty)] = facts
     return dataclasses.replace(horizon, cells=cells), model
 
