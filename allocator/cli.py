@@ -333,11 +333,15 @@ class ProgressBar:
 @click.option("--accept-gap", type=click.FloatRange(min=0), default=None,
               help="Multi-year instances: accept the plan, and each variant, once its certified relative gap is at "
                    "most this.")
+@click.option("--per-area/--no-per-area", default=None,
+              help="Multi-year instances: also shift each area's assumptions alone (default), or only every area's "
+                   "at once (fewer solves on a large instance).")
 @_report_options
 @_guarded
 def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draws: int, noise: float, seed: int,
                 force: bool, quiet: bool, jobs: int | None, progress: bool | None, solver: str | None,
-                time_limit: float | None, accept_gap: float | None, with_report: bool, lang: str | None) -> None:
+                time_limit: float | None, accept_gap: float | None, per_area: bool | None, with_report: bool,
+                lang: str | None) -> None:
     """How firm the plan of INSTANCE is: write sensitivity.json and sensitivity.md into OUT.
 
     A multi-year INSTANCE (one with a 'horizon') is planned again under shifted assumptions, coverage
@@ -350,8 +354,11 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
                                  ("--jobs", "jobs"))
         _solve_horizon(instance, model_path, out, solver or "auto", time_limit, force, None, True, accept_gap,
                        with_report=with_report, lang=lang, with_sensitivity=True, plan_files=False,
-                       progress=False if quiet else progress)
+                       progress=False if quiet else progress, per_area=per_area is not False)
         return
+    if per_area is not None:
+        raise InputError("--per-area is for multi-year instances: a one-year report shifts no assumptions",
+                         where=Location(None, None, "--per-area"), fix="drop --per-area")
     for option, value in (("--solver", solver), ("--time-limit", time_limit), ("--accept-gap", accept_gap)):
         if value is not None:
             raise InputError(f"{option} is for multi-year instances; a one-year plan and its sensitivity are solved "
@@ -757,7 +764,7 @@ def _refuse_one_year_options(*options: tuple[str, str]) -> None:
 
 
 def _horizon_sensitivity(horizon: Any, model: Model, plan: Any, solver: str, time_limit: float | None,
-                         accept_gap: float | None, progress: bool | None) -> Any:
+                         accept_gap: float | None, progress: bool | None, per_area: bool = True) -> Any:
     """The multi-year sensitivity report, with a line on stderr at most every 5 s unless ``progress`` is False."""
     from allocator.reports.horizon_sensitivity import horizon_sensitivity
 
@@ -771,13 +778,13 @@ def _horizon_sensitivity(horizon: Any, model: Model, plan: Any, solver: str, tim
             _say(f"sensitivity: {done}/{total} variants, {now - started:.0f} s", err=True)
 
     return horizon_sensitivity(horizon, model, plan, solver=solver, time_limit=time_limit, accept_gap=accept_gap,
-                               progress=step)
+                               per_area=per_area, progress=step)
 
 
 def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
                    force: bool, xlsx: bool | None, quiet: bool, accept_gap: float | None, *,
                    with_report: bool = False, lang: str | None = None, with_sensitivity: bool = False,
-                   plan_files: bool = True, progress: bool | None = None) -> None:
+                   plan_files: bool = True, progress: bool | None = None, per_area: bool = True) -> None:
     """Solve a multi-year instance; write its plan files (``plan_files``), its sensitivity report, its report."""
     from allocator.io.horizon import load_horizon_instance
     from allocator.results.horizon import solve_horizon
@@ -797,8 +804,8 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
     plan.metadata["instance_file"] = str(instance)  # where `allocator report` finds the area tree
     rows = sum(len(year.rows) for year in plan.years)
     engine = "highs" if solver == "auto" else solver
-    report = _horizon_sensitivity(loaded.value, model.value, plan, engine, time_limit, accept_gap, progress) \
-        if with_sensitivity else None
+    report = _horizon_sensitivity(loaded.value, model.value, plan, engine, time_limit, accept_gap, progress,
+                                  per_area) if with_sensitivity else None
     language = lang or loaded.value.instance.language or "en"
     with publishing(out, force) as target:
         written = []

@@ -208,6 +208,11 @@ def test_a_growth_shift_below_the_kink_moves_no_post(tmp_path: Path) -> None:
     growth = [r for r in report.variants if r.variant.field in ("population_growth", "exit_rate", "retention",
                                                                  "fill_rate")]
     assert len(growth) == 2 * (3 * 3 + 3)
+    # Without the shifts of each area alone: every area at once, the weight and the posts only.
+    assert [v.key for v in variants_of(horizon, model, per_area=False)] == [
+        "fill_rate-0.05", "fill_rate+0.05", "retention-0.1", "retention+0.1", "exit_rate-0.01", "exit_rate+0.01",
+        "population_growth-0.005", "population_growth+0.005", "coverage_weight*0.5", "coverage_weight*2",
+        "posts+1@2021", "posts-1@2021", "posts+1@2022", "posts-1@2022"]
     for result in growth:
         assert result.status == "optimal"
         assert result.posts_moved == 0.0 and result.first_year_changes == {}
@@ -294,6 +299,7 @@ def test_generated_variants_have_no_negative_regret_and_equal_a_fresh_solve(data
     ([str(HORIZON), "--solver", "flow"], "does not solve multi-year instances"),
     ([str(SYNTHETIC_INSTANCE), "--time-limit", "5"], "--time-limit is for multi-year instances"),
     ([str(SYNTHETIC_INSTANCE), "--accept-gap", "0.01"], "--accept-gap is for multi-year instances"),
+    ([str(SYNTHETIC_INSTANCE), "--no-per-area"], "--per-area is for multi-year instances"),
 ])
 def test_options_a_sensitivity_cannot_honour_are_located_errors(tmp_path: Path, arguments: list[str],
                                                                fragment: str) -> None:

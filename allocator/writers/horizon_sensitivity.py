@@ -294,11 +294,12 @@ def horizon_sensitivity_markdown(report: HorizonSensitivity, language: str = "en
                               "objective": n.formatted(plan.objective, ".6g"),
                               "count": n.count(plan.projection.inhabitant_years_without), "first": first,
                               "last": last, "last_plan": last_plan, "variants": n.formatted(len(report.variants), "d")},
-           "", _("The shifts (absolute, down and up, in every area at once and in each area alone, clipped to the "
+           "", _("The shifts (absolute, down and up, %(scope)s, clipped to the "
                  "valid range): fill rate ±%(fill)s, retention ±%(retention)s, exit rate ±%(exit)s a year, population "
                  "growth ±%(growth)s a year; the coverage weight halved and doubled; one post more and one fewer in "
                  "each plan year's total. docs/mathematics.md says why.")
-           % {"fill": n.formatted(shifts["fill_rate"], "g"), "retention": n.formatted(shifts["retention"], "g"),
+           % {"scope": _("in every area at once and in each area alone") if report.settings.get("per_area", True)
+              else _("in every area at once"), "fill": n.formatted(shifts["fill_rate"], "g"), "retention": n.formatted(shifts["retention"], "g"),
               "exit": n.formatted(shifts["exit_rate"], "g"), "growth": n.formatted(shifts["population_growth"], "g")},
            ""]
     out += _first_year_section(report, words)
