@@ -23,7 +23,7 @@ PLANS := $(foreach i,$(INSTANCES),$(foreach m,$(MODELS),$(OUT)/$(i)/$(m)/plan.cs
 # population first: the reference every delta and the common cost are taken against.
 COMPARE_MODELS := models/population.yaml $(filter-out models/population.yaml,$(sort $(wildcard models/*.yaml)))
 
-.PHONY: run test test-latest lock bench bench-apportion fuzz setup clean all compare report-tools app bench-app
+.PHONY: run test test-latest lock bench bench-apportion bench-horizon-sensitivity fuzz setup clean all compare report-tools app bench-app
 
 setup: $(STAMP)
 
@@ -93,6 +93,11 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.diagnosis
 	$(BIN)/python -m benchmarks.sweep
 	$(BIN)/python -m benchmarks.sweep_horizon
+
+## bench-horizon-sensitivity: the whole `allocator sensitivity` on the Danish horizon instance, median of 5,
+## against `allocator solve` of the same instance -> benchmarks/sensitivity_horizon_results.md
+bench-horizon-sensitivity: $(STAMP)
+	nice -n 19 $(BIN)/python -m benchmarks.sensitivity_horizon
 
 ## bench-apportion: apportion at totals 10^3-10^12, the objective at 10^8, biproportional on Zürich -> benchmarks/apportionment.md
 bench-apportion: $(STAMP)

@@ -186,7 +186,8 @@ def solve(instance: Path, model_path: Path | None, out: Path, solver: str, time_
 
     if _is_horizon(instance):
         _solve_horizon(instance, model_path, out, solver, time_limit, force, xlsx, quiet, accept_gap,
-                       with_report=with_report, lang=lang)
+                       with_report=with_report, lang=lang, with_sensitivity=with_sensitivity,
+                       progress=False if quiet else None)
         return
     if accept_gap is not None:
         raise InputError("--accept-gap is for multi-year instances; a one-year plan is always proven optimal",
@@ -325,14 +326,43 @@ class ProgressBar:
                    "under 10,000 cells).")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: when stderr is a terminal; never with --quiet).")
+@click.option("--solver", default=None,
+              help="Multi-year instances: the backend of the plan and of every variant (highs, scip or cbc).")
+@click.option("--time-limit", type=float, default=None,
+              help="Multi-year instances: seconds the plan's solve, and each variant's, may use.")
+@click.option("--accept-gap", type=click.FloatRange(min=0), default=None,
+              help="Multi-year instances: accept the plan, and each variant, once its certified relative gap is at "
+                   "most this.")
+@click.option("--per-area/--no-per-area", default=None,
+              help="Multi-year instances: also shift each area's assumptions alone (default), or only every area's "
+                   "at once (fewer solves on a large instance).")
 @_report_options
 @_guarded
 def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draws: int, noise: float, seed: int,
-                force: bool, quiet: bool, jobs: int | None, progress: bool | None, with_report: bool,
+                force: bool, quiet: bool, jobs: int | None, progress: bool | None, solver: str | None,
+                time_limit: float | None, accept_gap: float | None, per_area: bool | None, with_report: bool,
                 lang: str | None) -> None:
-    """How firm the plan of INSTANCE is: write sensitivity.json and sensitivity.md into OUT."""
+    """How firm the plan of INSTANCE is: write sensitivity.json and sensitivity.md into OUT.
+
+    A multi-year INSTANCE (one with a 'horizon') is planned again under shifted assumptions, coverage
+    weights and one post more or fewer per plan year; that report adds sensitivity.csv.
+    """
     from allocator.results.solve import solve as solve_plan
 
+    if _is_horizon(instance):
+        _refuse_one_year_options(("--k", "k"), ("--draws", "draws"), ("--noise", "noise"), ("--seed", "seed"),
+                                 ("--jobs", "jobs"))
+        _solve_horizon(instance, model_path, out, solver or "auto", time_limit, force, None, True, accept_gap,
+                       with_report=with_report, lang=lang, with_sensitivity=True, plan_files=False,
+                       progress=False if quiet else progress, per_area=per_area is not False)
+        return
+    if per_area is not None:
+        raise InputError("--per-area is for multi-year instances: a one-year report shifts no assumptions",
+                         where=Location(None, None, "--per-area"), fix="drop --per-area")
+    for option, value in (("--solver", solver), ("--time-limit", time_limit), ("--accept-gap", accept_gap)):
+        if value is not None:
+            raise InputError(f"{option} is for multi-year instances; a one-year plan and its sensitivity are solved "
+                             "to a proven optimum", where=Location(None, None, option), fix=f"drop {option}")
     loaded = load_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)
@@ -722,12 +752,44 @@ def _is_horizon(instance: Path) -> bool:
     return is_horizon_file(instance)
 
 
+def _refuse_one_year_options(*options: tuple[str, str]) -> None:
+    """A located exit 2 for each one-year sensitivity option given on the command line for a multi-year instance."""
+    context = click.get_current_context()
+    for option, name in options:
+        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            raise InputError(f"{option} is for one-year instances: a multi-year sensitivity report makes no total "
+                             "ranging and no Monte Carlo draws; it plans the horizon again under shifted assumptions "
+                             "and one post more or fewer per plan year (docs/mathematics.md)",
+                             where=Location(None, None, option), fix=f"drop {option}")
+
+
+def _horizon_sensitivity(horizon: Any, model: Model, plan: Any, solver: str, time_limit: float | None,
+                         accept_gap: float | None, progress: bool | None, per_area: bool = True) -> Any:
+    """The multi-year sensitivity report, with a line on stderr at most every 5 s unless ``progress`` is False."""
+    from allocator.reports.horizon_sensitivity import horizon_sensitivity
+
+    show = progress is not False
+    started, shown = time.monotonic(), [time.monotonic()]
+
+    def step(done: int, total: int) -> None:
+        now = time.monotonic()
+        if show and (done == total or now - shown[0] >= 5):
+            shown[0] = now
+            _say(f"sensitivity: {done}/{total} variants, {now - started:.0f} s", err=True)
+
+    return horizon_sensitivity(horizon, model, plan, solver=solver, time_limit=time_limit, accept_gap=accept_gap,
+                               per_area=per_area, progress=step)
+
+
 def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
                    force: bool, xlsx: bool | None, quiet: bool, accept_gap: float | None, *,
-                   with_report: bool = False, lang: str | None = None) -> None:
+                   with_report: bool = False, lang: str | None = None, with_sensitivity: bool = False,
+                   plan_files: bool = True, progress: bool | None = None, per_area: bool = True) -> None:
+    """Solve a multi-year instance; write its plan files (``plan_files``), its sensitivity report, its report."""
     from allocator.io.horizon import load_horizon_instance
     from allocator.results.horizon import solve_horizon
     from allocator.writers.horizon import horizon_plan_json, write_horizon_plan
+    from allocator.writers.horizon_sensitivity import horizon_sensitivity_json, write_horizon_sensitivity
 
     loaded = load_horizon_instance(instance)
     model = _load_model(model_path)
@@ -741,12 +803,22 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
         raise
     plan.metadata["instance_file"] = str(instance)  # where `allocator report` finds the area tree
     rows = sum(len(year.rows) for year in plan.years)
+    engine = "highs" if solver == "auto" else solver
+    report = _horizon_sensitivity(loaded.value, model.value, plan, engine, time_limit, accept_gap, progress,
+                                  per_area) if with_sensitivity else None
+    language = lang or loaded.value.instance.language or "en"
     with publishing(out, force) as target:
-        written = write_horizon_plan(loaded.value, plan, target,
-                                     xlsx=xlsx if xlsx is not None else rows <= XLSX_AUTO_ROWS,
-                                     language=lang or loaded.value.instance.language or "en")
+        written = []
+        if plan_files:
+            written += write_horizon_plan(loaded.value, plan, target,
+                                          xlsx=xlsx if xlsx is not None else rows <= XLSX_AUTO_ROWS, language=language)
+        if report is not None:
+            # sensitivity.md is a memo: in summary.md's language (--lang, else the instance's, else English)
+            written += write_horizon_sensitivity(target, report, language=language)
         if with_report:
-            written += _write_report(target, loaded.value.instance, lang, plans=[json.loads(horizon_plan_json(plan))])
+            written += _write_report(target, loaded.value.instance, lang,
+                                     plans=[json.loads(horizon_plan_json(plan))] if plan_files else [],
+                                     sensitivities=[json.loads(horizon_sensitivity_json(report))] if report else [])
     console = lang or "en"
     if not quiet:
         _echo_horizon(plan, console)

@@ -22,7 +22,8 @@ from tests.conftest import DK_INSTANCE, MODELS, ROOT
 PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/writers/plan.py",
                   "allocator/writers/horizon.py", "allocator/app/page.py", "allocator/app/whatif.py", "allocator/app/horizon_page.py",
                   "allocator/writers/comparison.py", "allocator/reports/compare.py",
-                  "allocator/writers/horizon_comparison.py", "allocator/writers/sensitivity.py"]
+                  "allocator/writers/horizon_comparison.py", "allocator/writers/sensitivity.py",
+                  "allocator/writers/horizon_sensitivity.py"]
 TEMPLATES = sorted((ROOT / "allocator" / "writers" / "templates").glob("*.j2"))
 
 

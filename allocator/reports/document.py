@@ -210,6 +210,38 @@ class HorizonComparisonPart:
 
 
 @dataclass
+class HorizonVariantFigures:
+    """One variant of a multi-year sensitivity report, as the report's table shows it."""
+
+    kind: str
+    field: str
+    change: float
+    area: str  # the area's name ("" for every area)
+    specialty: str
+    year: int | None
+    status: str
+    inhabitant_years_change: float | None
+    posts_moved: float | None
+    posts_moved_first_year: float | None
+    regret: float | None
+    objective_change: float | None
+
+
+@dataclass
+class HorizonSensitivityPart:
+    """How firm a multi-year plan is (a multi-year sensitivity.json): the first year's firmness, the variants
+    of every area at once and the post variants (each area alone is in sensitivity.csv)."""
+
+    model: str
+    first_year: int
+    last_year: int
+    shifts: int  # assumption and coverage-weight variants with a plan
+    changing: int  # of those, the ones that change some area's first-year posts
+    variants: list[HorizonVariantFigures]  # every-area, coverage-weight and post variants, in the file's order
+    several: bool  # several specialties (labels name the specialty)
+
+
+@dataclass
 class SweepAxisFigures:
     """One axis of a sweep: each area's range of posts (and, multi-year, coverage) per value, and the changes."""
 
@@ -248,6 +280,7 @@ class Document:
     horizons: list[HorizonPart] = field(default_factory=list)
     horizon_comparisons: list[HorizonComparisonPart] = field(default_factory=list)
     sweeps: list[SweepPart] = field(default_factory=list)
+    horizon_sensitivities: list[HorizonSensitivityPart] = field(default_factory=list)
     group_names: dict[str, str] = field(default_factory=dict)
     sources: list[tuple[str, str]] = field(default_factory=list)
 
@@ -399,6 +432,23 @@ def _sensitivity_part(tree: _Tree, report: dict[str, Any]) -> SensitivityPart:
                            intervals_shown_of=len(cells), priority=priority)
 
 
+def _horizon_sensitivity_part(tree: _Tree, report: dict[str, Any]) -> HorizonSensitivityPart:
+    """The part of a multi-year sensitivity.json (``kind: multi-year``)."""
+    variants = report["variants"]
+    shifts = [v for v in variants if v["kind"] != "posts" and v["objective"] is not None]
+    shown = [HorizonVariantFigures(
+        kind=str(v["kind"]), field=str(v["field"]), change=float(v["change"]),
+        area=tree.name(v["area"]) if v.get("area") else "", specialty=str(v.get("specialty") or ""), year=v.get("year"),
+        status=str(v["status"]), inhabitant_years_change=v.get("inhabitant_years_change"),
+        posts_moved=v.get("posts_moved"), posts_moved_first_year=v.get("posts_moved_first_year"),
+        regret=v.get("regret"), objective_change=v.get("objective_change"))
+        for v in variants if not v.get("area")]
+    return HorizonSensitivityPart(model=str(report["model"]), first_year=int(report["years"]["first"]),
+                                  last_year=int(report["years"]["last_outlook"]), shifts=len(shifts),
+                                  changing=sum(1 for v in shifts if v["first_year_changes"]), variants=shown,
+                                  several=len(tree.instance.specialties) > 1)
+
+
 def _comparison_part(tree: _Tree, comparison: dict[str, Any]) -> ComparisonPart:
     policies = []
     reference_posts: dict[str, float] = defaultdict(float)
@@ -491,7 +541,8 @@ def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
     plans, sensitivities, comparisons
         Parsed plan.json, sensitivity.json and comparison.json documents (a multi-year plan.json,
         which holds a ``projection``, gives a :class:`HorizonPart`; a multi-year comparison.json,
-        ``kind: multi-year``, a :class:`HorizonComparisonPart`).
+        ``kind: multi-year``, a :class:`HorizonComparisonPart`; a multi-year sensitivity.json, a
+        :class:`HorizonSensitivityPart`).
     sweeps
         Parsed sweep.json documents (``allocator sweep``), each a :class:`SweepPart`.
     """
@@ -501,7 +552,10 @@ def build_document(instance: Instance, plans: Sequence[dict[str, Any]] = (),
     return Document(instance=instance.name, year=instance.year, language=instance.language,
                     plans=[_plan_part(tree, plan) for plan in plans if "projection" not in plan],
                     horizons=[_horizon_part(tree, plan) for plan in plans if "projection" in plan],
-                    sensitivities=[_sensitivity_part(tree, report) for report in sensitivities],
+                    sensitivities=[_sensitivity_part(tree, report) for report in sensitivities
+                                   if report.get("kind") != "multi-year"],
+                    horizon_sensitivities=[_horizon_sensitivity_part(tree, report) for report in sensitivities
+                                           if report.get("kind") == "multi-year"],
                     comparisons=[_comparison_part(tree, comparison) for comparison in comparisons
                                  if comparison.get("kind") != "multi-year"],
                     horizon_comparisons=[_horizon_comparison_part(tree, comparison) for comparison in comparisons

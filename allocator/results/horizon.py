@@ -137,7 +137,8 @@ def _diagnose(horizon: HorizonInstance, model: Model) -> InfeasibleError:
 
 
 def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "highs", time_limit: float | None = None,
-                  accept_gap: float | None = None, inputs: dict[str, str] | None = None) -> HorizonPlan:
+                  accept_gap: float | None = None, inputs: dict[str, str] | None = None,
+                  hint: np.ndarray | None = None) -> HorizonPlan:
     """Solve a multi-year instance as one MILP and verify the plan.
 
     Parameters
@@ -148,6 +149,10 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
         Seconds for the whole solve; past it without a proof (or the accepted gap), :class:`SolverError`.
     accept_gap
         Accept a plan whose certified relative gap is at most this; its status is then ``gap ≤ G``.
+    hint
+        A plan n[p, c] in units (e.g. the plan of an unchanged instance, for a sensitivity variant). When it
+        keeps every rule it is the warm start if it costs no more than the myopic plan, and it is the plan
+        returned when its objective equals the optimum (tie rule, before the myopic plan's).
 
     Raises
     ------
@@ -165,11 +170,15 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     base, reason = myopic(horizon, model)
     myopic_seconds = time.perf_counter() - built
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
+    given = _usable_hint(problem, hint)
+    warm = base
+    if given is not None and (base is None or problem.objective(given) <= problem.objective(base)):
+        warm = given
     if solver in ("highs", "scip"):
-        result = solve_highs(problem, time_limit=left, accept_gap=accept_gap or 0.0, hint=base,
+        result = solve_highs(problem, time_limit=left, accept_gap=accept_gap or 0.0, hint=warm,
                              engine="scip" if solver == "scip" else "highs")
     elif solver == "cbc":
-        result = solve_cbc(problem, time_limit=left, hint=base)
+        result = solve_cbc(problem, time_limit=left, hint=warm)
     else:
         raise InputError(f"the solver '{solver}' does not solve multi-year instances",
                          where=Location(None, None, "--solver"), fix="use --solver highs (default), scip or cbc")
@@ -198,8 +207,11 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
                 f"or add --accept-gap {max(gap, 1e-6):.2g} to write the best plan with its certified gap")
     status = "optimal" if accept_gap is None else f"gap ≤ {accept_gap:g}"
     tie = "the solver's plan"
-    if base is not None:
-        best, mine = problem.objective(units), problem.objective(base)
+    best = problem.objective(units)
+    if given is not None and problem.objective(given) <= best + ABSOLUTE + TOLERANCE * max(1.0, abs(best)):
+        units, tie = given, "the given plan (its objective equals the optimum)"
+    elif base is not None:
+        mine = problem.objective(base)
         if mine <= best + ABSOLUTE + TOLERANCE * max(1.0, abs(best)):
             units, tie = base, "the myopic plan (its objective equals the optimum)"
     instances, plans = year_plans(horizon, model, problem, units)
@@ -232,6 +244,18 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     plan.metadata["seconds"]["total"] = time.perf_counter() - started
     plan.metadata["verified"] = True
     return plan
+
+
+def _usable_hint(problem: HorizonProblem, hint: np.ndarray | None) -> np.ndarray | None:
+    """``hint`` as units n[p, c] when it has the problem's shape and keeps every rule; else None."""
+    from allocator.solvers.horizon_search import keeps_rules
+
+    if hint is None:
+        return None
+    units = np.asarray(hint, dtype=np.int64)
+    if units.shape != (problem.plan_years, len(problem.cells)) or not keeps_rules(problem, units):
+        return None
+    return units
 
 
 def _posts(problem: HorizonProblem, units: np.ndarray, first_year: int) -> dict[tuple[str, str, int], float]:

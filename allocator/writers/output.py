@@ -34,7 +34,7 @@ from allocator.errors import InputError, Interrupted, Location, OutputError
 #: Nothing else in the folder is ever touched.
 RUN_FILES = frozenset({
     "plan.csv", "plan.xlsx", "plan.json", "summary.md", "projection.csv", "diagnosis.json", "diagnosis.md",
-    "sensitivity.json", "sensitivity.md", "sensitivity_rules.csv", "sensitivity_cells.csv",
+    "sensitivity.json", "sensitivity.md", "sensitivity_rules.csv", "sensitivity_cells.csv", "sensitivity.csv",
     "comparison.csv", "comparison.json", "comparison.md", "apportionment.csv", "apportionment.json",
     "biproportional.csv", "biproportional.json", "report.html", "report.pdf",
     # allocator sweep (cells.parquet is a folder of partitions, moved in by the sweep itself) and pareto

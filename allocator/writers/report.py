@@ -21,8 +21,8 @@ import matplotlib
 
 from allocator.io.geometry import Polygon
 from allocator.reports.document import (AreaFigures, ComparisonPart, CoverageFigures, Document,
-                                        HorizonComparisonPart, HorizonPart, PlanPart, SensitivityPart,
-                                        SweepAxisFigures, SweepPart)
+                                        HorizonComparisonPart, HorizonPart, HorizonSensitivityPart, PlanPart,
+                                        SensitivityPart, SweepAxisFigures, SweepPart)
 from allocator.writers import charts
 from allocator.writers.language import Numbers, _decimal, translations
 from allocator.writers.output import Target, write_files
@@ -425,6 +425,32 @@ class _Writer:
                          "changes": changes, "figure": self.sweep_figure(axis, f"{key}-{i}")})
         return {"part": part, "key": key, "intro": intro, "axes": axes}
 
+    # --- how firm a multi-year plan is ------------------------------------------------------------------
+    def horizon_sensitivity_context(self, part: HorizonSensitivityPart, key: str) -> dict[str, Any]:
+        """The strings of a multi-year sensitivity section: the first year's firmness and one row per variant."""
+        from allocator.writers.horizon_sensitivity import variant_label
+
+        _, n = self._, self.n
+        if part.changing:
+            headline = _("The split of %(year)s changes under %(changed)s of %(count)s shifts of the assumptions "
+                         "and the coverage weight.") % {"year": part.first_year, "changed": n.whole(part.changing),
+                                                        "count": n.whole(part.shifts)}
+        else:
+            headline = _("The split of %(year)s is firm: none of the %(count)s shifts of the assumptions and the "
+                         "coverage weight changes it.") % {"year": part.first_year, "count": n.whole(part.shifts)}
+        rows = []
+        for v in part.variants:
+            solved = v.inhabitant_years_change is not None
+            rows.append({"label": variant_label(self.language, v.kind, v.field, v.change, v.area, v.specialty, v.year,
+                                                part.several),
+                         "status": v.status,
+                         "without": n.signed(round(v.inhabitant_years_change)) if solved else "–",
+                         "objective": _signed_decimal(n, v.objective_change),
+                         "moved": n.posts(v.posts_moved) if solved else "–",
+                         "first": n.posts(v.posts_moved_first_year) if solved else "–",
+                         "regret": n.decimal(v.regret, 2) if v.regret is not None else "–"})
+        return {"part": part, "key": key, "headline": headline, "rows": rows}
+
     def context(self) -> dict[str, Any]:
         document = self.document
         return {
@@ -445,11 +471,21 @@ class _Writer:
                  "reached": self.horizon_comparison_rows(part, [p.areas for p in part.policies])}
                 for k, part in enumerate(document.horizon_comparisons)],
             "sweeps": [self.sweep_context(part, f"sweep-{k}") for k, part in enumerate(document.sweeps)],
+            "horizon_sensitivities": [self.horizon_sensitivity_context(part, f"hsens-{k}")
+                                      for k, part in enumerate(document.horizon_sensitivities)],
             "comparisons": [{"part": part, "figure": self.comparison_figure(part, f"cmp-{k}"),
                              "maps": self.comparison_maps(part, f"cmp-{k}"),
                              "areas": _sorted(part.areas), "key": f"cmp-{k}"}
                             for k, part in enumerate(document.comparisons)],
         }
+
+
+def _signed_decimal(n: Numbers, value: float | None) -> str:
+    """``+2.49``, ``−0.59`` (a real minus sign), ``0.00``; ``–`` when unknown."""
+    if value is None:
+        return "–"
+    text = n.decimal(abs(value), 2)
+    return ("+" + text) if value > 0 else ("\u2212" + text) if value < 0 else text
 
 
 def _environment(language: str) -> jinja2.Environment:
