@@ -11,7 +11,8 @@ plan solved and :func:`allocator.solvers.horizon.solve_highs` called with the ti
 the build (search and pool box included). One JSON line per solve goes to stdout (and ``--out``):
 status, plan, bound, gap, wall and CPU seconds of the solving process, the load average at its end.
 
-Shapes are ``LEAVESxSPECIALTIES`` (generated, SYNTHETIC: :func:`benchmarks.horizon.horizon_instance`,
+Shapes are ``LEAVESxSPECIALTIES`` with optional ``tTOTAL`` (posts a year, default 350) and
+``hLOW-HIGH`` (headcounts as shares of demand, default 0.75-1.15), e.g. ``200x1t714`` (generated, SYNTHETIC: :func:`benchmarks.horizon.horizon_instance`,
 5 plan years, 12 outlook years, 5 training years; ``seed`` is the generator's seed) or ``dk`` (the
 bundled Danish horizon instance; ``seed`` then only numbers the repeat). ``--option NAME=VALUE``
 (repeatable) passes a HiGHS option by its name in HighsOptions.h; values parse as bool, int, float,
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -50,6 +52,19 @@ def parse_seeds(text: str) -> list[int]:
         first, last = text.split("-")
         return list(range(int(first), int(last) + 1))
     return [int(part) for part in text.split(",")]
+
+
+def parse_shape(text: str) -> dict[str, Any]:
+    """``98x1`` (leaves x specialties), optionally ``t714`` (posts a year) and ``h0.5-0.9`` (headcounts)."""
+    match = re.fullmatch(r"(\d+)x(\d+)(?:t(\d+))?(?:h([\d.]+)-([\d.]+))?", text)
+    if match is None:
+        raise ValueError(f"shape '{text}' is not LEAVESxSPECIALTIES[tTOTAL][hLOW-HIGH]")
+    shape: dict[str, Any] = {"leaves": int(match.group(1)), "specialties": int(match.group(2))}
+    if match.group(3):
+        shape["total"] = int(match.group(3))
+    if match.group(4):
+        shape["headcount"] = (float(match.group(4)), float(match.group(5)))
+    return shape
 
 
 def solve_in_process(path: Path, limit: float, engine: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -101,9 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                 if shape == "dk":
                     path = DK
                 else:
-                    leaves, specialties = (int(part) for part in shape.split("x"))
-                    path = write_instance(Path(folder) / f"{shape}-{seed}.yaml",
-                                          horizon_instance(seed, leaves=leaves, specialties=specialties))
+                    path = write_instance(Path(folder) / f"{shape}-{seed}.yaml", horizon_instance(seed, **parse_shape(shape)))
                 for options in option_sets:
                     for engine in args.engines.split(","):
                         row = {"shape": shape, "seed": seed, "engine": engine, "limit": args.limit,

@@ -414,9 +414,11 @@ def _searched(problem: HorizonProblem, hint: np.ndarray | None,
 
 
 #: ``--solver auto`` picks SCIP for a model with at most this many cells (leaf x specialty), HiGHS above
-#: (benchmarks/horizon_results.md, round 6: SCIP's bound was higher on 98 x 1 and 98 x 3, HiGHS's on 98 x 10
-#: and 98 x 40, where SCIP spends its time in presolve and the root).
-AUTO_SCIP_MAX_CELLS = 300
+#: (benchmarks/horizon_results.md, round 6). SCIP's bound was the higher on 98 x 1 (98 cells) and 98 x 3
+#: (294); HiGHS's on 200 x 1 (200), 98 x 5 (490), 98 x 10 (980) and 98 x 40, where SCIP can spend the whole
+#: limit in presolve and at the root. The limit sits below 200: a wrong pick of SCIP cost up to 20 times
+#: the gap (or no bound at all), a wrong pick of HiGHS about 1.2 times (98 x 3).
+AUTO_SCIP_MAX_CELLS = 100
 
 
 def choose_engine(problem: HorizonProblem) -> tuple[Literal["highs", "scip"], str]:
@@ -443,9 +445,12 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     pools are bounded by their ranges under the hint's cost (:func:`_pool_box`; at most POOL_BOX_LIMIT
     pools). ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches; ``options`` are HiGHS
     options by name (HighsOptions.h), for measurements (benchmarks/horizon_engines.py). ``time_limit`` is
-    honoured by the wall clock: a solve still running GRACE_SECONDS after it is abandoned with the
-    best bound and plan value its log reported, and ``hint`` as the plan, since the
-    solver's own plan cannot be read from a solve that has not returned.
+    honoured by the wall clock: the solver's own limit ends RESERVE_SHARE of the time left (at most
+    RESERVE_SECONDS) earlier, so that it returns by itself with its best plan; a solve still running
+    GRACE_SECONDS after the limit is abandoned with the best bound and plan value its log reported, and
+    ``hint`` as the plan, since the solver's own plan cannot be read from a solve that has not returned.
+    A solve stopped by a limit with no plan, or a worse one than the (searched) hint, returns the hint
+    when it keeps every rule: a stopped solve's plan is never worse than the warm start.
     """
     from ortools.init.python import init
     from ortools.math_opt.python import mathopt
