@@ -417,7 +417,8 @@ def _searched(problem: HorizonProblem, hint: np.ndarray | None,
 #: (benchmarks/horizon_results.md, round 6). SCIP's bound was the higher on 98 x 1 (98 cells) and 98 x 3
 #: (294); HiGHS's on 200 x 1 (200), 98 x 5 (490), 98 x 10 (980) and 98 x 40, where SCIP can spend the whole
 #: limit in presolve and at the root. The limit sits below 200: a wrong pick of SCIP cost up to 20 times
-#: the gap (or no bound at all), a wrong pick of HiGHS about 1.2 times (98 x 3).
+#: the gap (or no bound at all), a wrong pick of HiGHS about 1.2 times (98 x 3). Against the rule: on 98 x 1 with
+#: a shortage in every leaf, SCIP's bound was higher but HiGHS's plans 0.4-1.4% cheaper (docs/mathematics.md).
 AUTO_SCIP_MAX_CELLS = 100
 
 
