@@ -67,10 +67,14 @@ def parse_shape(text: str) -> dict[str, Any]:
     return shape
 
 
-def solve_in_process(path: Path, limit: float, engine: str, options: dict[str, Any]) -> dict[str, Any]:
-    """One solve of ``path`` in a fresh process (see the module docstring)."""
+def solve_in_process(path: Path, limit: float, engine: str, options: dict[str, Any],
+                     reserve: bool = True) -> dict[str, Any]:
+    """One solve of ``path`` in a fresh process (see the module docstring); ``reserve=False`` gives the solver
+    the whole time left as its own limit (before round 6), to measure what the reserve changes."""
     code = (
         "import json, os, time\n"
+        "import allocator.solvers.horizon as horizon\n"
+        f"horizon.RESERVE_SECONDS = horizon.RESERVE_SECONDS if {reserve!r} else 0.0\n"
         "from allocator.io.horizon import load_horizon_instance\n"
         "from allocator.io.schemas import DEFAULT_MODEL\n"
         "from allocator.core.horizon import build_horizon\n"
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="several sets of HiGHS options, each solved in turn per seed: sets split by ';', "
                              "options within a set by ',', 'base' for none (e.g. 'base;presolve=off')")
     parser.add_argument("--out", type=Path, default=None, help="also append the JSON lines to this file")
+    parser.add_argument("--no-reserve", action="store_true",
+                        help="the solver's own limit is the whole time left (no reserve before the guard's)")
     args = parser.parse_args(argv)
     sets = [args.option] if args.option_sets is None else [
         [] if text.strip() == "base" else text.split(",") for text in args.option_sets.split(";")]
@@ -120,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
                 for options in option_sets:
                     for engine in args.engines.split(","):
                         row = {"shape": shape, "seed": seed, "engine": engine, "limit": args.limit,
-                               "options": options, **solve_in_process(path, args.limit, engine, options)}
+                               "options": options, "reserve": not args.no_reserve,
+                               **solve_in_process(path, args.limit, engine, options, not args.no_reserve)}
                         line = json.dumps(row)
                         print(line, flush=True)
                         if args.out is not None:
