@@ -414,11 +414,11 @@ def _searched(problem: HorizonProblem, hint: np.ndarray | None,
 
 
 #: ``--solver auto`` picks SCIP for a model with at most this many cells (leaf x specialty), HiGHS above
-#: (benchmarks/horizon_results.md, round 6). SCIP's bound was the higher on 98 x 1 (98 cells) and 98 x 3
-#: (294); HiGHS's on 200 x 1 (200), 98 x 5 (490), 98 x 10 (980) and 98 x 40, where SCIP can spend the whole
-#: limit in presolve and at the root. The limit sits below 200: a wrong pick of SCIP cost up to 20 times
-#: the gap (or no bound at all), a wrong pick of HiGHS about 1.2 times (98 x 3). Against the rule: on 98 x 1 with
-#: a shortage in every leaf, SCIP's bound was higher but HiGHS's plans 0.4-1.4% cheaper (docs/mathematics.md).
+#: (benchmarks/horizon_results.md, round 6). SCIP's bound was the higher on 98 x 1 (98 cells) and 98 x 3 (294);
+#: above 100 cells its edge fades while HiGHS's plans are cheaper (150 x 1: SCIP's bound higher on 5 of 5, its
+#: gap smaller on 2; 98 x 5: 3 to 2; 200 x 1: equal bounds, HiGHS's gaps 4-8 times smaller; 98 x 10, 98 x 40:
+#: HiGHS), and under load SCIP, slower to its first bound, falls further behind. Against the rule: on 98 x 1
+#: with a shortage in every leaf, SCIP's bound was higher but HiGHS's plans 0.4-1.4% cheaper.
 AUTO_SCIP_MAX_CELLS = 100
 
 
