@@ -162,7 +162,7 @@ def main() -> None:
 @click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=None,
               help="Policy model file (YAML/JSON). Default: posts follow population.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the plan files.")
-@click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow (multi-year: highs, scip or cbc).")
+@click.option("--solver", default="auto", show_default=True, help="Backend: auto, cbc, highs, cpsat or flow (multi-year: auto, highs, scip or cbc).")
 @click.option("--time-limit", type=float, default=None, help="Seconds the solver may use.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
 @click.option("--xlsx/--no-xlsx", default=None,
@@ -796,15 +796,15 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
     check_output_dir(out, force)
     _warn(loaded.value.instance, [model.value])
     try:
-        plan = solve_horizon(loaded.value, model.value, solver="highs" if solver == "auto" else solver,
+        plan = solve_horizon(loaded.value, model.value, solver=solver,
                              time_limit=time_limit, accept_gap=accept_gap, inputs={**loaded.hashes, **model.hashes})
     except InfeasibleError as exc:
         _write_diagnosis(out, force, loaded.value.name, exc)
         raise
     plan.metadata["instance_file"] = str(instance)  # where `allocator report` finds the area tree
     rows = sum(len(year.rows) for year in plan.years)
-    engine = "highs" if solver == "auto" else solver
-    report = _horizon_sensitivity(loaded.value, model.value, plan, engine, time_limit, accept_gap, progress,
+    # the variants under the plan's engine rule (auto picks by the shape, which no variant changes)
+    report = _horizon_sensitivity(loaded.value, model.value, plan, solver, time_limit, accept_gap, progress,
                                   per_area) if with_sensitivity else None
     language = lang or loaded.value.instance.language or "en"
     with publishing(out, force) as target:
@@ -839,7 +839,7 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
     loaded = load_horizon_instance(instance)
     check_output_dir(out, force)
     _warn(loaded.value.instance, models)
-    comparison = compare_horizon(loaded.value, models, solver="highs" if solver == "auto" else solver,
+    comparison = compare_horizon(loaded.value, models, solver=solver,
                                  time_limit=time_limit, accept_gap=accept_gap, inputs=loaded.hashes)
     with publishing(out, force) as target:
         written = write_horizon_comparison(target, comparison,

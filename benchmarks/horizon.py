@@ -109,7 +109,7 @@ def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
 
     ``hint`` passes the myopic plan as a warm start; ``tight`` keeps the shortfall upper bounds;
     ``textbook`` writes the one-year cost with a shortfall and a surplus variable instead of segments;
-    ``engine`` is ``highs`` or ``scip``; ``search`` improves the warm start by local search first
+    ``engine`` is ``highs``, ``scip`` or ``auto`` (:func:`allocator.solvers.horizon.choose_engine`); ``search`` improves the warm start by local search first
     (allocator.solvers.horizon_search). ``seconds`` is wall time from the build to the answer (the
     time limit counts from the same start); ``cpu`` the process's CPU seconds over the same span, which
     the other work on a shared machine does not inflate; ``peak_mb`` the process's peak resident memory.
@@ -120,20 +120,22 @@ def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
         "from allocator.io.schemas import DEFAULT_MODEL\n"
         "from allocator.core.horizon import build_horizon\n"
         "from allocator.results.horizon import myopic\n"
-        "from allocator.solvers.horizon import solve_highs\n"
+        "from allocator.solvers.horizon import choose_engine, solve_highs\n"
         f"h = load_horizon_instance({str(path)!r}).value\n"
         "started = time.perf_counter()\n"
         "cpu = time.process_time()\n"
         "problem = build_horizon(h, DEFAULT_MODEL)\n"
         "base, _ = myopic(h, DEFAULT_MODEL)\n"
+        f"engine = choose_engine(problem)[0] if {engine!r} == 'auto' else {engine!r}\n"
         f"left = {limit} - (time.perf_counter() - started)\n"
         f"r = solve_highs(problem, time_limit=left, hint=base if {hint} else None, tight={tight}, textbook={textbook},\n"
-        f"                engine={engine!r}, search={search})\n"
+        f"                engine=engine, search={search})\n"
         "print(json.dumps({'status': r.status, 'seconds': time.perf_counter() - started, 'gap': r.gap,\n"
         "                  'objective': r.objective, 'bound': r.bound, 'build': r.build_seconds,\n"
         "                  'cpu': time.process_time() - cpu, 'abandoned': bool(r.extra.get('abandoned')),\n"
         "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
-        "                  'start': r.extra.get('start_objective'), 'search_s': r.extra.get('search_seconds')}), flush=True)\n"
+        "                  'start': r.extra.get('start_objective'), 'search_s': r.extra.get('search_seconds'),\n"
+        "                  'engine': engine}), flush=True)\n"
         # a solve abandoned at its limit still runs in C++: end at once, as the CLI does (allocator.__main__)
         "import os; os._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -187,8 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--headcount", default="0.75,1.15",
                         help="headcount range of the generated instances, as shares of demand")
-    parser.add_argument("--solver", default="highs", choices=["highs", "scip"],
-                        help="the engine of the random and wide rows (through OR-Tools MathOpt)")
+    parser.add_argument("--solver", default="auto", choices=["auto", "highs", "scip"],
+                        help="the engine of the random and wide rows (through OR-Tools MathOpt); auto: the "
+                             "engine `allocator solve --solver auto` picks for the shape")
     args = parser.parse_args(argv)
     rows = args.rows.split(",")
     low, high = (float(part) for part in args.headcount.split(","))
@@ -196,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
              f"`python -m benchmarks.horizon --rows {args.rows} --instances {args.instances} --limit {args.limit:g} "
              f"--wide-limit {args.wide_limit:g} --headcount {args.headcount} --solver {args.solver}` on "
              f"{platform.machine()}, Python {platform.python_version()}, "
-             f"{'HiGHS' if args.solver == 'highs' else 'SCIP'} through OR-Tools MathOpt, one thread. The machine was "
+             f"{ {'highs': 'HiGHS', 'scip': 'SCIP', 'auto': 'the engine --solver auto picks'}[args.solver]} through "
+             f"OR-Tools MathOpt, one thread. The machine was "
              f"shared with other work while this ran, so times are noisy (load average at the start: "
              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores).", ""]
     if "dk" in rows:
@@ -214,10 +218,10 @@ def main(argv: list[str] | None = None) -> None:
                   f"years, headcounts {low:g}-{high:g} x demand (goal: 18 of 20 proven optimal within 60 s)", "",
                   f"- proven optimal within 10 s: {within10} of {len(results)}",
                   f"- proven optimal within {args.limit:g} s: {within60} of {len(results)}",
-                  "", "| seed | status | seconds | CPU s | gap | objective | best bound |",
-                  "|---:|---|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['seed']} | {r['status']} | {r['seconds']:.2f} | {r['cpu']:.2f} | {r['gap']:.2e} | "
-                  f"{r['objective']:.6f} | {r['bound']:.6f} |" for r in results]
+                  "", "| seed | engine | status | seconds | CPU s | gap | objective | best bound |",
+                  "|---:|---|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['seed']} | {r['engine']} | {r['status']} | {r['seconds']:.2f} | {r['cpu']:.2f} | "
+                  f"{r['gap']:.2e} | {r['objective']:.6f} | {r['bound']:.6f} |" for r in results]
         lines.append("")
     if "variants" in rows:
         lines += [f"## Formulation variants ({args.instances} generated 98 x 1 instances and the Danish one, "
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
         results = bench_random(1, args.wide_limit, specialties=40, engine=args.solver)
         r = results[0]
         lines += ["## 98 leaves x 40 specialties x 5 plan years x 12 outlook years (the gap reached in 120 s)", "",
-                  f"- status `{r['status']}` after {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU (model built in "
+                  f"- engine {r['engine']}; status `{r['status']}` after {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU (model built in "
                   f"{r['build']:.1f} s{'; the solve overran its limit and was abandoned at the limit' if r['abandoned'] else ''}); "
                   f"gap {r['gap']:.2e} (objective {r['objective']:.6f}, best bound {r['bound']:.6f}); peak memory "
                   f"{r['peak_mb']:.0f} MB", ""]

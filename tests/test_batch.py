@@ -38,7 +38,7 @@ def test_index_gives_a_multi_year_plan_per_year(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["index", str(tmp_path)])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "index.md").read_text(encoding="utf-8")
-    assert "| population | 350 a year, 2021–2025 |" in text and "| optimal | highs |" in text
+    assert "| population | 350 a year, 2021–2025 |" in text and "| optimal | scip |" in text
     assert "1750" not in text and (tmp_path / "dk-horizon/population/projection.csv").exists()
     assert "(dk-horizon/population/projection.csv)" in text
 

@@ -146,10 +146,10 @@ def _brute_force(horizon: Any, model: Model) -> float | None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tiny_horizons(), tiny_models())
-def test_optimum_equals_brute_force_and_cbc_and_scip_agree(data: dict[str, Any], model: Model) -> None:
+def test_optimum_equals_brute_force_and_cbc_scip_and_auto_agree(data: dict[str, Any], model: Model) -> None:
     horizon = _load(data)
     expected = _brute_force(horizon, model)
-    for solver in ("highs", "cbc", "scip"):
+    for solver in ("highs", "cbc", "scip", "auto"):
         if expected is None:
             with pytest.raises(InfeasibleError):
                 solve_horizon(horizon, model, solver=solver)

@@ -162,7 +162,7 @@ def horizon_metrics(horizon: HorizonInstance, plan: HorizonPlan,
         reached=len(reached), leaves=len(cells), last_reached=max(reached) if reached else None, moved=moved)
 
 
-def compare_horizon(horizon: HorizonInstance, models: list[Model], *, solver: str = "highs",
+def compare_horizon(horizon: HorizonInstance, models: list[Model], *, solver: str = "auto",
                     time_limit: float | None = None, accept_gap: float | None = None,
                     inputs: dict[str, str] | None = None) -> HorizonComparison:
     """Solve ``horizon`` under each model (each plan verified) and line the plans up.

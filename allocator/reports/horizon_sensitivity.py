@@ -282,7 +282,7 @@ def _moved(plan_posts: dict[tuple[str, str, int], float], posts: dict[tuple[str,
 
 
 def solve_variant(horizon: HorizonInstance, model: Model, plan: HorizonPlan, variant: Variant, *,
-                  solver: str = "highs", time_limit: float | None = None,
+                  solver: str = "auto", time_limit: float | None = None,
                   accept_gap: float | None = None) -> VariantResult:
     """Solve one variant as the plan was solved (verified), and measure it against the plan.
 
@@ -327,7 +327,7 @@ def solve_variant(horizon: HorizonInstance, model: Model, plan: HorizonPlan, var
         coverage_last=region_coverage(changed, solved, last), posts=posts)
 
 
-def horizon_sensitivity(horizon: HorizonInstance, model: Model, plan: HorizonPlan, *, solver: str = "highs",
+def horizon_sensitivity(horizon: HorizonInstance, model: Model, plan: HorizonPlan, *, solver: str = "auto",
                         time_limit: float | None = None, accept_gap: float | None = None, per_area: bool = True,
                         progress: Callable[[int, int], None] | None = None) -> HorizonSensitivity:
     """Solve every variant of :func:`variants_of` against ``plan`` (the verified plan of ``horizon``, ``model``).

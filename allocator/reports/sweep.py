@@ -286,7 +286,7 @@ def solve_horizon_scenario(context: SweepContext, change: Change) -> ScenarioRes
     parents = parent_areas(context.instance)
     columns = horizon_columns(horizon, parents)
     try:
-        plan = solve_horizon(horizon, model, solver="highs", time_limit=context.time_limit,
+        plan = solve_horizon(horizon, model, time_limit=context.time_limit,
                              accept_gap=context.accept_gap)
     except (InfeasibleError, TimeLimitError) as exc:
         status = "infeasible" if isinstance(exc, InfeasibleError) else "time-limit"

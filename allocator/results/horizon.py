@@ -136,7 +136,7 @@ def _diagnose(horizon: HorizonInstance, model: Model) -> InfeasibleError:
     return InfeasibleError(text, [], Diagnosis([], [], text))
 
 
-def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "highs", time_limit: float | None = None,
+def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "auto", time_limit: float | None = None,
                   accept_gap: float | None = None, inputs: dict[str, str] | None = None,
                   hint: np.ndarray | None = None) -> HorizonPlan:
     """Solve a multi-year instance as one MILP and verify the plan.
@@ -144,7 +144,8 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     Parameters
     ----------
     solver
-        ``highs`` (default) or ``cbc``.
+        ``auto`` (default; the engine :func:`~allocator.solvers.horizon.choose_engine` picks by the
+        instance's shape, as ``allocator solve`` does), ``highs``, ``scip`` or ``cbc``.
     time_limit
         Seconds for the whole solve; past it without a proof (or the accepted gap), :class:`SolverError`.
     accept_gap
@@ -158,7 +159,7 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     ------
     InfeasibleError, SolverError, VerificationError
     """
-    from allocator.solvers.horizon import solve_cbc, solve_highs
+    from allocator.solvers.horizon import choose_engine, solve_cbc, solve_highs
 
     started = time.perf_counter()
     if model.objective not in ("absolute", "squared", "apportionment"):
@@ -166,6 +167,9 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
         raise InputError(f"objective '{model.objective}' has no multi-year form",
                          where=Location(None, None, "objective"), fix="use 'absolute', 'squared' or 'apportionment'")
     problem = build_horizon(horizon, model)
+    rule = ""
+    if solver == "auto":
+        solver, rule = choose_engine(problem)
     built = time.perf_counter()
     base, reason = myopic(horizon, model)
     myopic_seconds = time.perf_counter() - built
@@ -181,7 +185,7 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
         result = solve_cbc(problem, time_limit=left, hint=warm)
     else:
         raise InputError(f"the solver '{solver}' does not solve multi-year instances",
-                         where=Location(None, None, "--solver"), fix="use --solver highs (default), scip or cbc")
+                         where=Location(None, None, "--solver"), fix="use --solver auto (default), highs, scip or cbc")
     if result.status == "infeasible":
         raise _diagnose(horizon, model)
     units = result.units
@@ -197,8 +201,8 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
                               + "; no plan was written. Raise --time-limit")
             limit = f"at the time limit of {time_limit:g} s" if time_limit is not None else f"({result.status})"
             if not math.isfinite(result.bound):
-                # no bound yet: an abandoned solve whose log gave none (solvers.horizon.GRACE_SECONDS),
-                # or a limit that ended before the root LP
+                # an abandoned solve whose log gave no bound (see solvers.horizon.GRACE_SECONDS), or a solve
+                # stopped before its root LP (the bound is then -inf)
                 raise stopped(f"the solver stopped {limit} before it proved any bound; no plan was written. "
                               "Raise --time-limit")
             raise stopped(
@@ -236,6 +240,7 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "high
     plan.metadata.update({
         **run_metadata(horizon.name, model, inputs), "solver": solver, "solver_version": result.solver,
         "solver_detail": result.detail, "status": status, "tie_rule": tie,
+        **({"solver_rule": rule} if rule else {}),
         "python": platform.python_version(), "cells": len(problem.cells), "plan_years": problem.plan_years,
         "outlook_years": problem.outlook_years,
         "seconds": {"prepare": built - started, "myopic": myopic_seconds, "build": result.build_seconds,

@@ -297,6 +297,11 @@ def _pool_box(problem: HorizonProblem, terms: _Terms, cutoff: float,
 #: checks its limit only between root separation rounds, which take over 10 s on 98 x 40 instances.
 GRACE_SECONDS = 0.5
 
+#: The solver's own time limit ends this share of the time left before the wall-clock guard's (at most
+#: RESERVE_SECONDS), so that it returns by itself, with its best plan, before the guard stops waiting for it.
+RESERVE_SHARE = 0.05
+RESERVE_SECONDS = 2.0
+
 #: A HiGHS MIP progress row: source, nodes, queue, leaves, explored %, best bound, best plan, gap ...
 _HIGHS_ROW = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s+")
 
@@ -408,19 +413,45 @@ def _searched(problem: HorizonProblem, hint: np.ndarray | None,
     return better, {"search_seconds": time.perf_counter() - started, "start_objective": problem.objective(better)}
 
 
+#: ``--solver auto`` picks SCIP for a model with at most this many cells (leaf x specialty), HiGHS above
+#: (benchmarks/horizon_results.md, round 6). SCIP's bound was the higher on 98 x 1 (98 cells) and 98 x 3 (294);
+#: above 100 cells its edge fades while HiGHS's plans are cheaper (150 x 1: SCIP's bound higher on 5 of 5, its
+#: gap smaller on 2; 98 x 5: 3 to 2; 200 x 1: equal bounds, HiGHS's gaps 4-8 times smaller; 98 x 10, 98 x 40:
+#: HiGHS), and under load SCIP, slower to its first bound, falls further behind. Against the rule: on 98 x 1
+#: with a shortage in every leaf, SCIP's bound was higher but HiGHS's plans 0.4-1.4% cheaper.
+AUTO_SCIP_MAX_CELLS = 100
+
+
+def choose_engine(problem: HorizonProblem) -> tuple[Literal["highs", "scip"], str]:
+    """The engine ``--solver auto`` uses for ``problem``, and the rule in words.
+
+    Deterministic, on the shape alone: SCIP for at most AUTO_SCIP_MAX_CELLS cells, else HiGHS. Both
+    are exact to the same tolerances; the rule only picks the one whose bound rose faster on
+    generated instances of that size.
+    """
+    cells = len(problem.cells)
+    if cells <= AUTO_SCIP_MAX_CELLS:
+        return "scip", f"auto: SCIP for {cells} cells (at most {AUTO_SCIP_MAX_CELLS})"
+    return "highs", f"auto: HiGHS for {cells} cells (more than {AUTO_SCIP_MAX_CELLS})"
+
+
 def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, accept_gap: float = 0.0,
                 hint: np.ndarray | None = None, tight: bool = True, textbook: bool = False,
                 engine: Literal["highs", "scip"] = "highs", search: bool = True,
-                pool_box: bool = True) -> HorizonResult:
+                pool_box: bool = True, options: dict[str, bool | int | float | str] | None = None) -> HorizonResult:
     """Solve the horizon MILP with HiGHS (or SCIP) through MathOpt, warm-started from ``hint`` (n[p, c]).
 
     With ``search`` the hint is first improved by :func:`~allocator.solvers.horizon_search.improve_plan`
     (exact pair moves). With ``pool_box``, a feasible hint and no time limit under POOL_BOX_MIN_SECONDS, the
     pools are bounded by their ranges under the hint's cost (:func:`_pool_box`; at most POOL_BOX_LIMIT
-    pools). ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches. ``time_limit`` is
-    honoured by the wall clock: a solve still running GRACE_SECONDS after it is abandoned with the
-    best bound and plan value its log reported, and ``hint`` as the plan, since the
-    solver's own plan cannot be read from a solve that has not returned.
+    pools). ``tight`` and ``textbook`` are :func:`_terms`'s measurement switches; ``options`` are HiGHS
+    options by name (HighsOptions.h), for measurements (benchmarks/horizon_engines.py). ``time_limit`` is
+    honoured by the wall clock: the solver's own limit ends RESERVE_SHARE of the time left (at most
+    RESERVE_SECONDS) earlier, so that it returns by itself with its best plan; a solve still running
+    GRACE_SECONDS after the limit is abandoned with the best bound and plan value its log reported, and
+    ``hint`` as the plan, since the solver's own plan cannot be read from a solve that has not returned.
+    A solve stopped by a limit with no plan, or a worse one than the (searched) hint, returns the hint
+    when it keeps every rule: a stopped solve's plan is never worse than the warm start.
     """
     from ortools.init.python import init
     from ortools.math_opt.python import mathopt
@@ -449,9 +480,14 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
                                      absolute_gap_tolerance=ABSOLUTE_GAP, random_seed=0)
     left = None if time_limit is None else max(0.0, time_limit - (built - started))
     if left is not None:
-        params.time_limit = datetime.timedelta(seconds=left)
+        params.time_limit = datetime.timedelta(seconds=left - min(RESERVE_SECONDS, RESERVE_SHARE * left))
     if engine == "scip":
         params.threads = 1
+    for key, value in (options or {}).items():
+        table = (params.highs.bool_options if isinstance(value, bool) else params.highs.int_options
+                 if isinstance(value, int) else params.highs.double_options if isinstance(value, float)
+                 else params.highs.string_options)
+        table[key] = value
     model_params = None
     if hint is not None:
         values = {variables[int(n[p, c])]: float(hint[p, c]) for p in range(n.shape[0]) for c in range(n.shape[1])}
@@ -493,23 +529,26 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     if reason == mathopt.TerminationReason.OPTIMAL and units is not None:
         proven = objective - bound <= ABSOLUTE_GAP + RELATIVE_GAP * abs(objective)
         return HorizonResult("optimal" if proven else "gap", units, **common)  # type: ignore[arg-type]
+    stopped = reason in (mathopt.TerminationReason.FEASIBLE, mathopt.TerminationReason.NO_SOLUTION_FOUND)
+    if stopped and hint is not None and keeps_rules(problem, hint) and (
+            units is None or problem.objective(hint) < objective):
+        # Stopped without a proof, with no plan or a worse one than the warm start (the solver may drop a
+        # hint that its tolerances reject): the warm start is the best plan known, and it keeps every rule.
+        own = "none" if units is None else f"worse, {objective!r}"
+        units, objective = np.asarray(hint, dtype=np.int64), problem.objective(hint)
+        common.update(objective=objective, detail=f"{common['detail']} (the plan is the warm start; the "
+                                                  f"solver's own: {own})")
     if reason == mathopt.TerminationReason.INFEASIBLE:
         if "pool_box" in searched:
             # The hint keeps every rule and lies in the box, so this is the solver's tolerance, not the
             # problem: solve again without the box rather than call a feasible problem infeasible.
             left = None if time_limit is None else time_limit - (time.perf_counter() - started)
             return solve_highs(problem, time_limit=left, accept_gap=accept_gap, hint=hint, tight=tight,
-                               textbook=textbook, engine=engine, search=False, pool_box=False)
+                               textbook=textbook, engine=engine, search=False, pool_box=False, options=options)
         return HorizonResult("infeasible", None, **common)  # type: ignore[arg-type]
     if units is not None:
         return HorizonResult("time_limit", units, **common)  # type: ignore[arg-type]
     if reason in (mathopt.TerminationReason.NO_SOLUTION_FOUND, mathopt.TerminationReason.FEASIBLE):
-        if hint is not None and keeps_rules(problem, hint):
-            # Stopped before it took up the warm start (a short limit on a busy machine): the warm start
-            # keeps every rule, so it is still the best plan known, with whatever bound the solver proved.
-            hinted = np.asarray(hint, dtype=np.int64)
-            common["objective"] = problem.objective(hinted)
-            return HorizonResult("time_limit", hinted, **common)  # type: ignore[arg-type]
         return HorizonResult("time_limit", None, **common)  # type: ignore[arg-type]
     return HorizonResult("error", None, **common)  # type: ignore[arg-type]
 
