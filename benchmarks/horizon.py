@@ -104,7 +104,8 @@ def write_instance(path: Path, data: dict[str, Any]) -> Path:
 
 
 def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
-                textbook: bool = False, engine: str = "highs", search: bool = True) -> dict[str, Any]:
+                textbook: bool = False, engine: str = "highs", search: bool = True,
+                options: dict[str, Any] | None = None, reserve: bool = True) -> dict[str, Any]:
     """Solve one instance in a fresh process; return status, seconds, gap, objective and bound.
 
     ``hint`` passes the myopic plan as a warm start; ``tight`` keeps the shortfall upper bounds;
@@ -112,10 +113,14 @@ def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
     ``engine`` is ``highs``, ``scip`` or ``auto`` (:func:`allocator.solvers.horizon.choose_engine`); ``search`` improves the warm start by local search first
     (allocator.solvers.horizon_search). ``seconds`` is wall time from the build to the answer (the
     time limit counts from the same start); ``cpu`` the process's CPU seconds over the same span, which
-    the other work on a shared machine does not inflate; ``peak_mb`` the process's peak resident memory.
+    the other work on a shared machine does not inflate; ``peak_mb`` the process's peak resident memory;
+    ``load`` the load average at the end. ``options`` are HiGHS options by name; ``reserve=False`` gives the
+    solver the whole time left as its own limit (before round 6), to measure what the reserve changes.
     """
     code = (
-        "import json, resource, sys, time\n"
+        "import json, os, resource, sys, time\n"
+        "import allocator.solvers.horizon as horizon\n"
+        f"horizon.RESERVE_SECONDS = horizon.RESERVE_SECONDS if {reserve!r} else 0.0\n"
         "from allocator.io.horizon import load_horizon_instance\n"
         "from allocator.io.schemas import DEFAULT_MODEL\n"
         "from allocator.core.horizon import build_horizon\n"
@@ -129,15 +134,15 @@ def _solve_once(path: Path, limit: float, hint: bool = True, tight: bool = True,
         f"engine = choose_engine(problem)[0] if {engine!r} == 'auto' else {engine!r}\n"
         f"left = {limit} - (time.perf_counter() - started)\n"
         f"r = solve_highs(problem, time_limit=left, hint=base if {hint} else None, tight={tight}, textbook={textbook},\n"
-        f"                engine=engine, search={search})\n"
+        f"                engine=engine, search={search}, options={options or {}!r})\n"
         "print(json.dumps({'status': r.status, 'seconds': time.perf_counter() - started, 'gap': r.gap,\n"
         "                  'objective': r.objective, 'bound': r.bound, 'build': r.build_seconds,\n"
         "                  'cpu': time.process_time() - cpu, 'abandoned': bool(r.extra.get('abandoned')),\n"
         "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
         "                  'start': r.extra.get('start_objective'), 'search_s': r.extra.get('search_seconds'),\n"
-        "                  'engine': engine}), flush=True)\n"
+        "                  'engine': engine, 'load': round(os.getloadavg()[0], 2)}), flush=True)\n"
         # a solve abandoned at its limit still runs in C++: end at once, as the CLI does (allocator.__main__)
-        "import os; os._exit(0)\n")
+        "os._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

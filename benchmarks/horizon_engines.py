@@ -25,13 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.horizon import DK, ROOT, horizon_instance, write_instance
+from benchmarks.horizon import DK, _solve_once, horizon_instance, write_instance
 
 
 def parse_value(text: str) -> bool | int | float | str:
@@ -69,32 +67,12 @@ def parse_shape(text: str) -> dict[str, Any]:
 
 def solve_in_process(path: Path, limit: float, engine: str, options: dict[str, Any],
                      reserve: bool = True) -> dict[str, Any]:
-    """One solve of ``path`` in a fresh process (see the module docstring); ``reserve=False`` gives the solver
-    the whole time left as its own limit (before round 6), to measure what the reserve changes."""
-    code = (
-        "import json, os, time\n"
-        "import allocator.solvers.horizon as horizon\n"
-        f"horizon.RESERVE_SECONDS = horizon.RESERVE_SECONDS if {reserve!r} else 0.0\n"
-        "from allocator.io.horizon import load_horizon_instance\n"
-        "from allocator.io.schemas import DEFAULT_MODEL\n"
-        "from allocator.core.horizon import build_horizon\n"
-        "from allocator.results.horizon import myopic\n"
-        "from allocator.solvers.horizon import solve_highs\n"
-        f"h = load_horizon_instance({str(path)!r}).value\n"
-        "started, cpu = time.perf_counter(), time.process_time()\n"
-        "problem = build_horizon(h, DEFAULT_MODEL)\n"
-        "base, _ = myopic(h, DEFAULT_MODEL)\n"
-        f"left = {limit!r} - (time.perf_counter() - started)\n"
-        f"r = solve_highs(problem, time_limit=left, hint=base, engine={engine!r}, options={options!r})\n"
-        "print(json.dumps({'status': r.status, 'plan': r.objective, 'bound': r.bound, 'gap': r.gap,\n"
-        "                  'wall_s': round(time.perf_counter() - started, 2),\n"
-        "                  'cpu_s': round(time.process_time() - cpu, 2), 'start': r.extra.get('start_objective'),\n"
-        "                  'abandoned': bool(r.extra.get('abandoned')), 'load': round(os.getloadavg()[0], 2)}),\n"
-        "      flush=True)\n"
-        # an abandoned solve still runs in C++: end at once, as the CLI does (allocator.__main__)
-        "os._exit(0)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """One solve of ``path`` in a fresh process (:func:`benchmarks.horizon._solve_once`), as the JSON line names
+    its figures; ``reserve=False`` gives the solver the whole time left as its own limit (before round 6)."""
+    done = _solve_once(path, limit, engine=engine, options=options, reserve=reserve)
+    return {"status": done["status"], "plan": done["objective"], "bound": done["bound"], "gap": done["gap"],
+            "wall_s": round(done["seconds"], 2), "cpu_s": round(done["cpu"], 2), "start": done["start"],
+            "abandoned": done["abandoned"], "load": done["load"]}
 
 
 def main(argv: list[str] | None = None) -> None:
