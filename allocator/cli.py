@@ -327,7 +327,8 @@ class ProgressBar:
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: when stderr is a terminal; never with --quiet).")
 @click.option("--solver", default=None,
-              help="Multi-year instances: the backend of the plan and of every variant (highs, scip or cbc).")
+              help="Multi-year instances: the backend of the plan and of every variant (auto, highs, scip or cbc; "
+                   "default auto).")
 @click.option("--time-limit", type=float, default=None,
               help="Multi-year instances: seconds the plan's solve, and each variant's, may use.")
 @click.option("--accept-gap", type=click.FloatRange(min=0), default=None,

@@ -258,9 +258,7 @@ def _usable_hint(problem: HorizonProblem, hint: np.ndarray | None) -> np.ndarray
     if hint is None:
         return None
     units = np.asarray(hint, dtype=np.int64)
-    if units.shape != (problem.plan_years, len(problem.cells)) or not keeps_rules(problem, units):
-        return None
-    return units
+    return units if keeps_rules(problem, units) else None
 
 
 def _posts(problem: HorizonProblem, units: np.ndarray, first_year: int) -> dict[tuple[str, str, int], float]:

@@ -35,7 +35,10 @@ MAX_MOVES = 2000
 
 
 def keeps_rules(problem: HorizonProblem, n: np.ndarray) -> bool:
-    """Whether ``n[p, c]`` keeps every box, group and stability limit."""
+    """Whether ``n[p, c]`` is a plan of ``problem`` (one row per plan year, one column per cell) that keeps
+    every box, group and stability limit."""
+    if np.shape(n) != (problem.plan_years, len(problem.cells)):
+        return False
     limit = problem.max_change_units()
     for p, year in enumerate(problem.years):
         if np.any(n[p] < year.lo) or np.any(n[p] > year.hi):
@@ -120,7 +123,7 @@ def improve_plan(problem: HorizonProblem, start: np.ndarray) -> np.ndarray:
     the others (their pools are their own), so each specialty is searched in turn, in order.
     """
     n = np.array(start, dtype=np.int64, copy=True)
-    if n.shape != (problem.plan_years, len(problem.cells)) or not keeps_rules(problem, n):
+    if not keeps_rules(problem, n):
         return np.asarray(start, dtype=np.int64)
     limit = problem.max_change_units()
     membership = [[(group, np.isin(np.arange(len(problem.cells)), group.cells)) for group in year.groups]
