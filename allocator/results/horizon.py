@@ -175,9 +175,9 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "auto
     myopic_seconds = time.perf_counter() - built
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
     given = _usable_hint(problem, hint)
-    warm = base
-    if given is not None and (base is None or problem.objective(given) <= problem.objective(base)):
-        warm = given
+    # Each candidate plan's objective, once: the warm start is the cheaper, and either may win the tie below.
+    cost = {name: problem.objective(plan) for name, plan in (("given", given), ("myopic", base)) if plan is not None}
+    warm = given if given is not None and cost["given"] <= cost.get("myopic", math.inf) else base
     if solver in ("highs", "scip"):
         result = solve_highs(problem, time_limit=left, accept_gap=accept_gap or 0.0, hint=warm,
                              engine="scip" if solver == "scip" else "highs")
@@ -212,12 +212,10 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "auto
     status = "optimal" if accept_gap is None else f"gap ≤ {accept_gap:g}"
     tie = "the solver's plan"
     best = problem.objective(units)
-    if given is not None and problem.objective(given) <= best + ABSOLUTE + TOLERANCE * max(1.0, abs(best)):
-        units, tie = given, "the given plan (its objective equals the optimum)"
-    elif base is not None:
-        mine = problem.objective(base)
-        if mine <= best + ABSOLUTE + TOLERANCE * max(1.0, abs(best)):
-            units, tie = base, "the myopic plan (its objective equals the optimum)"
+    for name, plan in (("given", given), ("myopic", base)):  # the tie rule: the given plan first, then the myopic
+        if plan is not None and cost[name] <= best + ABSOLUTE + TOLERANCE * max(1.0, abs(best)):
+            units, tie = plan, f"the {name} plan (its objective equals the optimum)"
+            break
     instances, plans = year_plans(horizon, model, problem, units)
     coverage, posts_cost = problem.costs(units)
     projection = project(horizon, _posts(problem, units, horizon.first_year), float(model.coverage_weight),
