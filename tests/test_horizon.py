@@ -370,7 +370,14 @@ def test_accept_gap_writes_the_stopped_plan_with_its_certified_gap(tmp_path: Pat
     document = _accepted(EXAMPLE, out, 5)
     assert document["best_bound"] == pytest.approx(document["objective"] - 1.0)
     assert document["gap"] == pytest.approx(1.0 / max(1.0, document["objective"]))
-    assert "certified gap" in (out / "summary.md").read_text(encoding="utf-8")
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "Status: **gap ≤ 0.5** (best bound" in summary and "certified gap" in summary
+    # The council's memo says the status in Danish, with a decimal comma; plan.json keeps the machine word.
+    result = CliRunner().invoke(main, ["solve", str(EXAMPLE), "--out", str(tmp_path / "da"), "--time-limit", "5",
+                                       "--accept-gap", "0.5", "--lang", "da", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "Status: **gab ≤ 0,5** (" in (tmp_path / "da" / "summary.md").read_text(encoding="utf-8")
+    assert json.loads((tmp_path / "da" / "plan.json").read_text(encoding="utf-8"))["status"] == "gap ≤ 0.5"
     # A gap above the accepted one is refused as before.
     result = CliRunner().invoke(main, ["solve", str(EXAMPLE), "--out", str(tmp_path / "p"), "--time-limit", "5",
                                        "--accept-gap", str(0.5 / max(1.0, document["objective"])), "-q"])

@@ -14,7 +14,8 @@ from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.writers.language import LANGUAGES, LOCALE_DIR, MemoNumbers, Numbers, catalogue_path, read_catalogue
+from allocator.writers.language import (LANGUAGES, LOCALE_DIR, MemoNumbers, Numbers, catalogue_path, read_catalogue,
+                                        status_text)
 from tests.conftest import DK_INSTANCE, MODELS, ROOT
 
 #: The code whose sentences people read: the report, the memos (summary.md, comparison.md, sensitivity.md), the console of
@@ -23,7 +24,7 @@ PYTHON_SOURCES = ["allocator/cli.py", "allocator/writers/report.py", "allocator/
                   "allocator/writers/horizon.py", "allocator/app/page.py", "allocator/app/whatif.py", "allocator/app/horizon_page.py",
                   "allocator/writers/comparison.py", "allocator/reports/compare.py",
                   "allocator/writers/horizon_comparison.py", "allocator/writers/sensitivity.py",
-                  "allocator/writers/horizon_sensitivity.py"]
+                  "allocator/writers/horizon_sensitivity.py", "allocator/writers/language.py"]
 TEMPLATES = sorted((ROOT / "allocator" / "writers" / "templates").glob("*.j2"))
 
 
@@ -211,3 +212,13 @@ def test_a_memo_percent_has_the_same_digits_in_both_languages(share: float) -> N
     assert english == f"{100 * share:.1f}%"
     assert danish.endswith("\xa0%")
     assert danish.removesuffix("\xa0%").replace(".", "") == english.removesuffix("%").replace(".", ",")
+
+
+@pytest.mark.parametrize(("status", "danish", "english"), [
+    ("optimal", "optimal", "optimal"), ("gap ≤ 0.001", "gab ≤ 0,001", "gap ≤ 0.001"),
+    ("gap ≤ 1e-06", "gab ≤ 1e-06", "gap ≤ 1e-06"), ("gap ≤ inf", "gab ≤ inf", "gap ≤ inf"),
+    ("time-limit", "tidsgrænse nået", "time limit"), ("infeasible", "ingen plan", "infeasible"),
+    ("error", "fejl", "error")])
+def test_a_status_is_said_in_the_memo_language(status: str, danish: str, english: str) -> None:
+    """The memos say a solver status in their language; the English keeps the machine word's figure."""
+    assert status_text(status, "da") == danish and status_text(status, "en") == english

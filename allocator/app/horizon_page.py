@@ -29,7 +29,7 @@ from allocator.io.horizon import load_horizon_instance
 from allocator.io.schemas import HorizonInstance, Instance
 from allocator.reports.horizon_compare import HorizonCompared
 from allocator.results.horizon import solve_horizon
-from allocator.writers.language import Numbers
+from allocator.writers.language import Numbers, status_text
 
 #: The year the maps show first: the seeds' goals are for 2030 (seeds/001), where the outlook reaches it.
 GOAL_YEAR = 2030
@@ -284,7 +284,7 @@ def main(arguments: argparse.Namespace, started: float) -> None:
                                    - result.baseline.metrics.inhabitant_years_without)).replace("\u2212", "-")
         cells[0].metric(_("Inhabitant-years without a specialist"), n.whole(metrics.inhabitant_years_without),
                         delta=delta, delta_color="inverse")
-        cells[1].metric(_("Status"), _("optimal") if metrics.status == "optimal" else metrics.status,
+        cells[1].metric(_("Status"), status_text(metrics.status, lang),
                         help=_("Optimal: proven; no plan under these settings costs less."))
         cells[2].metric(_("Objective"), n.decimal(metrics.objective, 4))
         cells[3].metric(_("Solved and verified in"), f"{n.decimal(result.seconds['solve'] * 1000, 1)} ms")

@@ -15,7 +15,7 @@ import polars as pl
 from allocator.io.schemas import HorizonInstance
 from allocator.results.horizon import HorizonPlan
 from allocator.results.projection import Projection, coverage_by_area, year_target_reached
-from allocator.writers.language import MemoNumbers, translations
+from allocator.writers.language import MemoNumbers, status_text, translations
 from allocator.writers.output import Target, write_files
 from allocator.writers.plan import PLAN_COLUMNS, _plan_frame, _row_records
 from allocator.writers.text import MEMO_AREAS, csv_text
@@ -119,7 +119,8 @@ def horizon_summary(horizon: HorizonInstance, plan: HorizonPlan, language: str =
     last = first + horizon.outlook_years - 1
     years = sorted({first, last_plan, last})
     status = _("Model **%(model)s**, plan years %(first)s–%(last_plan)s, outlook to %(last)s. Status: **%(status)s**") \
-        % {"model": plan.model, "first": first, "last_plan": last_plan, "last": last, "status": plan.status}
+        % {"model": plan.model, "first": first, "last_plan": last_plan, "last": last,
+                                                                                  "status": status_text(plan.status, language)}
     if plan.status.startswith("gap") and plan.bound is not None and plan.gap is not None:
         status += " " + _("(best bound %(bound)s, certified gap %(gap)s)") % {"bound": repr(plan.bound),
                                                                             "gap": f"{plan.gap:.3g}"}

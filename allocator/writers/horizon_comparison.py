@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.writers.language import MemoNumbers, translations
+from allocator.writers.language import MemoNumbers, status_text, translations
 from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS, csv_text, format_number
 
@@ -170,7 +170,8 @@ def horizon_comparison_markdown(comparison: HorizonComparison, language: str = "
                 else "–"
             reached = _("%(reached)s of %(count)s") % {"reached": n.formatted(m.reached, "d"),
                                                        "count": n.formatted(m.leaves, "d")}
-            out.append(f"| {c.model.name} | {m.status} | {n.count(m.inhabitant_years_without)} | {myopic} | "
+            out.append(f"| {c.model.name} | {status_text(m.status, language)} | {n.count(m.inhabitant_years_without)} | "
+                       f"{myopic} | "
                        f"{percent(m.coverage_first.get(specialty))} | {percent(m.coverage_last_plan.get(specialty))}"
                        f" | {percent(m.coverage_last.get(specialty))} | {lowest} | {reached} | "
                        f"{m.last_reached if m.last_reached is not None else '–'} | {posts(m.moved)} | "

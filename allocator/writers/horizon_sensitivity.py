@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.writers.language import MemoNumbers, translations
+from allocator.writers.language import MemoNumbers, status_text, translations
 from allocator.writers.output import Target, write_files
 from allocator.writers.text import MEMO_AREAS, csv_text
 
@@ -156,8 +156,8 @@ class _Words:
             return {"infeasible": _("no plan (infeasible)"), "time-limit": _("no plan (time limit)"),
                     "error": _("no plan (solver stopped)")}[result.status]
         if result.status != "optimal" and result.gap is not None:
-            return f"{result.status} ({self.n.formatted(result.gap, '.3g')})"
-        return result.status
+            return f"{status_text(result.status, self.language)} ({self.n.formatted(result.gap, '.3g')})"
+        return status_text(result.status, self.language)
 
 
 def _first_year_section(report: HorizonSensitivity, words: _Words) -> list[str]:
@@ -251,7 +251,7 @@ def _every_variant(report: HorizonSensitivity, words: _Words) -> list[str]:
            + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(roots)]
     plan = report.plan
     name = _("the plan")
-    out.append(f"| **{name}** | – | {plan.status} | {n.formatted(plan.objective, '.6g')} | "
+    out.append(f"| **{name}** | – | {status_text(plan.status, words.language)} | {n.formatted(plan.objective, '.6g')} | "
                f"{n.count(plan.projection.inhabitant_years_without)} | – | – | – | – | "
                + " | ".join(n.percent(report.coverage_last[root]) if report.coverage_last[root] is not None else "–"
                             for root in roots) + " |")
@@ -290,7 +290,7 @@ def horizon_sensitivity_markdown(report: HorizonSensitivity, language: str = "en
            _("The plan under the model **%(model)s** (%(status)s, objective %(objective)s, %(count)s inhabitant-years "
              "without a specialist over %(first)s–%(last)s) was planned again over %(first)s–%(last_plan)s under "
              "%(variants)s variants, one change at a time, each solved exactly and verified by the independent "
-             "simulator.") % {"model": report.model.name, "status": plan.status,
+             "simulator.") % {"model": report.model.name, "status": status_text(plan.status, words.language),
                               "objective": n.formatted(plan.objective, ".6g"),
                               "count": n.count(plan.projection.inhabitant_years_without), "first": first,
                               "last": last, "last_plan": last_plan, "variants": n.formatted(len(report.variants), "d")},

@@ -224,3 +224,19 @@ class MemoNumbers:
         body = self.numbers.decimal(magnitude, digits) if digits else self.numbers.whole(magnitude)
         sign = "+" if text.startswith("+") else "\u2212" if text.startswith("-") else ""
         return sign + body + ("\xa0%" if percent else "")
+
+
+def status_text(status: str, language: str) -> str:
+    """A solver status as a memo says it in ``language``: ``optimal``; ``gap ≤ 0,001`` in Danish
+    notation (``gab ≤ 0,001``); ``time limit``; ``infeasible``; ``error``.
+
+    plan.json, the CSVs and the console keep the machine word (``gap ≤ 0.001``, ``time-limit``); only the
+    memos and reports, which councils read, say it in their language.
+    """
+    _ = translations(language).gettext
+    if status.startswith("gap") and "≤" in status:
+        tolerance = float(status.split("≤", 1)[1])
+        return _("gap ≤ %(gap)s") % {"gap": MemoNumbers(language).formatted(tolerance, "g")}
+    words = {"optimal": _("optimal"), "time-limit": _("time limit"), "infeasible": _("infeasible"),
+             "error": _("error")}
+    return words.get(status, status)

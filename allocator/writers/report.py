@@ -24,7 +24,7 @@ from allocator.reports.document import (AreaFigures, ComparisonPart, CoverageFig
                                         HorizonComparisonPart, HorizonPart, HorizonSensitivityPart, PlanPart,
                                         SensitivityPart, SweepAxisFigures, SweepPart)
 from allocator.writers import charts
-from allocator.writers.language import Numbers, _decimal, translations
+from allocator.writers.language import Numbers, _decimal, status_text, translations
 from allocator.writers.output import Target, write_files
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -443,7 +443,7 @@ class _Writer:
             solved = v.inhabitant_years_change is not None
             rows.append({"label": variant_label(self.language, v.kind, v.field, v.change, v.area, v.specialty, v.year,
                                                 part.several),
-                         "status": v.status,
+                         "status": status_text(v.status, self.language),
                          "without": n.signed(round(v.inhabitant_years_change)) if solved else "–",
                          "objective": _signed_decimal(n, v.objective_change),
                          "moved": n.posts(v.posts_moved) if solved else "–",
@@ -454,7 +454,8 @@ class _Writer:
     def context(self) -> dict[str, Any]:
         document = self.document
         return {
-            "lang": self.language, "doc": document, "n": self.n, "sorted": _sorted,
+            "lang": self.language, "doc": document, "n": self.n,
+            "status_text": lambda status: status_text(status, self.language), "sorted": _sorted,
             "plans": [{"part": part, "headline": self.headline(part), "figures": self.plan_figures(part, f"plan-{k}"),
                        "areas": _sorted(part.areas), "groups": part.groups, "key": f"plan-{k}"}
                       for k, part in enumerate(document.plans)],
