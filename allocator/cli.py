@@ -323,7 +323,8 @@ class ProgressBar:
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes for the draws, weight ranges, total ranging and rules (default: the cores; 1 "
-                   "under 10,000 cells).")
+                   "under 10,000 cells); of a multi-year instance, for its variants (default: the cores; 1 up to "
+                   "8 cells).")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: when stderr is a terminal; never with --quiet).")
 @click.option("--solver", default=None,
@@ -351,11 +352,10 @@ def sensitivity(instance: Path, model_path: Path | None, out: Path, k: int, draw
     from allocator.results.solve import solve as solve_plan
 
     if _is_horizon(instance):
-        _refuse_one_year_options(("--k", "k"), ("--draws", "draws"), ("--noise", "noise"), ("--seed", "seed"),
-                                 ("--jobs", "jobs"))
+        _refuse_one_year_options(("--k", "k"), ("--draws", "draws"), ("--noise", "noise"), ("--seed", "seed"))
         _solve_horizon(instance, model_path, out, solver or "auto", time_limit, force, None, True, accept_gap,
                        with_report=with_report, lang=lang, with_sensitivity=True, plan_files=False,
-                       progress=False if quiet else progress, per_area=per_area is not False)
+                       progress=False if quiet else progress, per_area=per_area is not False, jobs=jobs)
         return
     if per_area is not None:
         raise InputError("--per-area is for multi-year instances: a one-year report shifts no assumptions",
@@ -765,9 +765,13 @@ def _refuse_one_year_options(*options: tuple[str, str]) -> None:
 
 
 def _horizon_sensitivity(horizon: Any, model: Model, plan: Any, solver: str, time_limit: float | None,
-                         accept_gap: float | None, progress: bool | None, per_area: bool = True) -> Any:
-    """The multi-year sensitivity report, with a line on stderr at most every 5 s unless ``progress`` is False."""
+                         accept_gap: float | None, progress: bool | None, per_area: bool = True,
+                         jobs: int | None = None) -> Any:
+    """The multi-year sensitivity report on ``jobs`` worker processes (default
+    :func:`allocator.reports.workers.default_horizon_jobs`), with a line on stderr at most every 5 s unless
+    ``progress`` is False."""
     from allocator.reports.horizon_sensitivity import horizon_sensitivity
+    from allocator.reports.workers import default_horizon_jobs, horizon_executor, stop_workers
 
     show = progress is not False
     started, shown = time.monotonic(), [time.monotonic()]
@@ -778,14 +782,25 @@ def _horizon_sensitivity(horizon: Any, model: Model, plan: Any, solver: str, tim
             shown[0] = now
             _say(f"sensitivity: {done}/{total} variants, {now - started:.0f} s", err=True)
 
-    return horizon_sensitivity(horizon, model, plan, solver=solver, time_limit=time_limit, accept_gap=accept_gap,
-                               per_area=per_area, progress=step)
+    executor = horizon_executor(jobs or default_horizon_jobs(len(horizon.instance.cells)), horizon, model, plan)
+    try:
+        report = horizon_sensitivity(horizon, model, plan, solver=solver, time_limit=time_limit,
+                                     accept_gap=accept_gap, per_area=per_area, progress=step, executor=executor)
+    except BaseException:
+        # Ctrl-C, SIGTERM or an error: wait neither for the queued variants nor for the running ones.
+        if executor is not None:
+            stop_workers(executor)
+        raise
+    if executor is not None:
+        executor.shutdown()
+    return report
 
 
 def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: str, time_limit: float | None,
                    force: bool, xlsx: bool | None, quiet: bool, accept_gap: float | None, *,
                    with_report: bool = False, lang: str | None = None, with_sensitivity: bool = False,
-                   plan_files: bool = True, progress: bool | None = None, per_area: bool = True) -> None:
+                   plan_files: bool = True, progress: bool | None = None, per_area: bool = True,
+                   jobs: int | None = None) -> None:
     """Solve a multi-year instance; write its plan files (``plan_files``), its sensitivity report, its report."""
     from allocator.io.horizon import load_horizon_instance
     from allocator.results.horizon import solve_horizon
@@ -806,7 +821,7 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
     rows = sum(len(year.rows) for year in plan.years)
     # the variants under the plan's engine rule (auto picks by the shape, which no variant changes)
     report = _horizon_sensitivity(loaded.value, model.value, plan, solver, time_limit, accept_gap, progress,
-                                  per_area) if with_sensitivity else None
+                                  per_area, jobs) if with_sensitivity else None
     language = lang or loaded.value.instance.language or "en"
     with publishing(out, force) as target:
         written = []

@@ -46,11 +46,12 @@ def _close(a: float, b: float) -> bool:
 
 @pytest.fixture(scope="module")
 def danish(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``sensitivity`` twice and ``solve --sensitivity`` once on the Danish horizon instance (Danish memos)."""
+    """``sensitivity`` twice (in this process, then on two worker processes) and ``solve --sensitivity`` once on
+    the Danish horizon instance (Danish memos)."""
     folder = tmp_path_factory.mktemp("horizon-sensitivity")
     runner = CliRunner()
     runs = {"first": ["sensitivity", str(HORIZON), "-o", str(folder / "first"), "-q"],
-            "again": ["sensitivity", str(HORIZON), "-o", str(folder / "again"), "-q"],
+            "again": ["sensitivity", str(HORIZON), "-o", str(folder / "again"), "-q", "--jobs", "2"],
             "solve": ["solve", str(HORIZON), "-o", str(folder / "solve"), "-q", "--sensitivity", "--no-xlsx"]}
     for name, arguments in runs.items():
         result = runner.invoke(main, arguments)
@@ -63,6 +64,7 @@ def _csv(folder: Path) -> list[dict[str, str]]:
 
 
 def test_sensitivity_and_solve_sensitivity_write_the_same_files_byte_for_byte(danish: dict[str, Path]) -> None:
+    """The same files whether the variants are solved here or on worker processes, and from either command."""
     assert sorted(p.name for p in danish["first"].iterdir()) == sorted(FILES)
     for name in FILES:
         assert (danish["first"] / name).read_bytes() == (danish["again"] / name).read_bytes(), name
@@ -295,7 +297,6 @@ def test_generated_variants_have_no_negative_regret_and_equal_a_fresh_solve(data
 @pytest.mark.parametrize(("arguments", "fragment"), [
     ([str(HORIZON), "--draws", "10"], "--draws is for one-year instances"),
     ([str(HORIZON), "--k", "3"], "--k is for one-year instances"),
-    ([str(HORIZON), "--jobs", "2"], "--jobs is for one-year instances"),
     ([str(HORIZON), "--solver", "flow"], "does not solve multi-year instances"),
     ([str(SYNTHETIC_INSTANCE), "--time-limit", "5"], "--time-limit is for multi-year instances"),
     ([str(SYNTHETIC_INSTANCE), "--accept-gap", "0.01"], "--accept-gap is for multi-year instances"),

@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -329,7 +330,8 @@ def solve_variant(horizon: HorizonInstance, model: Model, plan: HorizonPlan, var
 
 def horizon_sensitivity(horizon: HorizonInstance, model: Model, plan: HorizonPlan, *, solver: str = "auto",
                         time_limit: float | None = None, accept_gap: float | None = None, per_area: bool = True,
-                        progress: Callable[[int, int], None] | None = None) -> HorizonSensitivity:
+                        progress: Callable[[int, int], None] | None = None,
+                        executor: Executor | None = None) -> HorizonSensitivity:
     """Solve every variant of :func:`variants_of` against ``plan`` (the verified plan of ``horizon``, ``model``).
 
     Parameters
@@ -340,14 +342,29 @@ def horizon_sensitivity(horizon: HorizonInstance, model: Model, plan: HorizonPla
         Also shift each cell's rates and each leaf's growth alone (else only every cell or leaf at once).
     progress
         Called with (variants done, variants) after each one.
+    executor
+        Runs the variants' solves (:func:`allocator.reports.workers.horizon_executor`: worker processes that
+        hold ``horizon``, ``model`` and ``plan`` once); None solves them here, one after another. The results
+        are put back in the variants' order, so they do not depend on the executor.
     """
     variants = variants_of(horizon, model, per_area)
-    results = []
-    for k, variant in enumerate(variants):
-        results.append(solve_variant(horizon, model, plan, variant, solver=solver, time_limit=time_limit,
-                                     accept_gap=accept_gap))
-        if progress is not None:
-            progress(k + 1, len(variants))
+    options = {"solver": solver, "time_limit": time_limit, "accept_gap": accept_gap}
+    if executor is None:
+        results = []
+        for k, variant in enumerate(variants):
+            results.append(solve_variant(horizon, model, plan, variant, **options))
+            if progress is not None:
+                progress(k + 1, len(variants))
+    else:
+        from allocator.reports.workers import horizon_variant_task
+
+        futures = {executor.submit(horizon_variant_task, variant, options): k for k, variant in enumerate(variants)}
+        done: dict[int, VariantResult] = {}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()  # a worker's error (a negative regret) is raised here
+            if progress is not None:
+                progress(len(done), len(variants))
+        results = [done[k] for k in range(len(variants))]
     last = horizon.first_year + horizon.outlook_years - 1
     settings = {"shifts": dict(SHIFTS), "coverage_factors": list(COVERAGE_FACTORS), "post_step": POST_STEP,
                 "solver": solver, "time_limit": time_limit, "accept_gap": accept_gap, "per_area": per_area,

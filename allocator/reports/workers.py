@@ -140,6 +140,19 @@ def binding_task(context: Context, rules: list[str]) -> list[Any]:
     return binding_bounds(state["instance"], state["model"], base, residual, None, only=set(rules), duals={})
 
 
+def install_horizon(horizon: Any, model: Model, plan: Any) -> None:
+    """Executor initializer of a multi-year sensitivity report: the instance, model and plan, once per worker."""
+    _STATE.clear()
+    _STATE.update(key=("horizon", id(horizon)), horizon=horizon, model=model, plan=plan)
+
+
+def horizon_variant_task(variant: Any, options: dict[str, Any]) -> Any:
+    """One multi-year sensitivity variant solved against the worker's plan (a VariantResult)."""
+    from allocator.reports.horizon_sensitivity import solve_variant
+
+    return solve_variant(_STATE["horizon"], _STATE["model"], _STATE["plan"], variant, **options)
+
+
 # --- running ---------------------------------------------------------------------------------------
 
 
@@ -171,12 +184,33 @@ def default_jobs(cells: int | None = None) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: A multi-year instance of at most this many cells (leaf x specialty) solves its variants in one process: on
+#: the 5-cell Danish instance two spawned workers saved no wall time and cost 1.3x the CPU, on 10 and 20 cells
+#: they saved a third of it (benchmarks/sensitivity_horizon_results.md).
+HORIZON_SMALL_CELLS = 8
+
+
+def default_horizon_jobs(cells: int) -> int:
+    """Worker processes for a multi-year sensitivity report of ``cells`` cells: 1 up to
+    :data:`HORIZON_SMALL_CELLS`, else the cores this process may use."""
+    return 1 if cells <= HORIZON_SMALL_CELLS else default_jobs()
+
+
 def executor_for(jobs: int, context: Context) -> Executor:
     """An executor of ``jobs`` worker processes (spawned, each loading the instance once), or inline for 1."""
     if jobs <= 1:
         return InlineExecutor()
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=install, initargs=(context,))
+
+
+def horizon_executor(jobs: int, horizon: Any, model: Model, plan: Any) -> Executor | None:
+    """``jobs`` spawned worker processes for a multi-year sensitivity report, each holding ``horizon``,
+    ``model`` and ``plan`` (pickled once per worker); None for 1 (the variants are then solved in this process)."""
+    if jobs <= 1:
+        return None
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=install_horizon, initargs=(horizon, model, plan))
 
 
 def stop_workers(executor: Executor) -> None:
