@@ -525,6 +525,9 @@ class HorizonInstance:
     cells: dict[tuple[str, str], CellFacts]
     pipeline: dict[tuple[str, str, int], float] = field(default_factory=dict)
     year_bounds: dict[int, list[Bound]] = field(default_factory=dict)
+    #: The workforce rows as given, keyed by (area, specialty): each field or None (the verifier resolves
+    #: inheritance from these by its own code and compares with ``cells``).
+    workforce_rows: dict[tuple[str, str], dict[str, float | None]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
