@@ -8,6 +8,7 @@ VerificationError (exit 4, nothing written) instead of writing the plan. The ins
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 from pathlib import Path
@@ -21,8 +22,9 @@ from click.testing import CliRunner
 from allocator.cli import main
 from allocator.core.horizon import HorizonProblem, build_horizon
 from allocator.errors import VerificationError
+from allocator.io import horizon as horizon_io
 from allocator.io.horizon import load_horizon_instance
-from allocator.io.schemas import DEFAULT_MODEL, HorizonInstance
+from allocator.io.schemas import DEFAULT_MODEL, HorizonInstance, Instance
 from allocator.results.horizon import check_horizon, myopic, solve_horizon
 from allocator.solvers import horizon as solvers
 from allocator.solvers.horizon_search import keeps_rules
@@ -138,15 +140,40 @@ def test_every_solver_reports_an_objective_the_simulation_reproduces(instance_pa
     assert plan.solver_objective is not None and plan.metadata["verified"] is True
 
 
-def test_a_rate_resolved_unlike_the_rows_is_a_verification_error(instance_path: Path) -> None:
+def test_a_rate_resolved_unlike_the_rows_is_a_verification_error(instance_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The MILP and the simulator read the same resolved rates; the verifier reads the rows itself."""
     horizon = load_horizon_instance(instance_path).value
     assert check_horizon(horizon, DEFAULT_MODEL, solve_horizon(horizon, DEFAULT_MODEL)) == ([], [])
-    # A resolver that took the farthest area's exit rate, or ignored A's own fill rate:
-    facts = horizon.cells[("A", "gp")]
-    wrong = dataclasses.replace(horizon, cells={**horizon.cells, ("A", "gp"): dataclasses.replace(facts, fill_rate=1.0)})
-    with pytest.raises(VerificationError, match="A, gp: fill_rate is 1.0, but the workforce rows give 0.8"):
-        solve_horizon(wrong, DEFAULT_MODEL)
+    # A loader with a wrong default: B gives no fill rate and neither does R.
+    monkeypatch.setattr(horizon_io, "RATE_DEFAULTS", {"exit_rate": 0.0, "fill_rate": 0.9, "retention": 1.0})
+    with pytest.raises(VerificationError, match="B, gp: fill_rate is 0.9, but the workforce rows give 1.0"):
+        solve_horizon(load_horizon_instance(instance_path).value, DEFAULT_MODEL)
+
+
+def test_a_rate_taken_from_the_farthest_area_is_a_verification_error(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three levels, R -> M -> A: the exit rate is given on M and R; a loader walking from the root takes R's."""
+    data = copy.deepcopy(INSTANCE)
+    data["areas"] = [{"id": "R"}, {"id": "M", "parent": "R"}, {"id": "A", "parent": "M", "population": 20000},
+                     {"id": "B", "parent": "R", "population": 10000}]
+    data["workforce"].append({"area": "M", "specialty": "gp", "exit_rate": 0.1})
+    path = tmp_path / "three.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    horizon = load_horizon_instance(path).value
+    assert horizon.cells[("A", "gp")].exit_rate == 0.1 and horizon.cells[("B", "gp")].exit_rate == 0.2
+    solve_horizon(horizon, DEFAULT_MODEL)
+
+    def root_first(self: Instance, area: str | None) -> list[str]:
+        chain = []
+        while area is not None:
+            chain.insert(0, area)
+            area = self.area_by_id[area].parent
+        return chain
+
+    monkeypatch.setattr(Instance, "ancestors", root_first)
+    with pytest.raises(VerificationError, match="A, gp: exit_rate is 0.2, but the workforce rows give 0.1"):
+        solve_horizon(load_horizon_instance(path).value, DEFAULT_MODEL)
 
 
 def test_a_start_year_resolved_unlike_the_rows_is_a_verification_error(instance_path: Path,

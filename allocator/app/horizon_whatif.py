@@ -99,7 +99,6 @@ def horizon_with(horizon: HorizonInstance, settings: HorizonSettings) -> Horizon
                                             fill_rate=min(1.0, facts.fill_rate * settings.fill_factor),
                                             retention=min(1.0, facts.retention * settings.retention_factor))
                             for cell, facts in horizon.cells.items()}
-        changed["workforce_rows"] = {}  # scaled rates are no longer the rows' (the verifier checks them)
     return dataclasses.replace(horizon, **changed) if changed else horizon  # type: ignore[arg-type]
 
 

@@ -309,7 +309,8 @@ def load_horizon_instance(path: Path | str) -> Loaded:
         totals=totals, training_years={row.id: row.training_years for row in specialty_rows},
         completion={row.id: float(row.completion) for row in specialty_rows},
         inhabitants_per_specialist={row.id: float(row.inhabitants_per_specialist) for row in specialty_rows},
-        growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds, workforce_rows=workforce_rows)
+        growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds, workforce_rows=workforce_rows,
+        rows_resolved=cells)
     return Loaded(loaded, {**_hashes(document, list(tables.values())), **geometry_hashes(instance, document)})
 
 

@@ -528,6 +528,9 @@ class HorizonInstance:
     #: The workforce rows as given, keyed by (area, specialty): each field or None (the verifier resolves
     #: inheritance from these by its own code and compares with ``cells``).
     workforce_rows: dict[tuple[str, str], dict[str, float | None]] = field(default_factory=dict)
+    #: The ``cells`` object the loader resolved from ``workforce_rows``. A variant that puts cells of its own
+    #: (shifted or scaled rates) has other cells, which the rows no longer describe: the verifier then skips them.
+    rows_resolved: dict[tuple[str, str], CellFacts] | None = None
 
     @property
     def name(self) -> str:

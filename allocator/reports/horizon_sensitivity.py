@@ -251,8 +251,7 @@ def apply_variant(horizon: HorizonInstance, model: Model, variant: Variant) -> t
         if variant.area in ("", leaf) and variant.specialty in ("", specialty):
             facts = dataclasses.replace(facts, **{name: _shifted(name, float(getattr(facts, name)), variant.change)})
         cells[(leaf, specialty)] = facts
-    # the shifted rates are no longer the rows' (the verifier checks resolved rates against the rows)
-    return dataclasses.replace(horizon, cells=cells, workforce_rows={}), model
+    return dataclasses.replace(horizon, cells=cells), model
 
 
 def _units(horizon: HorizonInstance, posts: dict[tuple[str, str, int], float]) -> np.ndarray:

@@ -166,9 +166,7 @@ def scenario_horizon(context: SweepContext, change: Change) -> tuple[HorizonInst
     if ("areas", "population_growth") in scales:
         growth = {leaf: value * scales[("areas", "population_growth")] for leaf, value in horizon.growth.items()}
     changed = dataclasses.replace(horizon, instance=instance, totals=yearly, year_bounds=year_bounds, cells=cells,
-                                  growth=growth,
-                                  # scaled rates are no longer the rows' (the verifier checks rates against rows)
-                                  workforce_rows={} if mine else horizon.workforce_rows)
+                                  growth=growth)
     return changed, model
 
 

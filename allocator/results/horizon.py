@@ -350,14 +350,15 @@ def resolution_problems(horizon: HorizonInstance) -> list[str]:
     they are resolved again from the rows by separate code (BRIEF.md): rates
     field by field from the nearest area on the leaf's path that gives them,
     headcount from the leaf's own row, and a start year's posts from its
-    ``pipeline`` row, else ``previous``, else 0. An instance whose rates a
-    variant changed (sensitivity, sweep, what-if) carries no rows, and its
-    rates are not checked.
+    ``pipeline`` row, else ``previous``, else 0. A variant that puts cells of
+    its own (sensitivity, sweep scaling, what-if) is not the rows' resolution,
+    and its rates are not checked against them.
     """
     problems: list[str] = []
     parent = {area.id: area.parent for area in horizon.instance.areas}
     previous = {(row.area, row.specialty): float(row.posts) for row in horizon.instance.previous}
-    rows = horizon.workforce_rows
+    # identity, not equality: cells equal to the rows' resolution by chance are still another object
+    rows = horizon.workforce_rows if horizon.rows_resolved is horizon.cells else {}
     for (leaf, specialty), facts in sorted(horizon.cells.items()):
         if rows:
             path: list[str] = []
