@@ -68,18 +68,19 @@ def test_projection_equals_the_hand_computation_of_the_docs() -> None:
 # --- generated tiny instances ------------------------------------------------------------------
 
 @st.composite
-def tiny_horizons(draw: st.DrawFn, *, underserved: bool = True) -> dict[str, Any]:
+def tiny_horizons(draw: st.DrawFn, *, underserved: bool = True, second_specialty: bool = True) -> dict[str, Any]:
     """A multi-year instance small enough to enumerate every integer plan.
 
     Two leaves on a three-level tree (R -> M -> A, R -> B), so that rates and growth given on both M and R
-    are inherited from the nearest; specialty gp, and sometimes a second one (ped, totals 0-2); sometimes
-    ``pipeline`` rows for the start years before the plan.
+    are inherited from the nearest (R gives every rate, so every path has each); specialty gp, and
+    sometimes (``second_specialty``) a second one, ped, totals 0-2; sometimes ``pipeline`` rows for the
+    start years before the plan.
     """
     plan_years = draw(st.integers(1, 2))
     outlook = draw(st.integers(plan_years, 4))
     total = draw(st.integers(0, 3))
     leaves = ["A", "B"]
-    specialties = ["gp", "ped"] if draw(st.booleans()) else ["gp"]
+    specialties = ["gp", "ped"] if second_specialty and draw(st.booleans()) else ["gp"]
     growth = st.sampled_from([None, 0, 0.05, -0.05])
     areas: list[dict[str, Any]] = [{"id": "R", "population_growth": draw(st.sampled_from([0, 0.05, -0.05]))},
                                    {"id": "M", "parent": "R"}]
@@ -92,7 +93,8 @@ def tiny_horizons(draw: st.DrawFn, *, underserved: bool = True) -> dict[str, Any
     workforce: list[dict[str, Any]] = []
     training = {s: draw(st.integers(1, 2)) for s in specialties}
     for s in specialties:
-        workforce.append({"area": "R", "specialty": s, "exit_rate": draw(st.sampled_from([0, 0.1, 0.25]))})
+        workforce.append({"area": "R", "specialty": s, "exit_rate": draw(st.sampled_from([0, 0.1, 0.25])),
+                          "fill_rate": draw(rate), "retention": draw(rate)})
         middle = {name: draw(st.none() | rate) for name in ("exit_rate", "fill_rate", "retention")}
         if any(value is not None for value in middle.values()):
             workforce.append({"area": "M", "specialty": s,
