@@ -188,3 +188,22 @@ def test_a_start_year_resolved_unlike_the_rows_is_a_verification_error(instance_
     with pytest.raises(VerificationError, match="A, gp: the posts started in 2019 are 6.0, but the pipeline and "
                                                 "previous rows give 5.0"):
         solve_horizon(horizon, DEFAULT_MODEL)
+
+
+def test_under_an_accepted_gap_a_cheaper_candidate_is_written_as_cheaper(instance_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proof, so no contradiction: the myopic plan beats the solver's best plan and is written as such."""
+    def stopped(problem: HorizonProblem, **options: Any) -> solvers.HorizonResult:
+        worst = _worst(problem)
+        optimum = min(problem.objective(units) for units in _plans(problem))
+        return solvers.HorizonResult("gap", worst.units, "mutant", objective=worst.objective, bound=optimum)
+
+    monkeypatch.setattr(solvers, "solve_highs", stopped)
+    horizon = load_horizon_instance(instance_path).value
+    plan = solve_horizon(horizon, DEFAULT_MODEL, solver="highs", accept_gap=0.5)
+    problem = build_horizon(horizon, DEFAULT_MODEL)
+    base = myopic(horizon, DEFAULT_MODEL)[0]
+    assert plan.metadata["tie_rule"].startswith("the myopic plan (cheaper than the solver's best plan")
+    assert plan.objective == pytest.approx(problem.objective(base), abs=1e-9)
+    assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
+    assert plan.solver_objective is None and plan.status == "gap ≤ 0.5"
