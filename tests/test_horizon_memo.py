@@ -336,3 +336,14 @@ def test_allocator_report_prints_the_broken_rules_in_the_pdf(tmp_path: Path) -> 
     text = " ".join(_pdf_text(out / "report.pdf").split())
     assert "Ingen løser har kørt" in text and "Årlige regler, som planen bryder" in text
     assert "2021: gp: forløbene giver i alt 4, men totalen er 3" in text
+
+
+def test_a_given_plan_json_without_rule_breaches_still_shows_its_broken_rules(tmp_path: Path) -> None:
+    """A plan.json from before ``rule_breaches`` has the verifier's English lines only: they are shown as they are."""
+    instance, model_path, plan_path = _breaking(tmp_path)
+    _invoke("project", str(instance), "--plan", str(plan_path), "-m", str(model_path), "-o", str(tmp_path / "o"))
+    document = json.loads((tmp_path / "o" / "plan.json").read_text(encoding="utf-8"))
+    del document["metadata"]["rule_breaches"]
+    page = report_html(build_document(load_horizon_instance(instance).value.instance, plans=[document]), "en")
+    assert "it breaks 5, listed below." in _status(page)
+    assert "<li>2021: specialty gp: posts add up to 4, not the total 3</li>" in page

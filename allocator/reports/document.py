@@ -198,6 +198,9 @@ class HorizonPart:
     bound: float | None = None
     gap: float | None = None
     breaches: list[BreachFigures] = field(default_factory=list)
+    # A plan.json written before rule_breaches existed has only the verifier's English lines: shown as they are,
+    # so that the report never says such a plan keeps every rule.
+    unworded_breaches: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -448,7 +451,9 @@ def _horizon_part(tree: _Tree, plan: dict[str, Any]) -> HorizonPart:
         breaches=[BreachFigures(str(b["kind"]), int(b["year"]), tree.name(b["area"]) if b.get("area") else None,
                                 names.get(b["specialty"], b["specialty"]) if b.get("specialty") else None,
                                 float(b["value"]), float(b["limit"]))
-                  for b in plan.get("metadata", {}).get("rule_breaches", [])])
+                  for b in plan.get("metadata", {}).get("rule_breaches", [])],
+        unworded_breaches=[] if "rule_breaches" in plan.get("metadata", {}) else
+        [str(text) for text in plan.get("metadata", {}).get("broken_rules", [])])
 
 
 def _sensitivity_part(tree: _Tree, report: dict[str, Any]) -> SensitivityPart:

@@ -252,15 +252,17 @@ class _Writer:
                     if part.status == "given" else
                     _("No solver ran: this plan is the status quo, last year's posts repeated in every plan year, "
                       "projected as it is."))
+            broken = len(part.breaches) + len(part.unworded_breaches)
             kept = (_("allocator checked it against the yearly rules: it breaks %(count)s, listed below.")
-                    % {"count": self.n.whole(len(part.breaches))} if part.breaches else
+                    % {"count": self.n.whole(broken)} if broken else
                     _("allocator checked it against the yearly rules: it keeps every one."))
             return [made, kept]
         return [_("Solver status: %(status)s.") % {"status": status}]
 
     def horizon_breaches(self, part: HorizonPart) -> list[str]:
         """The yearly rules a given plan breaks, one sentence each, in the report's language."""
-        return [breach_text(asdict(b), self.language, b.area, b.specialty) for b in part.breaches]
+        return [breach_text(asdict(b), self.language, b.area, b.specialty) for b in part.breaches] \
+            + part.unworded_breaches
 
     def horizon_figure(self, part: HorizonPart, key: str) -> Figure:
         _, n = self._, self.n
