@@ -235,10 +235,10 @@ def _check(instance: Instance, model: Model, plan: Plan) -> list[str | Breach]:
     keys = np.where((row_area >= 0) & (spec >= 0), row_area * n_specs + spec, -1)
     posts = np.asarray(table.posts, dtype=float)
     expected = _expected_keys(instance, n_specs)
-    problems: list[str | Breach] = list(_shape_problems(instance, names, keys, posts, n_specs,
-                                                        expected))  # type: ignore[arg-type]
-    if problems:
-        return problems
+    shape = _shape_problems(instance, names, keys, posts, n_specs, expected)  # type: ignore[arg-type]
+    if shape:
+        return list(shape)
+    problems: list[str | Breach] = []
 
     totals = np.bincount(spec, weights=posts, minlength=n_specs)
     for specialty in instance.specialties:

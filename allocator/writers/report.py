@@ -243,7 +243,7 @@ class _Writer:
                 and part.objective is not None:
             return [_("Solver status: %(status)s. The solver stopped before it proved this plan optimal; the plan "
                       "was accepted within a certified gap. Its objective is %(objective)s and the best bound "
-                      "%(bound)s: no plan has an objective below the bound, so the certified gap is %(gap)s. "
+                      "%(bound)s (no plan can have an objective below the bound), so the certified gap is %(gap)s. "
                       "allocator verified every yearly rule and the projection.") % {
                 "status": status, "objective": words.figure(part.objective), "bound": words.figure(part.bound),
                 "gap": words.formatted(part.gap, ".3g")}]
