@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allocator.cli import main
 from allocator.io.horizon import load_horizon_instance
@@ -29,7 +31,7 @@ from allocator.writers.horizon import horizon_summary
 from allocator.writers.language import MemoNumbers, breach_text, status_text
 from allocator.writers.report import report_html
 from tests.conftest import make_model
-from tests.test_horizon import EXAMPLE, _stopped_with_a_gap
+from tests.test_horizon import EXAMPLE, _load, _stopped_with_a_gap, tiny_horizons, tiny_models
 from tests.test_report import _pdf_text
 
 #: English words that must not stand in a Danish memo (field names, the verifier's words, status words).
@@ -89,6 +91,44 @@ def test_broken_rules_are_found_as_figures_and_say_the_verifiers_words(tmp_path:
     assert document["metadata"]["broken_rules"] == rules
     assert rules[0] == "2021: specialty gp: posts add up to 4, not the total 3"
     assert "warning: the plan breaks a yearly rule: 2021: area A (gp): 4 posts, over its max 2" in output
+
+
+def _expected_breaches(data: dict[str, Any], model: Any, posts: dict[tuple[str, int], int]) -> list[tuple[Any, ...]]:
+    """The broken totals, bounds and max_change of a tiny horizon's plan, counted here from the instance's data."""
+    first = data["horizon"]["first_year"]
+    found: list[tuple[Any, ...]] = []
+    previous = {row["area"]: row["posts"] for row in data.get("previous", [])}
+    for year in range(first, first + data["horizon"]["plan_years"]):
+        here = {leaf: posts[(leaf, year)] for leaf in ("A", "B")}
+        total = data["specialties"][0]["totals"][year]
+        if sum(here.values()) != total:
+            found.append(("total", year, None, "gp", sum(here.values()), total))
+        for bound in data.get("bounds", []):
+            if bound.get("year", year) != year:
+                continue
+            if "min" in bound and here[bound["area"]] < bound["min"]:
+                found.append(("min", year, bound["area"], "gp", here[bound["area"]], bound["min"]))
+            if "max" in bound and here[bound["area"]] > bound["max"]:
+                found.append(("max", year, bound["area"], "gp", here[bound["area"]], bound["max"]))
+        limit = model.stability.max_change
+        for leaf in ("A", "B"):
+            if limit is not None and leaf in previous and abs(here[leaf] - previous[leaf]) > limit:
+                found.append(("max_change", year, leaf, "gp", here[leaf] - previous[leaf], limit))
+        previous = here
+    return sorted(((kind, year, area, sp, float(v), float(lim)) for kind, year, area, sp, v, lim in found), key=repr)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=tiny_horizons(), model=tiny_models(), draws=st.lists(st.integers(0, 4), min_size=4, max_size=4))
+def test_breaches_agree_with_a_count_from_the_data(data: dict[str, Any], model: Any, draws: list[int]) -> None:
+    horizon = _load(data)
+    first, years = data["horizon"]["first_year"], data["horizon"]["plan_years"]
+    posts = {(leaf, first + k): draws[2 * k + j] for k in range(years) for j, leaf in enumerate(("A", "B"))}
+    plan = project_plan(horizon, model, {(leaf, "gp", year): float(v) for (leaf, year), v in posts.items()})
+    found = sorted(((b["kind"], b["year"], b["area"], b["specialty"], b["value"], b["limit"])
+                    for b in plan.metadata["rule_breaches"]), key=repr)
+    assert found == _expected_breaches(data, model, posts)
+    assert len(plan.metadata["broken_rules"]) == len(found)
 
 
 def test_a_plan_that_keeps_the_rules_has_no_breaches() -> None:
