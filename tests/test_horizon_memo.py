@@ -387,3 +387,17 @@ def test_a_given_plan_json_without_rule_breaches_still_shows_its_broken_rules(tm
     page = report_html(build_document(load_horizon_instance(instance).value.instance, plans=[document]), "en")
     assert "it breaks 5, listed below." in _status(page)
     assert "<li>2021: specialty gp: posts add up to 4, not the total 3</li>" in page
+
+
+@pytest.mark.parametrize(("statuses", "proven"), [
+    ({"optimal": 3, "infeasible": 1, "time-limit": 1}, True),  # scenarios with no plan claim nothing
+    ({"optimal": 3, "gap ≤ 0.01": 1}, False),
+])
+def test_the_report_claims_proven_optimal_plans_only_when_every_plan_is(statuses: dict[str, int],
+                                                                       proven: bool) -> None:
+    from allocator.reports.document import Document, SweepPart
+
+    sweep = SweepPart(scenarios=sum(statuses.values()), statuses=statuses, models=["m"], combine="grid", draws=None,
+                      multi_year=True, plan_years=[2021], coverage_year=2021, axes=[])
+    assert Document(instance="i", year=None, language=None, sweeps=[sweep]).proven_optimal is proven
+    assert Document(instance="i", year=None, language=None).proven_optimal
