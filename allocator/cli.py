@@ -905,9 +905,12 @@ def _echo_horizon(plan: Any, language: str = "en") -> None:
               help="Policy model file (YAML/JSON), for the costs. Default: posts follow population.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the projection.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@click.option("--lang", type=click.Choice(["da", "en"]), default=None,
+              help="Language of summary.md (default: the instance's 'language:', else English) and of the "
+                   "console messages (default English).")
 @_guarded
 def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path: Path | None, out: Path,
-            force: bool) -> None:
+            force: bool, lang: str | None) -> None:
     """Project supply and coverage of a given plan over a multi-year INSTANCE's outlook.
 
     Writes projection.csv, plan.json and summary.md. A plan that breaks yearly
@@ -917,6 +920,7 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
     from allocator.io.horizon import is_horizon_file, load_horizon_instance, load_plan_posts, status_quo_posts
     from allocator.results.horizon import project_plan
     from allocator.writers.horizon import write_horizon_plan
+    from allocator.writers.language import MemoNumbers, breach_text, status_text
 
     if (plan_path is None) == (not status_quo):
         raise InputError("give either --plan PLAN.csv or --status-quo", where=Location(None, None, "--plan"),
@@ -937,14 +941,23 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
         posts = status_quo_posts(loaded.value)
     plan = project_plan(loaded.value, model.value, posts, status="status quo" if status_quo else "given",
                         inputs=hashes)
-    for text in plan.metadata.get("broken_rules", [])[:10]:
-        _say(f"warning: the plan breaks a yearly rule: {text}", err=True)
+    console = lang or "en"
+    _ = _console(console)
+    # The English console keeps the verifier's words (as plan.json's broken_rules); Danish words the figures.
+    rules = plan.metadata.get("broken_rules", []) if console == "en" else [
+        breach_text(b, console) for b in plan.metadata.get("rule_breaches", [])]
+    for text in rules[:10]:
+        _say(_("warning: the plan breaks a yearly rule: %(rule)s") % {"rule": text}, err=True)
     with publishing(out, force) as target:
         written = write_horizon_plan(loaded.value, plan, target, xlsx=False, include_plan=False,
-                                     language=loaded.value.instance.language or "en")
-    _say(f"Projection of {plan.instance} ({plan.status}): inhabitant-years without a specialist "
-         f"{plan.projection.inhabitant_years_without:,.0f}, coverage cost {plan.coverage_cost:.6g}")
-    _say("Wrote " + ", ".join(str(path) for path in written))
+                                     language=lang or loaded.value.instance.language or "en")
+    numbers = MemoNumbers(console)
+    _say(_("Projection of %(instance)s (%(status)s): inhabitant-years without a specialist %(count)s, coverage cost "
+           "%(cost)s") % {"instance": plan.instance,
+                          "status": plan.status if console == "en" else status_text(plan.status, console),
+                          "count": numbers.count(plan.projection.inhabitant_years_without),
+                          "cost": numbers.figure(plan.coverage_cost)})
+    _say(_("Wrote %(files)s") % {"files": ", ".join(str(path) for path in written)})
 
 
 # The what-if app (issue 16): a thin layer; allocator.app holds the page, the library does the rest.
