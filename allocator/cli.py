@@ -875,16 +875,18 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
 
 
 def _echo_horizon(plan: Any, language: str = "en") -> None:
-    from allocator.writers.language import MemoNumbers
+    from allocator.writers.language import MemoNumbers, status_text
 
     _ = _console(language)
     numbers = MemoNumbers(language)
     whole, figure = numbers.count, numbers.figure
     if plan.status.startswith("gap"):
+        # English keeps the bound at full precision (as plan.json); Danish in Danish notation, as the memo.
         status = _("%(status)s, gap %(gap)s, best bound %(bound)s") % {
-            "status": plan.status, "gap": f"{plan.gap:.3g}", "bound": repr(plan.bound)}
+            "status": status_text(plan.status, language), "gap": numbers.formatted(plan.gap, ".3g"),
+            "bound": repr(plan.bound) if language == "en" else figure(plan.bound)}
     else:
-        status = plan.status
+        status = status_text(plan.status, language)
     _say(_("Multi-year plan for %(instance)s under model '%(model)s': %(status)s, objective %(objective)s "
            "(coverage %(coverage)s + posts %(posts)s), verified") % {
         "instance": plan.instance, "model": plan.model, "status": status, "objective": figure(plan.objective),
