@@ -122,3 +122,24 @@ def test_a_cbc_optimum_claims_no_bound(tmp_path: Path) -> None:
     plan = json.loads((tmp_path / "o" / "plan.json").read_text(encoding="utf-8"))
     assert plan["status"] == "optimal" and plan["best_bound"] is None and plan["gap"] == 0.0
     assert plan["objective"] == pytest.approx(8380.10424284984, rel=1e-12)  # the optimum HiGHS and SCIP prove
+
+
+def test_the_one_year_cbc_backend_passes_its_limit_as_given_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulp
+
+    from allocator.core.problem import build_problem
+    from allocator.io.loading import load_instance
+    from allocator.solvers.cbc import CbcBackend
+    from tests.conftest import SYNTHETIC_INSTANCE
+
+    given: list[float] = []
+    real = pulp.PULP_CBC_CMD
+
+    def spy(**options: Any) -> Any:
+        given.append(options["timeLimit"])
+        return real(**options)
+
+    monkeypatch.setattr(pulp, "PULP_CBC_CMD", spy)
+    result = CbcBackend().solve(build_problem(load_instance(SYNTHETIC_INSTANCE).value, DEFAULT_MODEL), time_limit=30.25)
+    assert result.status == "optimal"
+    assert given and all(0 < limit <= 30.25 and limit != int(limit) for limit in given)  # never rounded
