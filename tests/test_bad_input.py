@@ -192,3 +192,17 @@ def test_keys_equal_in_the_data_are_duplicates_however_written(tmp_path: Path, t
     with pytest.raises(InputError, match="is given twice in this mapping") as caught:
         read_document(path)
     assert where in str(caught.value)
+
+
+def test_a_json_object_with_a_key_twice_is_bad_input(tmp_path: Path) -> None:
+    from allocator.errors import InputError
+    from allocator.io import read_document
+
+    path = tmp_path / "i.json"
+    path.write_text('{"name": "x", "areas": [{"id": "A", "population": 1, "population": 3}]}', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_document(path)
+    assert str(caught.value).startswith(f"{path}, field 'population': the key 'population' is given twice in one "
+                                        "JSON object")
+    path.write_text('{"a": {"x": 1}, "b": {"x": 2}}', encoding="utf-8")  # one key in two objects: no repeat
+    assert read_document(path).data == {"a": {"x": 1}, "b": {"x": 2}}

@@ -117,12 +117,32 @@ def _read_bytes(path: Path, limit: int) -> bytes:
     return path.read_bytes()
 
 
+class _RepeatedJsonKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 def _parse_json(path: Path, text: str) -> Any:
     def refuse_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number this tool accepts")
 
+    def refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        mapping = dict(pairs)
+        if len(mapping) < len(pairs):  # JSON, like YAML, would keep the last of two equal keys
+            seen: set[str] = set()
+            for key, _value in pairs:
+                if key in seen:
+                    raise _RepeatedJsonKey(key)
+                seen.add(key)
+        return mapping
+
     try:
-        return json.loads(text, parse_constant=refuse_constant)
+        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=refuse_repeats)
+    except _RepeatedJsonKey as exc:
+        raise InputError(f"the key '{exc.key}' is given twice in one JSON object; JSON readers would silently keep "
+                         "the last one", where=Location(path, None, exc.key),
+                         fix=f"keep one '{exc.key}' and delete the other") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"not valid JSON: {exc.msg}",
