@@ -12,8 +12,8 @@ from pathlib import Path
 from allocator.io.schemas import HorizonInstance
 
 #: A yearly population growth above this (in absolute value) is likely a percentage written as a
-#: number (0.4 meant as 0.4 %): Danish municipalities grew or shrank by under 3 % a year (ASSUMPTION:
-#: a generous round bound, not a sourced figure).
+#: number (0.4 meant as 0.4 %). ASSUMPTION, not a sourced figure: the bound the issue-14 audit asked
+#: for; a population growing 5 % a year doubles in 14 years.
 GROWTH_WARNING = 0.05
 
 #: At most this many cells are named in one warning; the rest are counted.
