@@ -567,7 +567,7 @@ def _cbc_logged_bound(log: str) -> tuple[float, float] | None:
     """(best bound, incumbent) as CBC's log states them, in CBC's own objective (without the constant); or None.
 
     Each bound is lowered by one unit of its last printed digit (the log rounds it), so it stays a proven
-    lower bound; of the two lines that state it, the higher is kept. None when the log states no bound
+    lower bound; of the lines that state one, the highest is kept. None when the log states no bound
     (a proven optimum, or a stop before the root LP) or no incumbent.
     """
     bounds = []
@@ -587,7 +587,7 @@ def _cbc_logged_bound(log: str) -> tuple[float, float] | None:
         objective = float(objectives[-1])
     except ValueError:
         return None
-    return max(bounds[-2:]), objective
+    return max(bounds), objective  # every stated bound was proven when stated; the highest is the best
 
 
 def _cbc_bound(log: str, constant: float, objective: float) -> float:
