@@ -82,6 +82,17 @@ def _warn(instance: Instance, models: list[Any]) -> list[str]:
     return warnings
 
 
+def _warn_horizon(horizon: Any, path: Path, models: list[Any]) -> list[str]:
+    """_warn, then the multi-year instance's own warnings (allocator.io.horizon_checks), the same way."""
+    from allocator.io.horizon_checks import horizon_warnings
+
+    warnings = _warn(horizon.instance, models)
+    for warning in horizon_warnings(horizon, path):
+        _say(f"warning: {warning}", err=True)
+        warnings.append(warning)
+    return warnings
+
+
 def _write_diagnosis(out: Path, force: bool, name: str, exc: InfeasibleError) -> None:
     """Write diagnosis.json and diagnosis.md for an infeasible run (the error itself is raised by the caller)."""
     if exc.diagnosis is not None:
@@ -399,7 +410,10 @@ def validate(instance: Path, model_path: Path | None) -> None:
     value = loaded.value if loaded is not None else horizon.instance
     _say(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
                f"({len(value.leaves)} leaves), {len(value.bounds)} bounds, {len(value.previous)} previous rows")
-    _warn(value, [load_model(model_path).value] if model_path is not None else [])
+    if loaded is None:
+        _warn_horizon(horizon, instance, [load_model(model_path).value] if model_path is not None else [])
+    else:
+        _warn(value, [load_model(model_path).value] if model_path is not None else [])
     if model_path is not None:
         model = load_model(model_path).value
         targets(value, model)
@@ -810,7 +824,7 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
     loaded = load_horizon_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)
-    _warn(loaded.value.instance, [model.value])
+    _warn_horizon(loaded.value, instance, [model.value])
     try:
         plan = solve_horizon(loaded.value, model.value, solver=solver,
                              time_limit=time_limit, accept_gap=accept_gap, inputs={**loaded.hashes, **model.hashes})
@@ -854,7 +868,7 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
                          fix="drop --need-model")
     loaded = load_horizon_instance(instance)
     check_output_dir(out, force)
-    _warn(loaded.value.instance, models)
+    _warn_horizon(loaded.value, instance, models)
     comparison = compare_horizon(loaded.value, models, solver=solver,
                                  time_limit=time_limit, accept_gap=accept_gap, inputs=loaded.hashes)
     with publishing(out, force) as target:
@@ -935,6 +949,7 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
     loaded = load_horizon_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)
+    _warn_horizon(loaded.value, instance, [model.value])
     hashes = {**loaded.hashes, **model.hashes}
     if plan_path is not None:
         posts, plan_hashes = load_plan_posts(plan_path, loaded.value)

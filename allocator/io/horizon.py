@@ -29,7 +29,7 @@ from pydantic import Field
 
 from allocator.errors import InputError, Location
 from allocator.io import Document, Table, read_document, read_table, read_table_file
-from allocator.io.cells import CellError, parse_number
+from allocator.io.cells import RATE_FIELDS, CellError, fraction_fix, parse_number
 from allocator.io.loading import (
     Loaded,
     _area_rows,
@@ -133,8 +133,9 @@ def _number_cell(table: Table, index: int, column: str) -> float | None:
     try:
         value = parse_number(table.data[column][index], decimal_comma=table.decimal_comma)
     except CellError as exc:
+        fraction = fraction_fix(table.data[column][index]) if column in RATE_FIELDS else None
         raise InputError(str(exc), where=Location(table.file, table.labels[index], column),
-                         fix="write a plain number") from None
+                         fix=fraction or "write a plain number") from None
     return None if value is None else float(value)
 
 
@@ -151,13 +152,15 @@ def _year_cell(table: Table, index: int, column: str) -> int | None:
 _TOTAL_COLUMN = re.compile(r"total_(\d{4})")
 
 
-def _specialty_rows(table: Table) -> list[Any]:
+def _specialty_rows(table: Table) -> tuple[list[Any], set[str]]:
     """The specialty rows, with the cells of ``total_<year>`` columns gathered into ``totals``.
 
     An empty ``total_<year>`` cell gives no total for that year; a row with none of them keeps
-    ``total`` or ``totals`` as written.
+    ``total`` or ``totals`` as written. Also the ids of the rows whose totals came from such
+    columns, so that a message names the column the person wrote (``total_2024``), not ``totals``.
     """
     rows = []
+    from_columns: set[str] = set()
     for row in table.rows:
         values = dict(row.values)
         yearly: dict[int, Any] = {}
@@ -176,7 +179,9 @@ def _specialty_rows(table: Table) -> list[Any]:
                                  fix="give each year's total once")
             values["totals"] = yearly
         rows.append(validate_row(HorizonSpecialtyFields, values, row.where(), table.decimal_comma))
-    return rows
+        if yearly:
+            from_columns.add(rows[-1].id)
+    return rows, from_columns
 
 
 def load_horizon_instance(path: Path | str) -> Loaded:
@@ -215,7 +220,7 @@ def load_horizon_instance(path: Path | str) -> Loaded:
                          fix="drop 'year', or make it equal first_year")
 
     # Specialties: the horizon fields, then the one-year row of the first plan year.
-    specialty_rows = _specialty_rows(tables["specialties"])
+    specialty_rows, totals_from_columns = _specialty_rows(tables["specialties"])
     totals: dict[str, list[float]] = {}
     for row in specialty_rows:
         if (row.total is None) == (row.totals is None):
@@ -224,6 +229,12 @@ def load_horizon_instance(path: Path | str) -> Loaded:
         if row.totals is not None:
             for year in row.totals:
                 if year not in plan_calendar:
+                    if row.id in totals_from_columns:  # a CSV/XLSX column total_<year>: name that column
+                        raise InputError(f"the column 'total_{year}' gives a total for {year}, which is not a "
+                                         f"plan year ({first}-{plan_calendar[-1]})",
+                                         where=row.where(f"total_{year}"),
+                                         fix=f"delete the column total_{year}, or empty its cells; give a "
+                                             f"total_<year> column for each plan year and no others")
                     raise InputError(f"'totals' gives the year {year}, which is not a plan year "
                                      f"({first}-{plan_calendar[-1]})", where=row.where("totals"),
                                      fix="give one total for each plan year, and no others")
@@ -297,7 +308,10 @@ def load_horizon_instance(path: Path | str) -> Loaded:
     for leaf in instance.leaves:
         growth[leaf] = next((own_growth[a] for a in instance.ancestors(leaf) if a in own_growth), 0.0)
 
-    cells = _workforce(instance, tables["workforce"], leaves)
+    workforce_table = tables["workforce"]
+    workforce_where = (document.locate(("workforce",), "workforce") if not isinstance(document.data.get("workforce"), str)
+                       else Location(workforce_table.file, "the workforce table"))
+    cells = _workforce(instance, workforce_table, leaves, workforce_where)
     pipeline = _pipeline(instance, tables["pipeline"], leaves, first,
                          {row.id: row.training_years for row in specialty_rows})
     loaded = HorizonInstance(
@@ -305,7 +319,7 @@ def load_horizon_instance(path: Path | str) -> Loaded:
         totals=totals, training_years={row.id: row.training_years for row in specialty_rows},
         completion={row.id: float(row.completion) for row in specialty_rows},
         inhabitants_per_specialist={row.id: float(row.inhabitants_per_specialist) for row in specialty_rows},
-        growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds)
+        growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds, own_growth=own_growth)
     return Loaded(loaded, {**_hashes(document, list(tables.values())), **geometry_hashes(instance, document)})
 
 
@@ -314,8 +328,12 @@ def _unknown(kind: str, value: str, known: dict[str, Any]) -> str:
     return f"did you mean '{guess[0]}'?" if guess else f"use the id of an existing {kind}"
 
 
-def _workforce(instance: Instance, table: Table, leaves: set[str]) -> dict[tuple[str, str], CellFacts]:
-    """Resolve headcount (own leaf row) and rates (inherited field by field) of every cell."""
+def _workforce(instance: Instance, table: Table, leaves: set[str],
+               where: Location | None = None) -> dict[tuple[str, str], CellFacts]:
+    """Resolve headcount (own leaf row) and rates (inherited field by field) of every cell.
+
+    ``where`` locates the workforce table itself, for a leaf that has no row in it.
+    """
     areas, specialties = instance.area_by_id, {s.id: s for s in instance.specialties}
     rows: dict[tuple[str, str], WorkforceFields] = {}
     for row in _rows(WorkforceFields, table):
@@ -337,9 +355,15 @@ def _workforce(instance: Instance, table: Table, leaves: set[str]) -> dict[tuple
     facts = {}
     for leaf, specialty in instance.cells:
         own = rows.get((leaf, specialty))
-        if own is None or own.headcount is None:
-            raise InputError(f"leaf area '{leaf}' has no headcount for '{specialty}'",
-                             where=own.where("headcount") if own is not None else Location(table.file),
+        if own is None:  # no row at all: name the table, since there is no row to point at
+            raise InputError(f"leaf area '{leaf}' has no headcount for '{specialty}': the workforce table has no "
+                             f"row for area '{leaf}' and specialty '{specialty}'",
+                             where=where or Location(table.file, "the workforce table"),
+                             fix=f"add a row to the workforce table for the leaf and specialty: "
+                                 f"{{area: {leaf}, specialty: {specialty}, headcount: ...}} "
+                                 "(0 when there are no specialists)")
+        if own.headcount is None:
+            raise InputError(f"leaf area '{leaf}' has no headcount for '{specialty}'", where=own.where("headcount"),
                              fix=f"add a workforce row {{area: {leaf}, specialty: {specialty}, headcount: ...}} "
                                  "(0 when there are no specialists)")
         rates = {}

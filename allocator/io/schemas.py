@@ -511,6 +511,9 @@ class HorizonInstance:
         Posts started before ``first_year``, keyed by (leaf, specialty, calendar year).
     year_bounds
         Bound rows that hold in one plan year only, keyed by calendar year.
+    own_growth
+        ``population_growth`` as written, keyed by the area that gives it (before inheritance), so that
+        a warning can point at the row.
     """
 
     instance: Instance
@@ -525,6 +528,7 @@ class HorizonInstance:
     cells: dict[tuple[str, str], CellFacts]
     pipeline: dict[tuple[str, str, int], float] = field(default_factory=dict)
     year_bounds: dict[int, list[Bound]] = field(default_factory=dict)
+    own_growth: dict[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
