@@ -82,6 +82,17 @@ def _warn(instance: Instance, models: list[Any]) -> list[str]:
     return warnings
 
 
+def _warn_horizon(horizon: Any, path: Path, models: list[Any]) -> list[str]:
+    """_warn, then the multi-year instance's own warnings (allocator.io.horizon_checks), the same way."""
+    from allocator.io.horizon_checks import horizon_warnings
+
+    warnings = _warn(horizon.instance, models)
+    for warning in horizon_warnings(horizon, path):
+        _say(f"warning: {warning}", err=True)
+        warnings.append(warning)
+    return warnings
+
+
 def _write_diagnosis(out: Path, force: bool, name: str, exc: InfeasibleError) -> None:
     """Write diagnosis.json and diagnosis.md for an infeasible run (the error itself is raised by the caller)."""
     if exc.diagnosis is not None:
@@ -399,7 +410,10 @@ def validate(instance: Path, model_path: Path | None) -> None:
     value = loaded.value if loaded is not None else horizon.instance
     _say(f"{instance}: ok — {len(value.specialties)} specialties, {len(value.areas)} areas "
                f"({len(value.leaves)} leaves), {len(value.bounds)} bounds, {len(value.previous)} previous rows")
-    _warn(value, [load_model(model_path).value] if model_path is not None else [])
+    if loaded is None:
+        _warn_horizon(horizon, instance, [load_model(model_path).value] if model_path is not None else [])
+    else:
+        _warn(value, [load_model(model_path).value] if model_path is not None else [])
     if model_path is not None:
         model = load_model(model_path).value
         targets(value, model)
@@ -810,7 +824,7 @@ def _solve_horizon(instance: Path, model_path: Path | None, out: Path, solver: s
     loaded = load_horizon_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)
-    _warn(loaded.value.instance, [model.value])
+    _warn_horizon(loaded.value, instance, [model.value])
     try:
         plan = solve_horizon(loaded.value, model.value, solver=solver,
                              time_limit=time_limit, accept_gap=accept_gap, inputs={**loaded.hashes, **model.hashes})
@@ -854,7 +868,7 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
                          fix="drop --need-model")
     loaded = load_horizon_instance(instance)
     check_output_dir(out, force)
-    _warn(loaded.value.instance, models)
+    _warn_horizon(loaded.value, instance, models)
     comparison = compare_horizon(loaded.value, models, solver=solver,
                                  time_limit=time_limit, accept_gap=accept_gap, inputs=loaded.hashes)
     with publishing(out, force) as target:
@@ -875,16 +889,18 @@ def _compare_horizon(instance: Path, models: list[Model], out: Path, need_model_
 
 
 def _echo_horizon(plan: Any, language: str = "en") -> None:
-    from allocator.writers.language import MemoNumbers
+    from allocator.writers.language import MemoNumbers, status_text
 
     _ = _console(language)
     numbers = MemoNumbers(language)
     whole, figure = numbers.count, numbers.figure
     if plan.status.startswith("gap"):
+        # English keeps the bound at full precision (as plan.json); Danish in Danish notation, as the memo.
         status = _("%(status)s, gap %(gap)s, best bound %(bound)s") % {
-            "status": plan.status, "gap": f"{plan.gap:.3g}", "bound": repr(plan.bound)}
+            "status": status_text(plan.status, language), "gap": numbers.formatted(plan.gap, ".3g"),
+            "bound": repr(plan.bound) if language == "en" else figure(plan.bound)}
     else:
-        status = plan.status
+        status = status_text(plan.status, language)
     _say(_("Multi-year plan for %(instance)s under model '%(model)s': %(status)s, objective %(objective)s "
            "(coverage %(coverage)s + posts %(posts)s), verified") % {
         "instance": plan.instance, "model": plan.model, "status": status, "objective": figure(plan.objective),
@@ -905,9 +921,12 @@ def _echo_horizon(plan: Any, language: str = "en") -> None:
               help="Policy model file (YAML/JSON), for the costs. Default: posts follow population.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Folder for the projection.")
 @click.option("--force", is_flag=True, help="Replace files in a non-empty --out folder.")
+@click.option("--lang", type=click.Choice(["da", "en"]), default=None,
+              help="Language of summary.md (default: the instance's 'language:', else English) and of the "
+                   "console messages (default English).")
 @_guarded
 def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path: Path | None, out: Path,
-            force: bool) -> None:
+            force: bool, lang: str | None) -> None:
     """Project supply and coverage of a given plan over a multi-year INSTANCE's outlook.
 
     Writes projection.csv, plan.json and summary.md. A plan that breaks yearly
@@ -917,6 +936,7 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
     from allocator.io.horizon import is_horizon_file, load_horizon_instance, load_plan_posts, status_quo_posts
     from allocator.results.horizon import project_plan
     from allocator.writers.horizon import write_horizon_plan
+    from allocator.writers.language import MemoNumbers, breach_text, status_text
 
     if (plan_path is None) == (not status_quo):
         raise InputError("give either --plan PLAN.csv or --status-quo", where=Location(None, None, "--plan"),
@@ -929,6 +949,7 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
     loaded = load_horizon_instance(instance)
     model = _load_model(model_path)
     check_output_dir(out, force)
+    _warn_horizon(loaded.value, instance, [model.value])
     hashes = {**loaded.hashes, **model.hashes}
     if plan_path is not None:
         posts, plan_hashes = load_plan_posts(plan_path, loaded.value)
@@ -937,14 +958,23 @@ def project(instance: Path, plan_path: Path | None, status_quo: bool, model_path
         posts = status_quo_posts(loaded.value)
     plan = project_plan(loaded.value, model.value, posts, status="status quo" if status_quo else "given",
                         inputs=hashes)
-    for text in plan.metadata.get("broken_rules", [])[:10]:
-        _say(f"warning: the plan breaks a yearly rule: {text}", err=True)
+    console = lang or "en"
+    _ = _console(console)
+    # The English console keeps the verifier's words (as plan.json's broken_rules); Danish words the figures.
+    rules = plan.metadata.get("broken_rules", []) if console == "en" else [
+        breach_text(b, console) for b in plan.metadata.get("rule_breaches", [])]
+    for text in rules[:10]:
+        _say(_("warning: the plan breaks a yearly rule: %(rule)s") % {"rule": text}, err=True)
     with publishing(out, force) as target:
         written = write_horizon_plan(loaded.value, plan, target, xlsx=False, include_plan=False,
-                                     language=loaded.value.instance.language or "en")
-    _say(f"Projection of {plan.instance} ({plan.status}): inhabitant-years without a specialist "
-         f"{plan.projection.inhabitant_years_without:,.0f}, coverage cost {plan.coverage_cost:.6g}")
-    _say("Wrote " + ", ".join(str(path) for path in written))
+                                     language=lang or loaded.value.instance.language or "en")
+    numbers = MemoNumbers(console)
+    _say(_("Projection of %(instance)s (%(status)s): inhabitant-years without a specialist %(count)s, coverage cost "
+           "%(cost)s") % {"instance": plan.instance,
+                          "status": plan.status if console == "en" else status_text(plan.status, console),
+                          "count": numbers.count(plan.projection.inhabitant_years_without),
+                          "cost": numbers.figure(plan.coverage_cost)})
+    _say(_("Wrote %(files)s") % {"files": ", ".join(str(path) for path in written)})
 
 
 # The what-if app (issue 16): a thin layer; allocator.app holds the page, the library does the rest.

@@ -142,3 +142,67 @@ def test_sensitivity_jobs_below_one_is_bad_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["sensitivity", str(DK_INSTANCE), "-o", str(tmp_path / "out"), "--jobs", "0"])
     assert result.exit_code == 2 and "'--jobs'" in result.output and "x>=1" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_with_a_key_twice_is_bad_input(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    model.write_text("name: x\ncoverage_weight: 1\nunderserved_weight: 2\nunderserved_weight: 5\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["solve", str(DK_INSTANCE), "-m", str(model), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "m.yaml, line 4, field 'underserved_weight': the key 'underserved_weight' is given twice in this " \
+           "mapping (first on line 3)" in result.output
+    assert "Fix: keep one 'underserved_weight'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_sweep_spec_with_a_key_twice_is_bad_input(tmp_path: Path) -> None:
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(f"instance: {DK_INSTANCE}\nmodels: [{ROOT / 'models' / 'population.yaml'}]\n"
+                    "axes:\n  - {field: model.underserved_weight, values: [1, 2], values: [3]}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "sweep.yaml, axes row 1 (line 4), field 'values': the key 'values' is given twice" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("text", "data"), [
+    ("a: {2021: 1, '2021': 2}\n", {"a": {2021: 1, "2021": 2}}),  # an int and a text key: two keys in the data
+    ("b: &b {x: 1, y: 2}\nc: {<<: *b, x: 3}\n", {"b": {"x": 1, "y": 2}, "c": {"x": 3, "y": 2}}),  # a merge overridden
+])
+def test_keys_that_differ_in_the_data_or_override_a_merge_are_not_duplicates(tmp_path: Path, text: str,
+                                                                              data: dict) -> None:
+    from allocator.io import read_document
+
+    path = tmp_path / "d.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert read_document(path).data == data
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("a: {2021: 1, 0x7E5: 2}\n", "a (line 1), field '0x7E5'"),  # one int written two ways
+    ("~: 1\nnull: 2\n", "line 2, field 'null'"),  # one null key written two ways
+    ("a: &a {x: 1, x: 2}\nb: *a\n", "a (line 1), field 'x'"),  # inside an anchored mapping
+])
+def test_keys_equal_in_the_data_are_duplicates_however_written(tmp_path: Path, text: str, where: str) -> None:
+    from allocator.errors import InputError
+    from allocator.io import read_document
+
+    path = tmp_path / "d.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="is given twice in this mapping") as caught:
+        read_document(path)
+    assert where in str(caught.value)
+
+
+def test_a_json_object_with_a_key_twice_is_bad_input(tmp_path: Path) -> None:
+    from allocator.errors import InputError
+    from allocator.io import read_document
+
+    path = tmp_path / "i.json"
+    path.write_text('{"name": "x", "areas": [{"id": "A", "population": 1, "population": 3}]}', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_document(path)
+    assert str(caught.value).startswith(f"{path}, field 'population': the key 'population' is given twice in one "
+                                        "JSON object")
+    path.write_text('{"a": {"x": 1}, "b": {"x": 2}}', encoding="utf-8")  # one key in two objects: no repeat
+    assert read_document(path).data == {"a": {"x": 1}, "b": {"x": 2}}

@@ -86,3 +86,18 @@ def parse_flag(value: object) -> bool:
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
     raise CellError(f"expected yes or no (true/false, ja/nej, 1/0), got {value!r}")
+
+
+#: Fields that are rates (fractions): a person may well write one as a percentage.
+RATE_FIELDS = frozenset({"exit_rate", "fill_rate", "retention", "completion", "population_growth"})
+
+_PERCENT = re.compile(r"^\s*([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+))\s*%\s*$")
+
+
+def fraction_fix(value: object) -> str | None:
+    """The fix for a rate written as a percentage (``"70%"``): the fraction to write instead; else None."""
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    percent = float(match.group(1).replace(",", "."))
+    return f"write the rate as a fraction, not a percentage: {percent / 100:g} for {value.strip()}"

@@ -117,12 +117,32 @@ def _read_bytes(path: Path, limit: int) -> bytes:
     return path.read_bytes()
 
 
+class _RepeatedJsonKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 def _parse_json(path: Path, text: str) -> Any:
     def refuse_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number this tool accepts")
 
+    def refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        mapping = dict(pairs)
+        if len(mapping) < len(pairs):  # JSON, like YAML, would keep the last of two equal keys
+            seen: set[str] = set()
+            for key, _value in pairs:
+                if key in seen:
+                    raise _RepeatedJsonKey(key)
+                seen.add(key)
+        return mapping
+
     try:
-        return json.loads(text, parse_constant=refuse_constant)
+        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=refuse_repeats)
+    except _RepeatedJsonKey as exc:
+        raise InputError(f"the key '{exc.key}' is given twice in one JSON object; JSON readers would silently keep "
+                         "the last one", where=Location(path, None, exc.key),
+                         fix=f"keep one '{exc.key}' and delete the other") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"not valid JSON: {exc.msg}",
@@ -136,6 +156,15 @@ def _parse_json(path: Path, text: str) -> Any:
 
 #: libyaml's loader when PyYAML was built with it (15x faster); the same safe constructors either way.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+#: Refuse a mapping that gives a key twice (PyYAML keeps the last one without a word, so
+#: ``totals: {2021: 10, 2021: 12}`` would plan 12 posts). Always on; benchmarks/yaml_load.py turns
+#: it off to time the loader as it was before the check.
+_REFUSE_DUPLICATE_KEYS = True
+_UNCHECKED = object()  # a key the duplicate check leaves alone (a merge, or one the constructor refuses)
 
 
 def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int], dict[PathKey, str]]:
@@ -161,7 +190,8 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[PathKey, int], dict[Pa
         raise InputError("the file holds no data", where=Location(path), fix="fill it in")
     lines: dict[PathKey, int] = {}
     plain: dict[PathKey, str] = {}
-    _index_lines(path, node, (), lines, [0], plain)  # counts the expanded size before anything is built
+    keys = loader if _REFUSE_DUPLICATE_KEYS else None
+    _index_lines(path, node, (), lines, [0], plain, keys)  # counts the expanded size before anything is built
     try:
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:  # e.g. a malformed timestamp the composer accepted
@@ -224,8 +254,45 @@ def _too_deep(path: Path) -> InputError:
     )
 
 
+def _key_value(loader: Any, key_node: yaml.Node) -> Any:
+    """The key as the mapping will hold it; _UNCHECKED when it is not a scalar the constructor can make.
+
+    Text keys (nearly all) are their text; others are constructed, so that ``2021`` and ``0x7E5``
+    are one key and ``2021`` and ``"2021"`` two, as they are in the data. The constructor keeps what
+    it built for the document, so nothing is built twice.
+    """
+    if key_node.tag == _STR_TAG:
+        return key_node.value
+    if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+        return _UNCHECKED  # a merge (<<) may be overridden by the keys beside it: that is what it is for
+    try:
+        value = loader.construct_object(key_node)
+        hash(value)
+    except Exception:  # noqa: BLE001 - the constructor reports a bad key, located, when it builds the document
+        return _UNCHECKED
+    return value
+
+
+def _first_line(loader: Any, node: yaml.MappingNode, same: Any) -> int:
+    """The line of the first key of ``node`` equal to ``same`` (asked only once a repeat is found)."""
+    return next(key_node.start_mark.line + 1 for key_node, _ in node.value
+                if (key_node.value if key_node.tag == _STR_TAG else _key_value(loader, key_node)) == same)
+
+
+def _duplicate_key_error(path: Path, where: PathKey, key_node: yaml.Node, first_line: int) -> InputError:
+    line = key_node.start_mark.line + 1
+    written = key_node.value
+    row = f"{_describe_path(where)} (line {line})" if where else f"line {line}"
+    return InputError(
+        f"the key '{written}' is given twice in this mapping (first on line {first_line}); "
+        "YAML would silently keep the last one",
+        where=Location(path, row, written),
+        fix=f"keep one '{written}' and delete the other",
+    )
+
+
 def _index_lines(path: Path, node: yaml.Node, key: PathKey, lines: dict[PathKey, int], count: list[int],
-                 plain: dict[PathKey, str]) -> None:
+                 plain: dict[PathKey, str], keys: Any = None) -> None:
     # Aliases make the node graph a DAG; walking it counts the expanded size,
     # which is exactly what a "billion laughs" document inflates.
     count[0] += 1
@@ -241,9 +308,16 @@ def _index_lines(path: Path, node: yaml.Node, key: PathKey, lines: dict[PathKey,
     if isinstance(node, yaml.ScalarNode) and not node.style and node.tag not in _TEXT_TAGS:  # plain: None or ""
         plain[key] = node.value
     if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()  # the keys so far, when ``keys`` (the loader) asks for repeats
         for key_node, value_node in node.value:
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(len(lines))
-            _index_lines(path, value_node, key + (name,), lines, count, plain)
+            if keys is not None:
+                # text keys inline: nearly every key is one, and this loop runs for each key of the file
+                same = name if key_node.tag == _STR_TAG else _key_value(keys, key_node)
+                if same in seen and same is not _UNCHECKED:
+                    raise _duplicate_key_error(path, key, key_node, _first_line(keys, node, same))
+                seen.add(same)
+            _index_lines(path, value_node, key + (name,), lines, count, plain, keys)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(path, item, key + (index,), lines, count, plain)
+            _index_lines(path, item, key + (index,), lines, count, plain, keys)

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from allocator.errors import InputError, Location, RowsOrigin
 from allocator.io import Document, Table, read_document, read_table, read_table_file
-from allocator.io.cells import CellError, parse_number
+from allocator.io.cells import RATE_FIELDS, CellError, fraction_fix, parse_number
 from allocator.io.loading import (
     Loaded,
     _area_rows,
@@ -133,8 +133,9 @@ def _number_cell(table: Table, index: int, column: str) -> float | None:
     try:
         value = parse_number(table.data[column][index], decimal_comma=table.decimal_comma)
     except CellError as exc:
+        fraction = fraction_fix(table.data[column][index]) if column in RATE_FIELDS else None
         raise InputError(str(exc), where=Location(table.file, table.labels[index], column),
-                         fix="write a plain number") from None
+                         fix=fraction or "write a plain number") from None
     return None if value is None else float(value)
 
 
@@ -151,13 +152,15 @@ def _year_cell(table: Table, index: int, column: str) -> int | None:
 _TOTAL_COLUMN = re.compile(r"total_(\d{4})")
 
 
-def _specialty_rows(table: Table) -> list[Any]:
+def _specialty_rows(table: Table) -> tuple[list[Any], set[str]]:
     """The specialty rows, with the cells of ``total_<year>`` columns gathered into ``totals``.
 
     An empty ``total_<year>`` cell gives no total for that year; a row with none of them keeps
-    ``total`` or ``totals`` as written.
+    ``total`` or ``totals`` as written. Also the ids of the rows whose totals came from such
+    columns, so that a message names the column the person wrote (``total_2024``), not ``totals``.
     """
     rows = []
+    from_columns: set[str] = set()
     for row in table.rows:
         values = dict(row.values)
         yearly: dict[int, Any] = {}
@@ -176,7 +179,9 @@ def _specialty_rows(table: Table) -> list[Any]:
                                  fix="give each year's total once")
             values["totals"] = yearly
         rows.append(validate_row(HorizonSpecialtyFields, values, row.where(), table.decimal_comma))
-    return rows
+        if yearly:
+            from_columns.add(rows[-1].id)
+    return rows, from_columns
 
 
 def load_horizon_instance(path: Path | str) -> Loaded:
@@ -215,7 +220,7 @@ def load_horizon_instance(path: Path | str) -> Loaded:
                          fix="drop 'year', or make it equal first_year")
 
     # Specialties: the horizon fields, then the one-year row of the first plan year.
-    specialty_rows = _specialty_rows(tables["specialties"])
+    specialty_rows, totals_from_columns = _specialty_rows(tables["specialties"])
     totals: dict[str, list[float]] = {}
     for row in specialty_rows:
         if (row.total is None) == (row.totals is None):
@@ -224,6 +229,12 @@ def load_horizon_instance(path: Path | str) -> Loaded:
         if row.totals is not None:
             for year in row.totals:
                 if year not in plan_calendar:
+                    if row.id in totals_from_columns:  # a CSV/XLSX column total_<year>: name that column
+                        raise InputError(f"the column 'total_{year}' gives a total for {year}, which is not a "
+                                         f"plan year ({first}-{plan_calendar[-1]})",
+                                         where=row.where(f"total_{year}"),
+                                         fix=f"delete the column total_{year}, or empty its cells; give a "
+                                             f"total_<year> column for each plan year and no others")
                     raise InputError(f"'totals' gives the year {year}, which is not a plan year "
                                      f"({first}-{plan_calendar[-1]})", where=row.where("totals"),
                                      fix="give one total for each plan year, and no others")
@@ -297,20 +308,23 @@ def load_horizon_instance(path: Path | str) -> Loaded:
     for leaf in instance.leaves:
         growth[leaf] = next((own_growth[a] for a in instance.ancestors(leaf) if a in own_growth), 0.0)
 
+    workforce_table = tables["workforce"]
+    workforce_where = (document.locate(("workforce",), "workforce") if not isinstance(document.data.get("workforce"), str)
+                       else Location(workforce_table.file, "the workforce table"))
     # The pipeline rows name offered cells only; then every leaf becomes a cell (see _closed_cells).
     pipeline = _pipeline(instance, tables["pipeline"], leaves, first,
                          {row.id: row.training_years for row in specialty_rows})
     offered = set(instance.cells)
     if instance.offers:
         instance = _closed_cells(instance, tables["offers"])
-    cells, workforce_rows = _workforce(instance, tables["workforce"], leaves, offered)
+    cells, workforce_rows = _workforce(instance, workforce_table, leaves, offered, workforce_where)
     loaded = HorizonInstance(
         instance=instance, first_year=first, plan_years=plan_years, outlook_years=horizon.outlook_years,
         totals=totals, training_years={row.id: row.training_years for row in specialty_rows},
         completion={row.id: float(row.completion) for row in specialty_rows},
         inhabitants_per_specialist={row.id: float(row.inhabitants_per_specialist) for row in specialty_rows},
-        growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds, workforce_rows=workforce_rows,
-        rows_resolved=cells)
+        growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds, own_growth=own_growth,
+        workforce_rows=workforce_rows, rows_resolved=cells)
     return Loaded(loaded, {**_hashes(document, list(tables.values())), **geometry_hashes(instance, document)})
 
 
@@ -343,11 +357,13 @@ def _closed_cells(instance: Instance, table: Table) -> Instance:
                     areas=instance.areas, bounds=bounds, previous=instance.previous, offers=[])
 
 
-def _workforce(instance: Instance, table: Table, leaves: set[str], offered: set[tuple[str, str]]
+def _workforce(instance: Instance, table: Table, leaves: set[str], offered: set[tuple[str, str]],
+               where: Location | None = None
                ) -> tuple[dict[tuple[str, str], CellFacts], dict[tuple[str, str], dict[str, float | None]]]:
     """Resolve headcount (own leaf row) and rates (inherited field by field) of every cell.
 
-    Also returns the rows as given (area, specialty: each field or None), for the verifier's own resolution.
+    ``where`` locates the workforce table itself, for a leaf that has no row in it. Also returns the rows
+    as given (area, specialty: each field or None), for the verifier's own resolution.
     """
     areas, specialties = instance.area_by_id, {s.id: s for s in instance.specialties}
     rows: dict[tuple[str, str], WorkforceFields] = {}
@@ -370,11 +386,18 @@ def _workforce(instance: Instance, table: Table, leaves: set[str], offered: set[
     facts = {}
     for leaf, specialty in instance.cells:
         own = rows.get((leaf, specialty))
-        if own is None or own.headcount is None:
-            not_offered = ("; it trains no one in it (offers), but its inhabitants still count in the demand"
-                           if (leaf, specialty) not in offered else "")
+        not_offered = ("; it trains no one in it (offers), but its inhabitants still count in the demand"
+                       if (leaf, specialty) not in offered else "")
+        if own is None:  # no row at all: name the table, since there is no row to point at
+            raise InputError(f"leaf area '{leaf}' has no headcount for '{specialty}': the workforce table has no "
+                             f"row for area '{leaf}' and specialty '{specialty}'{not_offered}",
+                             where=where or Location(table.file, "the workforce table"),
+                             fix=f"add a row to the workforce table for the leaf and specialty: "
+                                 f"{{area: {leaf}, specialty: {specialty}, headcount: ...}} "
+                                 "(headcount 0 if it has none)")
+        if own.headcount is None:
             raise InputError(f"leaf area '{leaf}' has no headcount for '{specialty}'{not_offered}",
-                             where=own.where("headcount") if own is not None else Location(table.file, "workforce"),
+                             where=own.where("headcount"),
                              fix=f"add a workforce row {{area: {leaf}, specialty: {specialty}, headcount: ...}} "
                                  "(headcount 0 if it has none)")
         rates = {}

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InputError, Location, RowsOrigin
 from allocator.io import Document, Table, read_document, read_table, read_table_file
-from allocator.io.cells import CellError, parse_number
+from allocator.io.cells import RATE_FIELDS, CellError, fraction_fix, parse_number
 from allocator.io.limits import MAX_TREE_DEPTH
 from allocator.io.records import validate_areas, validate_records
 from allocator.io.schemas import (
@@ -76,6 +76,8 @@ def _fix_for(error: dict[str, Any], model: type[BaseModel], field_name: str | No
         return f"fill in '{field_name}'"
     if field_name is None:  # a rule across fields (e.g. objective and method): the message says which
         return "change the model's keys as the message says"
+    if field_name in RATE_FIELDS and (fraction := fraction_fix(error.get("input"))):
+        return fraction  # retention: "70%" — the number the person meant, written as the model reads it
     return f"correct '{field_name}'"
 
 

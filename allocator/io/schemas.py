@@ -511,6 +511,9 @@ class HorizonInstance:
         Posts started before ``first_year``, keyed by (leaf, specialty, calendar year).
     year_bounds
         Bound rows that hold in one plan year only, keyed by calendar year.
+    own_growth
+        ``population_growth`` as written, keyed by the area that gives it (before inheritance), so that
+        a warning can point at the row.
     """
 
     instance: Instance
@@ -531,6 +534,7 @@ class HorizonInstance:
     #: The ``cells`` object the loader resolved from ``workforce_rows``. A variant that puts cells of its own
     #: (shifted or scaled rates) has other cells, which the rows no longer describe: the verifier then skips them.
     rows_resolved: dict[tuple[str, str], CellFacts] | None = None
+    own_growth: dict[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -160,6 +160,21 @@ class CoverageFigures:
 
 
 @dataclass
+class BreachFigures:
+    """A yearly rule a given plan breaks (plan.json's ``metadata.rule_breaches``), with the names to say.
+
+    ``kind`` is ``total``, ``min``, ``max`` or ``max_change``; ``value`` the plan's figure, ``limit`` the rule's.
+    """
+
+    kind: str
+    year: int
+    area: str | None  # the area's name (None for a specialty's total)
+    specialty: str | None  # the specialty's name (None for a bound on all specialties)
+    value: float
+    limit: float
+
+
+@dataclass
 class HorizonPart:
     """A multi-year plan: posts per plan year and each area's coverage over the outlook against its target."""
 
@@ -177,6 +192,15 @@ class HorizonPart:
     inhabitant_years_without: float | None
     myopic_inhabitant_years_without: float | None
     leaf_areas: list[CoverageFigures] = field(default_factory=list)  # always the leaves (the maps)
+    # How the plan was made: plan.json's objective, best bound and certified gap (None where it has none),
+    # and the yearly rules a given plan breaks (``allocator project``: status ``given`` or ``status quo``).
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    breaches: list[BreachFigures] = field(default_factory=list)
+    # A plan.json written before rule_breaches existed has only the verifier's English lines: shown as they are,
+    # so that the report never says such a plan keeps every rule.
+    unworded_breaches: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -288,6 +312,21 @@ class Document:
     def training_regions(self) -> list[str]:
         """The names of the top-level areas, in the instance's order."""
         return list(self.group_names.values())
+
+    @property
+    def proven_optimal(self) -> bool:
+        """Whether every plan the report shows was proven optimal by a solver (one-year plans always are).
+
+        False when a multi-year plan was accepted within a gap or given (``allocator project``), or a
+        comparison, sweep or sensitivity variant holds a plan accepted within a gap.
+        """
+        statuses = [part.status for part in self.horizons]
+        statuses += [str(p.metrics.get("status", "optimal")) for part in self.horizon_comparisons
+                     for p in part.policies]
+        statuses += [status for part in self.sweeps for status in part.statuses]
+        statuses += [v.status for part in self.horizon_sensitivities for v in part.variants]
+        # Scenarios with no plan (infeasible, time limit, error) show no plan, so they claim nothing.
+        return all(status in ("optimal", "infeasible", "time-limit", "error") for status in statuses)
 
 
 class _Tree:
@@ -407,7 +446,14 @@ def _horizon_part(tree: _Tree, plan: dict[str, Any]) -> HorizonPart:
                [CoverageFigures("", "", "", False, [None] * len(years))])[0],
         summed_per_parent=tree.summed, leaves=len(leaves),
         inhabitant_years_without=plan.get("inhabitant_years_without_specialist"),
-        myopic_inhabitant_years_without=myopic.get("inhabitant_years_without_specialist"), leaf_areas=leaves)
+        myopic_inhabitant_years_without=myopic.get("inhabitant_years_without_specialist"), leaf_areas=leaves,
+        objective=plan.get("objective"), bound=plan.get("best_bound"), gap=plan.get("gap"),
+        breaches=[BreachFigures(str(b["kind"]), int(b["year"]), tree.name(b["area"]) if b.get("area") else None,
+                                names.get(b["specialty"], b["specialty"]) if b.get("specialty") else None,
+                                float(b["value"]), float(b["limit"]))
+                  for b in plan.get("metadata", {}).get("rule_breaches", [])],
+        unworded_breaches=[] if "rule_breaches" in plan.get("metadata", {}) else
+        [str(text) for text in plan.get("metadata", {}).get("broken_rules", [])])
 
 
 def _sensitivity_part(tree: _Tree, report: dict[str, Any]) -> SensitivityPart:

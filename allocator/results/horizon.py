@@ -30,7 +30,7 @@ from allocator.io.schemas import HorizonInstance
 from allocator.io.schemas import Instance, Model
 from allocator.results.plan import Plan, build_plan
 from allocator.results.projection import Projection, project
-from allocator.results.verify import check_plan
+from allocator.results.verify import check_plan, rule_breaches
 
 #: Objectives closer than this (relative to max(1, |objective|)) are equal (ties, verification).
 TOLERANCE = 1e-9
@@ -109,6 +109,13 @@ def myopic(horizon: HorizonInstance, model: Model) -> tuple[np.ndarray | None, s
 
     Returns the units n[p, c], or None and the reason when some year has no plan.
     """
+    units, reason, _year = myopic_plans(horizon, model)
+    return units, reason
+
+
+def myopic_plans(horizon: HorizonInstance, model: Model) -> tuple[np.ndarray | None, str, int | None]:
+    """:func:`myopic`, with the first plan year that has no plan on its own (None when every year has one),
+    so that a memo can say which year in its own language (the reason is the solver's English)."""
     from allocator.results.solve import solve
 
     units = []
@@ -119,12 +126,12 @@ def myopic(horizon: HorizonInstance, model: Model) -> tuple[np.ndarray | None, s
         try:
             plan = solve(instance, model)
         except InfeasibleError as exc:
-            return None, f"plan year {horizon.first_year + p} has no plan on its own: {exc}"
+            return None, f"plan year {horizon.first_year + p} has no plan on its own: {exc}", horizon.first_year + p
         posts = plan.posts()
         row = np.array([posts[cell] for cell in cells], dtype=float)
         units.append(np.rint(row / float(horizon.instance.unit)).astype(np.int64))
         previous = dict(zip(cells, row.tolist()))
-    return np.stack(units), ""
+    return np.stack(units), "", None
 
 
 def _diagnose(horizon: HorizonInstance, model: Model) -> InfeasibleError:
@@ -180,7 +187,7 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "auto
     if solver == "auto":
         solver, rule = choose_engine(problem)
     built = time.perf_counter()
-    base, reason = myopic(horizon, model)
+    base, reason, failed_year = myopic_plans(horizon, model)
     myopic_seconds = time.perf_counter() - built
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
     given = _usable_hint(problem, hint)
@@ -252,7 +259,7 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "auto
         summary_myopic = {"objective": m_coverage + m_posts, "coverage_cost": m_coverage, "posts_cost": m_posts,
                           "inhabitant_years_without_specialist": myopic_projection.inhabitant_years_without}
     else:
-        summary_myopic = {"unavailable": reason}
+        summary_myopic = {"unavailable": reason, "unavailable_year": failed_year}
     plan = HorizonPlan(
         instance=horizon.name, model=model.name, first_year=horizon.first_year, years=plans, instances=instances,
         projection=projection, coverage_cost=coverage, posts_cost=posts_cost, status=status,
@@ -444,5 +451,25 @@ def project_plan(horizon: HorizonInstance, model: Model, posts: dict[tuple[str, 
     # A plan made by hand may break the yearly rules (a region's own proposal, last year's split
     # under a new total): it is still projected, and the broken rules are reported with it.
     plan.metadata["broken_rules"] = rules
+    # The same rules as figures, for the memo and the report to word in their language.
+    plan.metadata["rule_breaches"] = yearly_breaches(horizon, model, plan)
     plan.metadata["verified"] = True
     return plan
+
+
+def yearly_breaches(horizon: HorizonInstance, model: Model, plan: HorizonPlan) -> list[dict[str, Any]]:
+    """The totals, bounds and max_change ``plan`` breaks, year by year, as records.
+
+    Each record has ``kind`` (``total``, ``min``, ``max`` or ``max_change``), ``year``, ``area``
+    (None for a total), ``specialty`` (None for a bound on all specialties), ``value`` (the plan's
+    posts, or its change against last year) and ``limit`` (the rule's figure): the broken rules of
+    :func:`check_horizon`, in its order, without its English words.
+    """
+    found: list[dict[str, Any]] = []
+    previous: dict[tuple[str, str], float] | None = None
+    for k, year_plan in enumerate(plan.years):
+        instance = horizon.year_instance(k, previous)
+        found += [{"kind": b.kind, "year": horizon.first_year + k, "area": b.area, "specialty": b.specialty,
+                   "value": b.value, "limit": b.limit} for b in rule_breaches(instance, model, year_plan)]
+        previous = year_plan.posts()
+    return found

@@ -11,6 +11,7 @@ objective from BRIEF.md's cost formula, column by column.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 from itertools import repeat
 
@@ -153,6 +154,44 @@ def _shape_problems(instance: Instance, names: list[tuple[str, str]], keys: np.n
     return problems
 
 
+@dataclass(frozen=True)
+class Breach:
+    """One yearly rule a plan breaks, as figures, so that a memo can word it in its own language.
+
+    Attributes
+    ----------
+    kind
+        ``total`` (a specialty's posts against its total), ``min`` or ``max`` (an area's posts against a
+        bound), or ``max_change`` (a cell's change against last year over the model's max_change).
+    area
+        The area (None for ``total``).
+    specialty
+        The specialty (None for a bound on all specialties together).
+    value
+        The plan's figure: the posts summed (``total``, ``min``, ``max``) or the change (``max_change``).
+    limit
+        The rule's figure: the total, the bound or max_change.
+    """
+
+    kind: str
+    area: str | None
+    specialty: str | None
+    value: float
+    limit: float
+
+    @property
+    def text(self) -> str:
+        """The one-line English message the verifier gives (the words of ``check_plan``)."""
+        if self.kind == "total":
+            return f"specialty {self.specialty}: posts add up to {self.value:g}, not the total {self.limit:g}"
+        if self.kind in ("min", "max"):
+            side = "under its min" if self.kind == "min" else "over its max"
+            return (f"area {self.area} ({self.specialty or 'all specialties'}): {self.value:g} posts, "
+                    f"{side} {self.limit:g}")
+        return (f"{(self.area, self.specialty)}: changes by {self.value:g} against last year, "
+                f"over max_change {self.limit:g}")
+
+
 class _Names:
     """(area, specialty) of row k of a plan, made only for the rows a message names."""
 
@@ -171,6 +210,19 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     multiples of 0.5. The plan's ids are coded afresh here, in the order the
     instance lists its areas and specialties, not as the formulation codes them.
     """
+    return [problem if isinstance(problem, str) else problem.text for problem in _check(instance, model, plan)]
+
+
+def rule_breaches(instance: Instance, model: Model, plan: Plan) -> list[Breach]:
+    """The rules of :func:`check_plan` that ``plan`` breaks (totals, bounds, max_change), as figures.
+
+    Empty when the plan's shape is wrong (check_plan then stops at the shape), or when it keeps these rules.
+    """
+    return [problem for problem in _check(instance, model, plan) if isinstance(problem, Breach)]
+
+
+def _check(instance: Instance, model: Model, plan: Plan) -> list[str | Breach]:
+    # check_plan's work; a broken total, bound or max_change is a Breach (worded by its ``text``).
     table = plan.table
     names = _Names(table)
     area_code = {area.id: k for k, area in enumerate(instance.areas)}
@@ -183,15 +235,16 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     keys = np.where((row_area >= 0) & (spec >= 0), row_area * n_specs + spec, -1)
     posts = np.asarray(table.posts, dtype=float)
     expected = _expected_keys(instance, n_specs)
-    problems = _shape_problems(instance, names, keys, posts, n_specs, expected)  # type: ignore[arg-type]
-    if problems:
-        return problems
+    shape = _shape_problems(instance, names, keys, posts, n_specs, expected)  # type: ignore[arg-type]
+    if shape:
+        return list(shape)
+    problems: list[str | Breach] = []
 
     totals = np.bincount(spec, weights=posts, minlength=n_specs)
     for specialty in instance.specialties:
         total = float(totals[specialty_code[specialty.id]])
         if not _close(total, specialty.total):
-            problems.append(f"specialty {specialty.id}: posts add up to {total:g}, not the total {specialty.total:g}")
+            problems.append(Breach("total", None, specialty.id, total, float(specialty.total)))
 
     # Sum every cell into each of its ancestors, walking the parent links level by level.
     n_areas = len(area_code)
@@ -213,11 +266,9 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
         low = np.array(b_min, dtype=float)  # None becomes NaN
         high = np.array(b_max, dtype=float)
         for k in np.flatnonzero(under < low - _ABS)[:10]:
-            problems.append(f"area {b_area[k]} ({b_spec[k] or 'all specialties'}): {under[k]:g} posts, "
-                            f"under its min {low[k]:g}")
+            problems.append(Breach("min", b_area[k], b_spec[k] or None, float(under[k]), float(low[k])))
         for k in np.flatnonzero(under > high + _ABS)[:10]:
-            problems.append(f"area {b_area[k]} ({b_spec[k] or 'all specialties'}): {under[k]:g} posts, "
-                            f"over its max {high[k]:g}")
+            problems.append(Breach("max", b_area[k], b_spec[k] or None, float(under[k]), float(high[k])))
 
     order = np.argsort(keys)
     previous = np.full(len(keys), np.nan)
@@ -237,7 +288,7 @@ def check_plan(instance: Instance, model: Model, plan: Plan) -> list[str]:
     if max_change is not None:
         change = posts - previous
         for k in np.flatnonzero(np.abs(change) > max_change + _ABS)[:10]:
-            problems.append(f"{names[k]}: changes by {change[k]:g} against last year, over max_change {max_change:g}")
+            problems.append(Breach("max_change", *names[k], float(change[k]), float(max_change)))
 
     # Recomputed targets come in the order of the cells sorted by (leaf id, specialty id): put the
     # expected keys in that order (ranking the ids here), and look each plan row up in it.

@@ -64,7 +64,8 @@ class CbcBackend(Backend):
         built = time.perf_counter()
         options = {"msg": False, "threads": 1}
         if time_limit is not None:
-            options["timeLimit"] = max(1, int(time_limit))
+            # as given: CBC's -sec takes fractions of a second (int() made 0.5 s a whole second)
+            options["timeLimit"] = float(time_limit)
         model.solve(pulp.PULP_CBC_CMD(**options))
         solved = time.perf_counter()
         # PuLP reports "Optimal" when CBC stops at its time limit with a solution

@@ -26,10 +26,12 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -558,6 +560,58 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
     return HorizonResult("error", None, **common)  # type: ignore[arg-type]
 
 
+#: The lines of CBC's log (the binary PuLP ships) that state its best bound when it stops without a proof:
+#: "Lower bound:  -1152.587" in the closing summary (three decimals), and "Partial search - best objective
+#: -1103.2028 (best possible -1152.5865)". A proven optimum states no bound at all, only "Optimal solution found".
+_CBC_LOWER_BOUND = re.compile(r"^Lower bound:\s+(\S+)\s*$", re.MULTILINE)
+_CBC_BEST_POSSIBLE = re.compile(r"best objective (\S+) \(best possible (\S+)\)")
+_CBC_OBJECTIVE = re.compile(r"^Objective value:\s+(\S+)\s*$", re.MULTILINE)
+
+
+def _cbc_logged_bound(log: str) -> tuple[float, float] | None:
+    """(best bound, incumbent) as CBC's log states them, in CBC's own objective (without the constant); or None.
+
+    Each bound is lowered by one unit of its last printed digit (the log rounds it), so it stays a proven
+    lower bound; of the lines that state one, the highest is kept. None when the log states no bound
+    (a proven optimum, or a stop before the root LP) or no incumbent.
+    """
+    bounds = []
+    for text in [m.group(1) for m in _CBC_LOWER_BOUND.finditer(log)] + \
+            [m.group(2) for m in _CBC_BEST_POSSIBLE.finditer(log)]:
+        try:
+            value = float(text)
+        except ValueError:
+            continue
+        unit = _last_digit(text)
+        if math.isfinite(value) and unit is not None and abs(value) < 1e50:  # CBC writes 1e+50 for "none"
+            bounds.append(value - unit)
+    objectives = [m.group(1) for m in _CBC_OBJECTIVE.finditer(log)]
+    if not bounds or not objectives:
+        return None
+    try:
+        objective = float(objectives[-1])
+    except ValueError:
+        return None
+    return max(bounds), objective  # every stated bound was proven when stated; the highest is the best
+
+
+def _cbc_bound(log: str, constant: float, objective: float) -> float:
+    """The best bound of a CBC run that stopped without a proof, in our objective; NaN when the log gives none.
+
+    PuLP leaves the objective's constant out of the file CBC reads, so CBC's figures lack it. The bound is
+    trusted only when the log's incumbent plus the constant is the incumbent's own objective (``objective``,
+    recomputed from the plan), and it is never above that objective.
+    """
+    logged = _cbc_logged_bound(log)
+    if logged is None:
+        return math.nan
+    bound, incumbent = logged
+    tolerance = 1e-6 * max(1.0, abs(objective))  # the log prints the incumbent to 8 decimals
+    if abs(incumbent + constant - objective) > tolerance or bound + constant > objective + tolerance:
+        return math.nan
+    return min(bound + constant, objective)
+
+
 def solve_cbc(problem: HorizonProblem, *, time_limit: float | None = None,
               hint: np.ndarray | None = None, search: bool = True) -> HorizonResult:
     """Solve the horizon MILP with CBC through PuLP: the second exact path (``search`` as in :func:`solve_highs`)."""
@@ -591,8 +645,14 @@ def solve_cbc(problem: HorizonProblem, *, time_limit: float | None = None,
     options: dict[str, object] = {"msg": False, "threads": 1, "gapRel": RELATIVE_GAP, "gapAbs": ABSOLUTE_GAP,
                                   "warmStart": hint is not None}
     if time_limit is not None:
-        options["timeLimit"] = max(1, int(time_limit))
-    model.solve(pulp.PULP_CBC_CMD(**options))
+        # PuLP passes it as CBC's -sec, which takes fractions of a second ("seconds was changed from 1e+100
+        # to 0.5"); CBC checks it between nodes, so its root LP runs to the end whatever the limit.
+        options["timeLimit"] = max(0.0, float(time_limit))
+    with tempfile.TemporaryDirectory(prefix="allocator-cbc-") as folder:
+        options["logPath"] = str(Path(folder) / "cbc.log")  # CBC states its best bound only in its log
+        model.solve(pulp.PULP_CBC_CMD(**options))
+        log_path = Path(str(options["logPath"]))
+        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
     solved = time.perf_counter()
     name = f"CBC via PuLP {pulp.__version__}"
     common = dict(solver=name, seconds=solved - built, build_seconds=built - started)
@@ -604,6 +664,9 @@ def solve_cbc(problem: HorizonProblem, *, time_limit: float | None = None,
         objective = problem.objective(units)
         common["reported"] = pulp.value(model.objective)
         if model.status == pulp.LpStatusOptimal and model.sol_status == pulp.LpSolutionOptimal:
-            return HorizonResult("optimal", units, objective=objective, bound=objective, **common)  # type: ignore[arg-type]
-        return HorizonResult("time_limit", units, objective=objective, **common)  # type: ignore[arg-type]
+            # CBC proved optimality within its gap tolerances but states no bound: none is claimed (NaN,
+            # written as null; docs/mathematics.md, "CBC").
+            return HorizonResult("optimal", units, objective=objective, **common)  # type: ignore[arg-type]
+        bound = _cbc_bound(log, float(model.objective.constant), objective)
+        return HorizonResult("time_limit", units, objective=objective, bound=bound, **common)  # type: ignore[arg-type]
     return HorizonResult("time_limit" if time_limit is not None else "error", None, **common)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ import polars as pl
 from allocator.io.schemas import HorizonInstance
 from allocator.results.horizon import HorizonPlan
 from allocator.results.projection import Projection, coverage_by_area, year_target_reached
-from allocator.writers.language import MemoNumbers, status_text, translations
+from allocator.writers.language import MemoNumbers, breach_text, status_text, translations
 from allocator.writers.output import Target, write_files
 from allocator.writers.plan import PLAN_COLUMNS, _plan_frame, _row_records
 from allocator.writers.text import MEMO_AREAS, csv_text
@@ -122,11 +122,22 @@ def horizon_summary(horizon: HorizonInstance, plan: HorizonPlan, language: str =
         % {"model": plan.model, "first": first, "last_plan": last_plan, "last": last,
                                                                                   "status": status_text(plan.status, language)}
     if plan.status.startswith("gap") and plan.bound is not None and plan.gap is not None:
-        status += " " + _("(best bound %(bound)s, certified gap %(gap)s)") % {"bound": repr(plan.bound),
-                                                                            "gap": f"{plan.gap:.3g}"}
+        status += " " + _("(best bound %(bound)s, certified gap %(gap)s)") % {"bound": n.objective(plan.bound),
+                                                                            "gap": n.formatted(plan.gap, ".3g")}
     out = ["# " + _("Multi-year plan: %(instance)s") % {"instance": plan.instance}, "", status + ".", ""]
+    if plan.status in ("given", "status quo"):
+        # No solver ran: the memo must not let the reader take the plan for an optimum.
+        made = (_("No solver ran: this plan was given (a plan made outside allocator) and is projected as it is.")
+                if plan.status == "given" else
+                _("No solver ran: this plan is the status quo, last year's posts repeated in every plan year, "
+                  "projected as it is."))
+        kept = (_("It keeps every yearly rule (totals, bounds, largest change).")
+                if not plan.metadata.get("rule_breaches") else
+                _("It breaks yearly rules; they are listed below."))
+        out += [made + " " + kept, ""]
     coverage = coverage_by_area(horizon, plan.projection)
     instance = horizon.instance
+    names = {s.id: s.name or s.id for s in instance.specialties}
     roots = sorted(area.id for area in instance.areas if area.parent is None)
     leaves = instance.leaves
     columns = [_("area"), _("specialty")] + [_("coverage %(year)s") % {"year": y} for y in years] + \
@@ -138,7 +149,7 @@ def horizon_summary(horizon: HorizonInstance, plan: HorizonPlan, language: str =
     def line(area: str, specialty: str) -> str:
         values = coverage[(area, specialty)]
         reached = year_target_reached(values)
-        return (f"| {instance.area_by_id[area].label} | {specialty} | "
+        return (f"| {instance.area_by_id[area].label} | {names.get(specialty, specialty)} | "
                 + " | ".join(n.percent(values.get(y, math.nan)) for y in years)
                 + f" | {reached if reached is not None else not_by} |")
 
@@ -162,12 +173,18 @@ def horizon_summary(horizon: HorizonInstance, plan: HorizonPlan, language: str =
                    % {"count": n.count(theirs)})
         out.append("- " + _("difference: %(count)s") % {"count": n.signed_count(mine - theirs)})
     elif plan.myopic is not None:
-        out.append("- " + _("the myopic plan: none (%(reason)s)") % {"reason": plan.myopic.get("unavailable", "")})
-    out += ["", _("Objective %(objective)s = coverage_cost %(coverage)s + posts_cost %(posts)s.") % {
-        "objective": repr(plan.objective), "coverage": repr(plan.coverage_cost), "posts": repr(plan.posts_cost)}, ""]
-    broken = plan.metadata.get("broken_rules")
+        # The solver's reason is English; plan.json keeps it, the memo says the year in its own language.
+        out.append("- " + _("the myopic plan: none; plan year %(year)s has no plan on its own with the one-year "
+                            "model (plan.json gives the solver's reason under myopic)")
+                   % {"year": plan.myopic.get("unavailable_year", "?")})
+    out += ["", _("Objective %(objective)s = coverage cost %(coverage)s + posts cost %(posts)s.") % {
+        "objective": n.objective(plan.objective), "coverage": n.objective(plan.coverage_cost),
+        "posts": n.objective(plan.posts_cost)}, ""]
+    broken = plan.metadata.get("rule_breaches")
     if broken:
-        out += ["## " + _("Yearly rules this plan breaks"), ""] + [f"- {text}" for text in broken] + [""]
+        out += ["## " + _("Yearly rules this plan breaks"), ""]
+        out += ["- " + breach_text(b, language, instance.area_by_id[b["area"]].label if b.get("area") else None,
+                                   names.get(b.get("specialty") or "")) for b in broken] + [""]
     out += ["## " + _("Posts per training region and year"), "",
             "| " + " | ".join([_("region"), _("specialty")] + [str(first + k) for k in range(len(plan.years))])
             + " |", "|---|---|" + "---:|" * len(plan.years)]
@@ -176,7 +193,7 @@ def horizon_summary(horizon: HorizonInstance, plan: HorizonPlan, language: str =
         for row in plan_year.rows:
             totals[(row.region, row.specialty)][k] += row.posts
     for (region, specialty), values in sorted(totals.items()):
-        out.append(f"| {instance.area_by_id[region].label} | {specialty} | "
+        out.append(f"| {instance.area_by_id[region].label} | {names.get(specialty, specialty)} | "
                    + " | ".join(n.posts(v) for v in values) + " |")
     out.append("")
     return "\n".join(out)

@@ -13,6 +13,7 @@ import math
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from allocator.writers.text import format_number
 
@@ -191,6 +192,12 @@ class MemoNumbers:
     def count(self, value: float) -> str:
         return f"{value:,.0f}" if self.numbers is None else self.numbers.whole(value)
 
+    def objective(self, value: float) -> str:
+        """An objective or bound: English at full precision, as plan.json has it (``8380.10424284984``);
+        Danish to six significant digits, as the console says it (``8.380,1``): a council compares the
+        figures, and fifteen digits after a decimal comma would read as noise."""
+        return repr(float(value)) if self.numbers is None else self.figure(value)
+
     def signed_count(self, value: float) -> str:
         """A whole change with thousands separators: ``-100,638`` in English, ``−100.638`` in Danish."""
         if self.numbers is None:
@@ -238,5 +245,34 @@ def status_text(status: str, language: str) -> str:
         tolerance = float(status.split("≤", 1)[1])
         return _("gap ≤ %(gap)s") % {"gap": MemoNumbers(language).formatted(tolerance, "g")}
     words = {"optimal": _("optimal"), "time-limit": _("time limit"), "infeasible": _("infeasible"),
-             "error": _("error")}
+             "error": _("error"), "given": _("given plan"), "status quo": _("status quo")}
     return words.get(status, status)
+
+
+def breach_text(breach: dict[str, Any], language: str, area: str | None = None, specialty: str | None = None) -> str:
+    """A yearly rule a plan breaks (a record of :func:`allocator.results.horizon.yearly_breaches`), in ``language``.
+
+    ``area`` and ``specialty`` are the names to say (default: the record's ids); a bound on all
+    specialties together says so. The figures are in the language's notation.
+    """
+    _ = translations(language).gettext
+    n = MemoNumbers(language)
+    year = breach["year"]
+    value, limit = float(breach["value"]), float(breach["limit"])
+    specialty = specialty or breach.get("specialty") or _("all specialties")
+    area = area or breach.get("area") or ""
+    kind = breach["kind"]
+    if kind == "total":
+        return _("%(year)s: %(specialty)s: the posts add up to %(posts)s, not the total %(total)s") % {
+            "year": year, "specialty": specialty, "posts": n.posts(value), "total": n.posts(limit)}
+    if kind == "min":
+        return _("%(year)s: %(area)s (%(specialty)s): %(posts)s posts, under the minimum of %(limit)s") % {
+            "year": year, "area": area, "specialty": specialty, "posts": n.posts(value), "limit": n.posts(limit)}
+    if kind == "max":
+        return _("%(year)s: %(area)s (%(specialty)s): %(posts)s posts, over the maximum of %(limit)s") % {
+            "year": year, "area": area, "specialty": specialty, "posts": n.posts(value), "limit": n.posts(limit)}
+    if kind == "max_change":
+        return _("%(year)s: %(area)s (%(specialty)s): the posts change by %(change)s against the year before, "
+                 "more than the largest change allowed, %(limit)s") % {
+            "year": year, "area": area, "specialty": specialty, "change": n.change(value), "limit": n.posts(limit)}
+    raise ValueError(f"unknown kind of broken rule: {kind!r}")

@@ -12,7 +12,7 @@ and the table behind it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from allocator.reports.document import (AreaFigures, ComparisonPart, CoverageFig
                                         HorizonComparisonPart, HorizonPart, HorizonSensitivityPart, PlanPart,
                                         SensitivityPart, SweepAxisFigures, SweepPart)
 from allocator.writers import charts
-from allocator.writers.language import Numbers, _decimal, status_text, translations
+from allocator.writers.language import MemoNumbers, Numbers, _decimal, breach_text, status_text, translations
 from allocator.writers.output import Target, write_files
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -229,6 +229,40 @@ class _Writer:
             lines.append(_("The plan leaves %(mine)s inhabitant-years without a specialist.") % {
                 "mine": n.whole(part.inhabitant_years_without)})
         return lines
+
+    def horizon_status(self, part: HorizonPart) -> list[str]:
+        """How the plan was made, as the plan is: proven optimal, accepted within a certified gap (with
+        the objective, the best bound and the gap), or given with no solver run (with the rules it breaks)."""
+        _ = self._
+        words = MemoNumbers(self.language)
+        status = status_text(part.status, self.language)
+        if part.status == "optimal":
+            return [_("Solver status: %(status)s. The solver proved this plan optimal, and allocator verified "
+                      "every yearly rule and the projection.") % {"status": status}]
+        if part.status.startswith("gap") and part.bound is not None and part.gap is not None \
+                and part.objective is not None:
+            return [_("Solver status: %(status)s. The solver stopped before it proved this plan optimal; the plan "
+                      "was accepted within a certified gap. Its objective is %(objective)s and the best bound "
+                      "%(bound)s (no plan can have an objective below the bound), so the certified gap is %(gap)s. "
+                      "allocator verified every yearly rule and the projection.") % {
+                "status": status, "objective": words.figure(part.objective), "bound": words.figure(part.bound),
+                "gap": words.formatted(part.gap, ".3g")}]
+        if part.status in ("given", "status quo"):
+            made = (_("No solver ran: this plan was given (made outside allocator) and is projected as it is.")
+                    if part.status == "given" else
+                    _("No solver ran: this plan is the status quo, last year's posts repeated in every plan year, "
+                      "projected as it is."))
+            broken = len(part.breaches) + len(part.unworded_breaches)
+            kept = (_("allocator checked it against the yearly rules: it breaks %(count)s, listed below.")
+                    % {"count": self.n.whole(broken)} if broken else
+                    _("allocator checked it against the yearly rules: it keeps every one."))
+            return [made, kept]
+        return [_("Solver status: %(status)s.") % {"status": status}]
+
+    def horizon_breaches(self, part: HorizonPart) -> list[str]:
+        """The yearly rules a given plan breaks, one sentence each, in the report's language."""
+        return [breach_text(asdict(b), self.language, b.area, b.specialty) for b in part.breaches] \
+            + part.unworded_breaches
 
     def horizon_figure(self, part: HorizonPart, key: str) -> Figure:
         _, n = self._, self.n
@@ -461,7 +495,8 @@ class _Writer:
                       for k, part in enumerate(document.plans)],
             "sensitivities": [{"part": part, "figure": self.sensitivity_figure(part, f"sens-{k}"), "key": f"sens-{k}"}
                               for k, part in enumerate(document.sensitivities)],
-            "horizons": [{"part": part, "headline": self.horizon_headline(part),
+            "horizons": [{"part": part, "headline": self.horizon_headline(part), "status": self.horizon_status(part),
+                          "breaches": self.horizon_breaches(part),
                           "figure": self.horizon_figure(part, f"horizon-{k}"), "areas": _sorted(part.areas),
                           "maps": self.horizon_maps(part, f"horizon-{k}"),
                           "groups": part.groups, "key": f"horizon-{k}", "reached": self.reached}
