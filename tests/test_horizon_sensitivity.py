@@ -245,7 +245,7 @@ def test_a_variant_stopped_by_the_time_limit_is_reported_without_figures_and_a_g
 # --- generated instances ----------------------------------------------------------------------------------
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=tiny_horizons(), model=tiny_models(), pick=st.data())
+@given(data=tiny_horizons(second_specialty=False), model=tiny_models(), pick=st.data())  # edits gp only
 def test_generated_variants_have_no_negative_regret_and_equal_a_fresh_solve(data: dict[str, Any], model: Any,
                                                                             pick: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as folder:

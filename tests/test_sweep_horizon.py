@@ -323,7 +323,9 @@ def test_a_generated_scenario_equals_solving_the_edited_instance(
                                  ("headcount", headcount)):
                 if name in row:  # the strategy gives every rate on some area of every path
                     row[name] = row[name] * factor
-        edited["areas"][0]["population_growth"] = edited["areas"][0]["population_growth"] * growth
+        for area in edited["areas"]:  # every area that gives a growth (the tree has R and M)
+            if "population_growth" in area:
+                area["population_growth"] = area["population_growth"] * growth
         for row in edited.get("bounds", []):  # rows with and without a year alike
             for name, factor in (("min", low), ("max", high)):
                 if name in row:

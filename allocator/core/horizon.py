@@ -192,9 +192,10 @@ def build_horizon(horizon: HorizonInstance, model: Model) -> HorizonProblem:
 def settlement_shares(instance: Instance) -> dict[tuple[str, str], float]:
     """pi of every cell: its leaf's share of the base population among the leaves that have the specialty.
 
-    With no offers every leaf has every specialty, and pi_l = pop_l / sum of
-    pop. When no such leaf has any population, the shares are equal (so that
-    no graduate is lost).
+    A multi-year instance has no offers (the loader closes each cell not
+    offered with ``max: 0`` instead), so every leaf has every specialty and
+    pi_l = pop_l / sum of pop over all leaves (BRIEF.md). When no leaf has any
+    population, the shares are equal (so that no graduate is lost).
     """
     by_specialty: dict[str, list[str]] = {}
     for leaf, s in instance.cells:

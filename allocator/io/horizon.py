@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from allocator.errors import InputError, Location
+from allocator.errors import InputError, Location, RowsOrigin
 from allocator.io import Document, Table, read_document, read_table, read_table_file
 from allocator.io.cells import RATE_FIELDS, CellError, fraction_fix, parse_number
 from allocator.io.loading import (
@@ -311,15 +311,20 @@ def load_horizon_instance(path: Path | str) -> Loaded:
     workforce_table = tables["workforce"]
     workforce_where = (document.locate(("workforce",), "workforce") if not isinstance(document.data.get("workforce"), str)
                        else Location(workforce_table.file, "the workforce table"))
-    cells = _workforce(instance, workforce_table, leaves, workforce_where)
+    # The pipeline rows name offered cells only; then every leaf becomes a cell (see _closed_cells).
     pipeline = _pipeline(instance, tables["pipeline"], leaves, first,
                          {row.id: row.training_years for row in specialty_rows})
+    offered = set(instance.cells)
+    if instance.offers:
+        instance = _closed_cells(instance, tables["offers"])
+    cells, workforce_rows = _workforce(instance, workforce_table, leaves, offered, workforce_where)
     loaded = HorizonInstance(
         instance=instance, first_year=first, plan_years=plan_years, outlook_years=horizon.outlook_years,
         totals=totals, training_years={row.id: row.training_years for row in specialty_rows},
         completion={row.id: float(row.completion) for row in specialty_rows},
         inhabitants_per_specialist={row.id: float(row.inhabitants_per_specialist) for row in specialty_rows},
-        growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds, own_growth=own_growth)
+        growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds, own_growth=own_growth,
+        workforce_rows=workforce_rows, rows_resolved=cells)
     return Loaded(loaded, {**_hashes(document, list(tables.values())), **geometry_hashes(instance, document)})
 
 
@@ -328,11 +333,37 @@ def _unknown(kind: str, value: str, known: dict[str, Any]) -> str:
     return f"did you mean '{guess[0]}'?" if guess else f"use the id of an existing {kind}"
 
 
-def _workforce(instance: Instance, table: Table, leaves: set[str],
-               where: Location | None = None) -> dict[tuple[str, str], CellFacts]:
+def _closed_cells(instance: Instance, table: Table) -> Instance:
+    """``instance`` without its offers table: every (leaf, specialty) not offered is closed by a bound ``max: 0``.
+
+    BRIEF.md ("Multi-year mathematics"): pi_l = pop_l / sum of pop over all
+    leaves, and the inhabitants of a leaf that trains no one in a specialty
+    still need its specialists. So over a horizon such a leaf keeps its
+    demand, supply, shortfall and share of the graduates who settle away; it
+    only gets no posts, exactly as the ``max: 0`` writing (docs/formats.md).
+    """
+    offered = set(instance.cells)
+    closed = [(leaf, s.id) for leaf in instance.leaves for s in instance.specialties if (leaf, s.id) not in offered]
+    origin = RowsOrigin(table.file, [f"offers (no row offers '{s}' in '{leaf}')" for leaf, s in closed])
+    bounds = list(instance.bounds)
+    at = {(b.area, b.specialty): i for i, b in enumerate(bounds)}
+    for i, (leaf, s) in enumerate(closed):
+        if (leaf, s) in at:  # a row of the user's on a cell not offered: it keeps its place, capped at 0
+            bounds[at[(leaf, s)]] = bounds[at[(leaf, s)]]._replace(max=0.0)
+        else:
+            bounds.append(Bound(leaf, s, None, 0.0, origin, i))
+    return Instance(name=instance.name, year=instance.year, unit=instance.unit, sources=instance.sources,
+                    language=instance.language, geometry=instance.geometry, specialties=instance.specialties,
+                    areas=instance.areas, bounds=bounds, previous=instance.previous, offers=[])
+
+
+def _workforce(instance: Instance, table: Table, leaves: set[str], offered: set[tuple[str, str]],
+               where: Location | None = None
+               ) -> tuple[dict[tuple[str, str], CellFacts], dict[tuple[str, str], dict[str, float | None]]]:
     """Resolve headcount (own leaf row) and rates (inherited field by field) of every cell.
 
-    ``where`` locates the workforce table itself, for a leaf that has no row in it.
+    ``where`` locates the workforce table itself, for a leaf that has no row in it. Also returns the rows
+    as given (area, specialty: each field or None), for the verifier's own resolution.
     """
     areas, specialties = instance.area_by_id, {s.id: s for s in instance.specialties}
     rows: dict[tuple[str, str], WorkforceFields] = {}
@@ -355,24 +386,29 @@ def _workforce(instance: Instance, table: Table, leaves: set[str],
     facts = {}
     for leaf, specialty in instance.cells:
         own = rows.get((leaf, specialty))
+        not_offered = ("; it trains no one in it (offers), but its inhabitants still count in the demand"
+                       if (leaf, specialty) not in offered else "")
         if own is None:  # no row at all: name the table, since there is no row to point at
             raise InputError(f"leaf area '{leaf}' has no headcount for '{specialty}': the workforce table has no "
-                             f"row for area '{leaf}' and specialty '{specialty}'",
+                             f"row for area '{leaf}' and specialty '{specialty}'{not_offered}",
                              where=where or Location(table.file, "the workforce table"),
                              fix=f"add a row to the workforce table for the leaf and specialty: "
                                  f"{{area: {leaf}, specialty: {specialty}, headcount: ...}} "
-                                 "(0 when there are no specialists)")
+                                 "(headcount 0 if it has none)")
         if own.headcount is None:
-            raise InputError(f"leaf area '{leaf}' has no headcount for '{specialty}'", where=own.where("headcount"),
+            raise InputError(f"leaf area '{leaf}' has no headcount for '{specialty}'{not_offered}",
+                             where=own.where("headcount"),
                              fix=f"add a workforce row {{area: {leaf}, specialty: {specialty}, headcount: ...}} "
-                                 "(0 when there are no specialists)")
+                                 "(headcount 0 if it has none)")
         rates = {}
         for name, default in RATE_DEFAULTS.items():
             value = next((getattr(rows[(a, specialty)], name) for a in instance.ancestors(leaf)
                           if (a, specialty) in rows and getattr(rows[(a, specialty)], name) is not None), None)
             rates[name] = float(default if value is None else value)
         facts[(leaf, specialty)] = CellFacts(float(own.headcount), **rates)
-    return facts
+    given = {key: {name: None if getattr(row, name) is None else float(getattr(row, name))
+                   for name in ("headcount", *RATE_DEFAULTS)} for key, row in rows.items()}
+    return facts, given
 
 
 def _pipeline(instance: Instance, table: Table, leaves: set[str], first: int,

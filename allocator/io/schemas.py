@@ -528,6 +528,12 @@ class HorizonInstance:
     cells: dict[tuple[str, str], CellFacts]
     pipeline: dict[tuple[str, str, int], float] = field(default_factory=dict)
     year_bounds: dict[int, list[Bound]] = field(default_factory=dict)
+    #: The workforce rows as given, keyed by (area, specialty): each field or None (the verifier resolves
+    #: inheritance from these by its own code and compares with ``cells``).
+    workforce_rows: dict[tuple[str, str], dict[str, float | None]] = field(default_factory=dict)
+    #: The ``cells`` object the loader resolved from ``workforce_rows``. A variant that puts cells of its own
+    #: (shifted or scaled rates) has other cells, which the rows no longer describe: the verifier then skips them.
+    rows_resolved: dict[tuple[str, str], CellFacts] | None = None
     own_growth: dict[str, float] = field(default_factory=dict)
 
     @property

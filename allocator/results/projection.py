@@ -51,8 +51,8 @@ class Projection:
 
 
 def _shares(horizon: HorizonInstance) -> dict[tuple[str, str], float]:
-    # pi_l over the leaves that have the specialty (all leaves without offers); equal shares
-    # when none of them has any population (docs/mathematics.md).
+    # pi_l over the leaves that have the specialty: all leaves, as a multi-year instance has no offers
+    # (the loader closes cells not offered with max: 0); equal shares when none has any population.
     leaves_of: dict[str, list[str]] = {}
     for leaf, specialty in horizon.instance.cells:
         leaves_of.setdefault(specialty, []).append(leaf)

@@ -62,6 +62,9 @@ class HorizonResult:
         n[p, c] of the best plan found (None when there is none).
     objective, bound
         The incumbent's objective and the best proven lower bound.
+    reported
+        The MILP's own objective value of ``units`` as the solver reported it (None when it reported none, or
+        the plan is the warm start); ``objective`` is recomputed from the plan by the closed form.
     """
 
     status: HorizonStatus
@@ -73,6 +76,7 @@ class HorizonResult:
     build_seconds: float = 0.0
     detail: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    reported: float | None = None
 
     @property
     def gap(self) -> float:
@@ -527,7 +531,8 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
         objective = problem.objective(units)
     bound = float(bounds.dual_bound)
     common = dict(solver=name, objective=objective, bound=bound, seconds=solved - built, build_seconds=built - started,
-                  detail=str(result.termination.detail), extra=searched)
+                  detail=str(result.termination.detail), extra=searched,
+                  reported=float(result.objective_value()) if units is not None else None)
     if reason == mathopt.TerminationReason.OPTIMAL and units is not None:
         proven = objective - bound <= ABSOLUTE_GAP + RELATIVE_GAP * abs(objective)
         return HorizonResult("optimal" if proven else "gap", units, **common)  # type: ignore[arg-type]
@@ -538,8 +543,8 @@ def solve_highs(problem: HorizonProblem, *, time_limit: float | None = None, acc
         # hint that its tolerances reject): the warm start is the best plan known, and it keeps every rule.
         own = "none" if units is None else f"worse, {objective!r}"
         units, objective = np.asarray(hint, dtype=np.int64), problem.objective(hint)
-        common.update(objective=objective, detail=f"{common['detail']} (the plan is the warm start; the "
-                                                  f"solver's own: {own})")
+        common.update(objective=objective, reported=None, detail=f"{common['detail']} (the plan is the warm "
+                                                                  f"start; the solver's own: {own})")
     if reason == mathopt.TerminationReason.INFEASIBLE:
         if "pool_box" in searched:
             # The hint keeps every rule and lies in the box, so this is the solver's tolerance, not the
@@ -657,6 +662,7 @@ def solve_cbc(problem: HorizonProblem, *, time_limit: float | None = None,
         raw = np.array([[variables[int(i)].varValue or 0.0 for i in row] for row in n])
         units = np.rint(raw).astype(np.int64)
         objective = problem.objective(units)
+        common["reported"] = pulp.value(model.objective)
         if model.status == pulp.LpStatusOptimal and model.sol_status == pulp.LpSolutionOptimal:
             # CBC proved optimality within its gap tolerances but states no bound: none is claimed (NaN,
             # written as null; docs/mathematics.md, "CBC").
