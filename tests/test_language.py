@@ -222,3 +222,12 @@ def test_a_memo_percent_has_the_same_digits_in_both_languages(share: float) -> N
 def test_a_status_is_said_in_the_memo_language(status: str, danish: str, english: str) -> None:
     """The memos say a solver status in their language; the English keeps the machine word's figure."""
     assert status_text(status, "da") == danish and status_text(status, "en") == english
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_message_is_given_twice(language: str) -> None:
+    """Regression: 'Status' was in both catalogues twice (gettext's msgfmt refuses a duplicate; our reader took
+    the last one silently)."""
+    ids = re.findall(r'^msgid "(.*)"$', catalogue_path(language).read_text(encoding="utf-8"), flags=re.M)
+    twice = sorted({found for found in ids if found and ids.count(found) > 1})
+    assert twice == []
