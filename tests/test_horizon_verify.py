@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from allocator.io.schemas import DEFAULT_MODEL, HorizonInstance, Instance
 from allocator.results.horizon import check_horizon, myopic, solve_horizon
 from allocator.solvers import horizon as solvers
 from allocator.solvers.horizon_search import keeps_rules
+from allocator.writers.horizon import horizon_plan_json
 
 #: Synthetic: 2 leaves, 3 plan years, a pipeline row, inherited rates. Its myopic plan is not optimal
 #: (the audit's baseX.yaml: myopic 426.56, optimum 423.03 by brute force).
@@ -129,6 +131,8 @@ def test_a_solver_objective_the_simulation_does_not_reproduce_is_a_verification_
     # The written plan is the solver's own (the myopic plan costs more), so its objective was compared.
     assert plan.metadata["tie_rule"] == "the solver's plan" and plan.solver_objective is not None
     assert plan.solver_objective == pytest.approx(plan.objective, rel=1e-9)
+    # plan.json shows what was compared
+    assert json.loads(horizon_plan_json(plan))["metadata"]["solver_objective"] == plan.solver_objective
     _shifted(monkeypatch, reported=1e-2)
     with pytest.raises(VerificationError, match="the solver reported the objective .* but the simulation gives"):
         solve_horizon(horizon, DEFAULT_MODEL, solver="highs")
@@ -207,3 +211,4 @@ def test_under_an_accepted_gap_a_cheaper_candidate_is_written_as_cheaper(instanc
     assert plan.objective == pytest.approx(problem.objective(base), abs=1e-9)
     assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
     assert plan.solver_objective is None and plan.status == "gap ≤ 0.5"
+    assert json.loads(horizon_plan_json(plan))["metadata"]["solver_objective"] is None

@@ -269,6 +269,9 @@ def solve_horizon(horizon: HorizonInstance, model: Model, *, solver: str = "auto
     plan.metadata.update({
         **run_metadata(horizon.name, model, inputs), "solver": solver, "solver_version": result.solver,
         "solver_detail": result.detail, "status": status, "tie_rule": tie,
+        # what verify compares with the simulation (None when the written plan is a tie-rule candidate)
+        "solver_objective": None if solver_objective is None or not math.isfinite(solver_objective)
+        else solver_objective,
         **({"solver_rule": rule} if rule else {}),
         "python": platform.python_version(), "cells": len(problem.cells), "plan_years": problem.plan_years,
         "outlook_years": problem.outlook_years,
