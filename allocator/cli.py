@@ -1079,7 +1079,8 @@ def sweep(spec_path: Path, out: Path, jobs: int, scheduler: str | None, force: b
                 left = (now - started) / done * (total - done)
                 _say(f"sweep: {done}/{total} scenarios, about {left:.0f} s left", err=True)
         outcome = run_sweep(spec, out, jobs=jobs, scheduler=scheduler, force=force,
-                            progress=step if show_bar else None)
+                            progress=step if show_bar else None,
+                            warn=lambda warning: _say(f"warning: {warning}", err=True))
     _say(f"{outcome.scenarios} scenarios: {outcome.solved} solved now, {outcome.reused} already in {out}")
     if with_report:
         outcome.files += _sweep_report(spec, out, lang)

@@ -46,7 +46,8 @@ from typing import Any
 
 from allocator import __version__
 from allocator.errors import InputError, Location, SolverError
-from allocator.io.loading import load_model
+from allocator.io.horizon_checks import horizon_warnings
+from allocator.io.loading import column_warnings, load_model
 from allocator.io.sweep import SweepSpec, check_axes, load_sweep_instance
 from allocator.reports.sweep import (Change, ScenarioResult, SweepContext, check_models, install, parent_areas,
                                      scenarios_task)
@@ -448,7 +449,8 @@ def _check_workers(client: Any, where: Location) -> None:
 
 
 def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | None = None, force: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> SweepOutcome:
+              progress: Callable[[int, int], None] | None = None,
+              warn: Callable[[str], None] | None = None) -> SweepOutcome:
     """Solve every scenario of ``spec`` not yet saved in ``out``, then write the sweep's files there.
 
     Parameters
@@ -459,6 +461,10 @@ def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | Non
         None (local processes), ``local`` (a Dask LocalCluster) or a Dask scheduler's address.
     progress
         Called with (scenarios done, scenarios to solve) as each one finishes.
+    warn
+        Called with each warning about the base instance (columns no model uses; a multi-year instance's
+        start years taken as 0, an outlook no plan post reaches, a growth that looks like a percentage),
+        once, before any scenario is solved: the same warnings ``solve`` prints.
 
     Raises
     ------
@@ -475,6 +481,11 @@ def run_sweep(spec: SweepSpec, out: Path, *, jobs: int = 1, scheduler: str | Non
                          where=Location(spec.path, None, "models"), fix="give each model its own name")
     check_axes(spec, instance, [m.value for m in models], horizon)
     check_models(instance, [m.value for m in models])
+    if warn is not None:
+        warnings = column_warnings(instance, [m.value for m in models])
+        warnings += horizon_warnings(horizon, spec.instance) if horizon is not None else []
+        for warning in warnings:
+            warn(warning)
     context = SweepContext(instance, tuple(m.value for m in models), spec.axes, spec.draws, horizon=horizon,
                            time_limit=spec.time_limit, accept_gap=spec.accept_gap)
     inputs = hashes

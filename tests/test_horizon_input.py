@@ -110,6 +110,20 @@ def test_validate_and_project_print_the_same_warnings(tmp_path: Path) -> None:
     assert _warnings(validated.stderr) == _warnings(projected.stderr) != []
 
 
+def test_a_sweep_prints_the_warnings_of_its_base_instance_once(tmp_path: Path) -> None:
+    """An operator running a batch from Make sees what `solve` would have said about the instance, once."""
+    path = tmp_path / "instance.yaml"
+    path.write_text(BASE.replace("population_growth: 0.01", "population_growth: 0.4"), encoding="utf-8")
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text("instance: instance.yaml\nmodels: [" + str(Path(__file__).resolve().parent.parent / "models"
+                                                            / "population.yaml") + "]\n"
+                    "axes: [{field: model.coverage_weight, values: [5, 10]}]\n", encoding="utf-8")
+    swept = CliRunner().invoke(main, ["sweep", str(spec), "-o", str(tmp_path / "s"), "-q"])
+    solved = CliRunner().invoke(main, ["solve", str(path), "-o", str(tmp_path / "o"), "-q"])
+    assert swept.exit_code == 0 and solved.exit_code == 0, swept.output
+    assert _warnings(swept.stderr) == _warnings(solved.stderr) != []
+
+
 def test_a_csv_workforce_table_without_a_row_for_a_leaf_is_named(tmp_path: Path) -> None:
     (tmp_path / "workforce.csv").write_text("area,specialty,exit_rate,retention,headcount,fill_rate\n"
                                             "R,gp,0.05,0.6,,\nA,gp,,,18,0.8\n", encoding="utf-8")
