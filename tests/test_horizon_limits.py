@@ -192,7 +192,8 @@ def test_total_year_columns_of_a_csv_table_are_the_totals(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("row", "fragment"), [
     ("gp,1,0.9,2000,3,x", "specialties.csv, line 2, field 'total_2022'"),
-    ("gp,1,0.9,2000,3,", "'totals' has no total for 2022"),
+    ("gp,1,0.9,2000,3,", "specialties.csv, line 2, field 'total_2022': no total for 2022: the cell of total_2022 is "
+                         "empty or the column is missing"),
 ])
 def test_bad_total_year_columns_exit_2_located(tmp_path: Path, row: str, fragment: str) -> None:
     path = _with_csv_specialties(tmp_path, "id,training_years,completion,inhabitants_per_specialist,total_2021,total_2022",

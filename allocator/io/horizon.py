@@ -239,6 +239,12 @@ def load_horizon_instance(path: Path | str) -> Loaded:
                                      f"({first}-{plan_calendar[-1]})", where=row.where("totals"),
                                      fix="give one total for each plan year, and no others")
             missing = [year for year in plan_calendar if year not in row.totals]
+            if missing and row.id in totals_from_columns:  # CSV/XLSX: name the column the person left empty
+                columns = ", ".join(f"total_{year}" for year in missing)
+                raise InputError(f"no total for {', '.join(map(str, missing))}: the cell of {columns} is empty "
+                                 "or the column is missing", where=row.where(f"total_{missing[0]}"),
+                                 fix=f"give a whole number of posts in {columns} (a total_<year> column for each "
+                                     "plan year)")
             if missing:
                 raise InputError(f"'totals' has no total for {', '.join(map(str, missing))}",
                                  where=row.where("totals"), fix="give one total for each plan year")
