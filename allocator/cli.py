@@ -1005,16 +1005,23 @@ def app(instance: Path, model_paths: tuple[Path, ...], port: int, host: str, lan
     if _is_horizon(instance):
         from allocator.io.horizon import load_horizon_instance
 
-        load_horizon_instance(instance)
+        horizon = load_horizon_instance(instance).value
     else:
-        load_instance(instance)
+        one_year = load_instance(instance).value
     names: dict[str, Path] = {}
+    models = []
     for path in model_paths:
-        name = load_model(path).value.name
+        models.append(load_model(path).value)
+        name = models[-1].name
         if name in names:
             raise InputError(f"two models are named '{name}' ({names[name]} and {path})",
                              where=Location(path, None, "name"), fix="give each model its own name")
         names[name] = path
+    # the warnings solve would give, on the terminal of whoever starts the app
+    if _is_horizon(instance):
+        _warn_horizon(horizon, instance, models)
+    else:
+        _warn(one_year, models)
     if find_spec("streamlit") is None:
         raise InputError("the app needs Streamlit, which is not installed",
                          fix="pip install 'allocator[app]' (or run make app)")

@@ -133,3 +133,13 @@ def test_allocator_app_takes_a_multi_year_instance_and_refuses_a_bad_one(monkeyp
     refused = CliRunner().invoke(main, ["app", str(bad)])
     assert refused.exit_code == 2 and "plan_years" in refused.output and "Traceback" not in refused.output
     assert len(served) == 1
+    # a careless file is served, with the warnings solve gives, on the terminal of whoever starts the app
+    data["horizon"]["plan_years"] = 5
+    data["areas"][0]["population_growth"] = 0.4
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    warned = CliRunner().invoke(main, ["app", str(bad)])
+    solved = CliRunner().invoke(main, ["validate", str(bad)])
+    assert warned.exit_code == 0 and len(served) == 2, warned.output
+    warnings = [line for line in warned.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [line for line in solved.stderr.splitlines() if line.startswith("warning: ")]
+    assert any("0.4 means 40 % a year" in line for line in warnings)
