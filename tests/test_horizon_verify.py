@@ -180,6 +180,33 @@ def test_a_rate_taken_from_the_farthest_area_is_a_verification_error(tmp_path: P
         solve_horizon(load_horizon_instance(path).value, DEFAULT_MODEL)
 
 
+def test_a_growth_taken_from_the_farthest_area_is_a_verification_error(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three levels, R -> M -> A: growth is given on M and R; a loader walking from the root takes R's."""
+    data = copy.deepcopy(INSTANCE)
+    data["areas"] = [{"id": "R", "population_growth": 0.01}, {"id": "M", "parent": "R", "population_growth": 0.03},
+                     {"id": "A", "parent": "M", "population": 20000}, {"id": "B", "parent": "R", "population": 10000}]
+    path = tmp_path / "three.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    horizon = load_horizon_instance(path).value
+    assert horizon.growth == {"A": 0.03, "B": 0.01}
+    solve_horizon(horizon, DEFAULT_MODEL)
+
+    def root_first(self: Instance, area: str | None) -> list[str]:
+        chain = []
+        while area is not None:
+            chain.insert(0, area)
+            area = self.area_by_id[area].parent
+        return chain
+
+    monkeypatch.setattr(Instance, "ancestors", root_first)
+    with pytest.raises(VerificationError, match="A: population_growth is 0.01, but the areas' rows give 0.03"):
+        solve_horizon(load_horizon_instance(path).value, DEFAULT_MODEL)
+    # a variant with growth of its own (a sensitivity shift) is not checked against the rows
+    shifted = dataclasses.replace(horizon, growth={"A": 0.035, "B": 0.01})
+    assert check_horizon(shifted, DEFAULT_MODEL, solve_horizon(shifted, DEFAULT_MODEL))[1] == []
+
+
 def test_a_start_year_resolved_unlike_the_rows_is_a_verification_error(instance_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A start_posts that forgets the pipeline row: the MILP and the simulator agree with each other, not with the rows."""

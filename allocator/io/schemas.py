@@ -535,6 +535,9 @@ class HorizonInstance:
     #: (shifted or scaled rates) has other cells, which the rows no longer describe: the verifier then skips them.
     rows_resolved: dict[tuple[str, str], CellFacts] | None = None
     own_growth: dict[str, float] = field(default_factory=dict)
+    #: The ``growth`` object the loader resolved from ``own_growth`` (a variant with growth of its own has
+    #: another object, and the verifier then skips the growth check, as for ``rows_resolved``).
+    growth_resolved: dict[str, float] | None = None
 
     @property
     def name(self) -> str:

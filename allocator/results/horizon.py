@@ -360,16 +360,29 @@ def resolution_problems(horizon: HorizonInstance) -> list[str]:
     once, and both the MILP builder and the simulator read the result. Here
     they are resolved again from the rows by separate code (BRIEF.md): rates
     field by field from the nearest area on the leaf's path that gives them,
-    headcount from the leaf's own row, and a start year's posts from its
-    ``pipeline`` row, else ``previous``, else 0. A variant that puts cells of
-    its own (sensitivity, sweep scaling, what-if) is not the rows' resolution,
-    and its rates are not checked against them.
+    headcount from the leaf's own row, a leaf's growth from the nearest area
+    that gives ``population_growth`` (else 0), and a start year's posts from its
+    ``pipeline`` row, else ``previous``, else 0. A variant that puts cells or
+    growth of its own (sensitivity, sweep scaling, what-if) is not the rows'
+    resolution, and its rates or growth are not checked against them.
     """
     problems: list[str] = []
     parent = {area.id: area.parent for area in horizon.instance.areas}
     previous = {(row.area, row.specialty): float(row.posts) for row in horizon.instance.previous}
     # identity, not equality: cells equal to the rows' resolution by chance are still another object
     rows = horizon.workforce_rows if horizon.rows_resolved is horizon.cells else {}
+    if horizon.growth_resolved is horizon.growth:
+        for leaf in horizon.instance.leaves:
+            area: str | None = leaf
+            growth = 0.0
+            while area is not None:
+                if area in horizon.own_growth:
+                    growth = float(horizon.own_growth[area])
+                    break
+                area = parent[area]
+            if float(horizon.growth.get(leaf, math.nan)) != growth:
+                problems.append(f"{leaf}: population_growth is {horizon.growth.get(leaf)!r}, but the areas' rows "
+                                f"give {growth!r}")
     for (leaf, specialty), facts in sorted(horizon.cells.items()):
         if rows:
             path: list[str] = []
