@@ -155,6 +155,15 @@ def test_a_rate_resolved_unlike_the_rows_is_a_verification_error(instance_path: 
         solve_horizon(load_horizon_instance(instance_path).value, DEFAULT_MODEL)
 
 
+def _root_first(self: Instance, area: str | None) -> list[str]:
+    """A wrong ``Instance.ancestors``: the path from the root down (a loader using it takes the farthest area's value)."""
+    chain = []
+    while area is not None:
+        chain.insert(0, area)
+        area = self.area_by_id[area].parent
+    return chain
+
+
 def test_a_rate_taken_from_the_farthest_area_is_a_verification_error(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Three levels, R -> M -> A: the exit rate is given on M and R; a loader walking from the root takes R's."""
@@ -168,14 +177,7 @@ def test_a_rate_taken_from_the_farthest_area_is_a_verification_error(tmp_path: P
     assert horizon.cells[("A", "gp")].exit_rate == 0.1 and horizon.cells[("B", "gp")].exit_rate == 0.2
     solve_horizon(horizon, DEFAULT_MODEL)
 
-    def root_first(self: Instance, area: str | None) -> list[str]:
-        chain = []
-        while area is not None:
-            chain.insert(0, area)
-            area = self.area_by_id[area].parent
-        return chain
-
-    monkeypatch.setattr(Instance, "ancestors", root_first)
+    monkeypatch.setattr(Instance, "ancestors", _root_first)
     with pytest.raises(VerificationError, match="A, gp: exit_rate is 0.2, but the workforce rows give 0.1"):
         solve_horizon(load_horizon_instance(path).value, DEFAULT_MODEL)
 
@@ -192,14 +194,7 @@ def test_a_growth_taken_from_the_farthest_area_is_a_verification_error(tmp_path:
     assert horizon.growth == {"A": 0.03, "B": 0.01}
     solve_horizon(horizon, DEFAULT_MODEL)
 
-    def root_first(self: Instance, area: str | None) -> list[str]:
-        chain = []
-        while area is not None:
-            chain.insert(0, area)
-            area = self.area_by_id[area].parent
-        return chain
-
-    monkeypatch.setattr(Instance, "ancestors", root_first)
+    monkeypatch.setattr(Instance, "ancestors", _root_first)
     with pytest.raises(VerificationError, match="A: population_growth is 0.01, but the areas' rows give 0.03"):
         solve_horizon(load_horizon_instance(path).value, DEFAULT_MODEL)
     # a variant with growth of its own (a sensitivity shift) is not checked against the rows
