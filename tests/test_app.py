@@ -244,3 +244,26 @@ def test_allocator_app_checks_its_inputs_before_it_serves_and_binds_127_0_0_1(
     assert lacking.exit_code == 2 and "the app needs Streamlit, which is not installed. Fix: pip install " \
         "'allocator[app]' (or run make app)" in lacking.output
     assert len(served) == 1
+
+
+def _terminal_warnings(monkeypatch: pytest.MonkeyPatch, *arguments: str) -> list[str]:
+    """The warnings ``allocator app ARGUMENTS`` prints on its terminal before it serves (serving stubbed)."""
+    import allocator.app.server as server
+
+    monkeypatch.setattr(server, "serve", lambda *served: None)
+    started = CliRunner().invoke(main, ["app", *arguments])
+    assert started.exit_code == 0, started.output
+    return [line.removeprefix("warning: ") for line in started.stderr.splitlines() if line.startswith("warning: ")]
+
+
+def test_the_page_shows_the_warnings_the_terminal_got(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: the input warnings went to the terminal that started the app only, which a council member
+    reading the page never sees (the municipal areas.csv has two columns neither model uses)."""
+    printed = _terminal_warnings(monkeypatch, str(KOMMUNER), "-m", str(POPULATION), "-m", str(CLOSED))
+    assert any("'gps'" in line and "none of the models" in line for line in printed), printed
+    app = _app(monkeypatch, "--lang", "en")
+    assert [warning.value for warning in app.warning] == printed
+    assert [expander.label for expander in app.expander if "input files" in expander.label] == \
+        [f"Warnings about the input files ({len(printed)})"]
+    app.radio(key="lang").set_value("da").run()
+    assert f"Advarsler om inddatafilerne ({len(printed)})" in [expander.label for expander in app.expander]

@@ -143,3 +143,26 @@ def test_allocator_app_takes_a_multi_year_instance_and_refuses_a_bad_one(monkeyp
     warnings = [line for line in warned.stderr.splitlines() if line.startswith("warning: ")]
     assert warnings == [line for line in solved.stderr.splitlines() if line.startswith("warning: ")]
     assert any("0.4 means 40 % a year" in line for line in warnings)
+
+
+def test_the_page_shows_the_warnings_the_terminal_got(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The page shows the warnings the terminal got: on the bundled instance, the two columns neither model uses;
+    on a careless copy (growth 0.4 meant as 0.4 %, and -0.07), those and the two growth warnings, in file order."""
+    from tests.test_app import _terminal_warnings
+
+    models = ["-m", str(POPULATION), "-m", str(NEED)]
+    printed = _terminal_warnings(monkeypatch, str(HORIZON), *models)
+    assert len(printed) == 1 and "'gps', 'closed_practice_share'" in printed[0], printed
+    assert [warning.value for warning in _app(monkeypatch, "--lang", "en").warning] == printed
+    data = yaml.safe_load(HORIZON.read_text(encoding="utf-8"))
+    data.pop("geometry")  # a path relative to the bundled instance
+    data["areas"][0]["population_growth"] = 0.4
+    data["areas"][1]["population_growth"] = -0.07
+    careless = tmp_path / "instance.yaml"
+    careless.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    printed = _terminal_warnings(monkeypatch, str(careless))
+    assert len(printed) == 2 and "0.4 means 40 % a year" in printed[0] and "-7 % a year" in printed[1], printed
+    app = run_page(monkeypatch, careless, [], "--lang", "en")
+    assert [warning.value for warning in app.warning] == printed
+    assert [expander.label for expander in app.expander if "input files" in expander.label] == \
+        ["Warnings about the input files (2)"]

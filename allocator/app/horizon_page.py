@@ -22,10 +22,11 @@ import streamlit as st
 
 from allocator.app.horizon_whatif import (APP_TIME_LIMIT, HorizonEvaluation, HorizonSettings, compared,
                                           evaluate_horizon, horizon_settings_of)
-from allocator.app.page import (_map, _svg, _top, heading, language, models_and_shapes, or_error,
-                                policies, put_weights, stability)
+from allocator.app.page import (_map, _svg, _top, heading, input_warnings, language, models_and_shapes, or_error,
+                                policies, put_weights, show_input_warnings, stability)
 from allocator.errors import AllocatorError
 from allocator.io.horizon import load_horizon_instance
+from allocator.io.horizon_checks import horizon_warnings
 from allocator.io.schemas import HorizonInstance, Instance
 from allocator.reports.horizon_compare import HorizonCompared
 from allocator.results.horizon import solve_horizon
@@ -43,6 +44,8 @@ class HorizonLoaded:
         self.instance: Instance = self.horizon.instance
         self.instance_path = instance_path
         self.models, self.shapes = models_and_shapes(self.instance, model_paths)
+        self.warnings = input_warnings(self.instance, self.models, model_paths) + \
+            horizon_warnings(self.horizon, instance_path)
         self.plans: dict[str, HorizonCompared | None] = {}
         for name, model in self.models.items():
             try:
@@ -264,6 +267,7 @@ def main(arguments: argparse.Namespace, started: float) -> None:
     _, lang = language(arguments.lang or loaded.instance.language)
     settings = _controls(loaded, _)
     heading(loaded.instance.name, _)
+    show_input_warnings(loaded.warnings, _)
     baseline = loaded.plans.get(state["baseline"])
     result = evaluate_horizon(loaded.horizon, loaded.models[state["start"]], settings, baseline)
     n = Numbers(lang)

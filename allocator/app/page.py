@@ -25,7 +25,7 @@ import streamlit as st
 from allocator.app.whatif import (OBJECTIVES, Evaluation, Settings, add_sensitivity, diagnosis_words, evaluate,
                                   settings_of, weight_label)
 from allocator.errors import AllocatorError, InfeasibleError
-from allocator.io.loading import load_instance, load_model
+from allocator.io.loading import column_warnings, load_instance, load_model
 from allocator.io.schemas import DEFAULT_MODEL, Instance, Model
 from allocator.results.plan import Plan
 from allocator.results.solve import solve
@@ -58,6 +58,21 @@ def models_and_shapes(instance: Instance, model_paths: tuple[str, ...]) -> tuple
     return {model.name: model for model in models}, shapes
 
 
+def input_warnings(instance: Instance, models: dict[str, Model], model_paths: tuple[str, ...]) -> list[str]:
+    """The warnings ``allocator solve`` gives about the instance's columns, for the models the app was started with
+    (none given: no model, as on the terminal)."""
+    return column_warnings(instance, list(models.values()) if model_paths else [])
+
+
+def show_input_warnings(warnings: list[str], _: Any) -> None:
+    """The input warnings under the title, as ``allocator solve`` prints them: a reader of the page may never see
+    the terminal that started the app."""
+    if warnings:
+        with st.expander(_("Warnings about the input files (%(count)s)") % {"count": len(warnings)}, expanded=True):
+            for warning in warnings:
+                st.warning(warning)
+
+
 class Loaded:
     """What the page reads once: the instance, the models in order, the map and each model's baseline plan."""
 
@@ -65,6 +80,7 @@ class Loaded:
         self.instance: Instance = load_instance(Path(instance_path)).value
         self.instance_path = instance_path
         self.models, self.shapes = models_and_shapes(self.instance, model_paths)
+        self.warnings = input_warnings(self.instance, self.models, model_paths)
         self.plans: dict[str, Plan | None] = {}
         for name, model in self.models.items():
             try:
@@ -459,6 +475,7 @@ def main(argv: list[str]) -> None:
     slots: dict[str, Any] = {}
     settings = _controls(loaded, _, slots)
     heading(loaded.instance.name, _)
+    show_input_warnings(loaded.warnings, _)
     baseline = loaded.plans.get(state["baseline"])
     # The plan first; the re-solves of the next posts and the weight ranges after it is on the page.
     result = evaluate(loaded.instance, loaded.models[state["start"]], settings, loaded.models[state["baseline"]],
