@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from allocator.core.horizon import HorizonProblem, build_horizon
 from allocator.io.horizon import load_horizon_instance
 from allocator.io.schemas import DEFAULT_MODEL, Model
-from allocator.results.horizon import myopic
+from allocator.results.horizon import myopic, solve_horizon
 from allocator.solvers.horizon import _pool_box, _terms, solve_highs
 from benchmarks.horizon import horizon_instance, write_instance
 from tests.test_horizon import _brute_force, _load, tiny_horizons, tiny_models
@@ -83,3 +83,26 @@ def test_no_box_under_a_short_time_limit() -> None:
     assert "pool_box" not in short.extra and "pool_box" in long.extra
     assert short.status == long.status == "optimal"
     assert short.objective == pytest.approx(long.objective, abs=1e-6, rel=1e-9)
+
+
+def test_scip_optimal_in_the_box_below_the_plans_cost_is_solved_again_without_the_box() -> None:
+    """Regression: on the Danish horizon with the fill rates x 0.8 and the exit rates x 1.01 (a what-if), SCIP
+    in the pool box valued its plan 3.0e-4 below the plan's cost (its feasibility tolerance) and proved that
+    value, so `solve` refused the optimum: "the solver stopped (gap) with a gap of 1.67e-08"."""
+    import dataclasses
+
+    from allocator.io.schemas import CellFacts
+
+    horizon = load_horizon_instance(Path(__file__).resolve().parent.parent / "instances" /
+                                    "dk-2021-almen-medicin-horizon" / "instance.yaml").value
+    cells = {cell: CellFacts(facts.headcount, facts.exit_rate * 1.01, min(1.0, facts.fill_rate * 0.8),
+                             facts.retention) for cell, facts in horizon.cells.items()}
+    variant = dataclasses.replace(horizon, cells=cells)
+    problem = build_horizon(variant, DEFAULT_MODEL)
+    hint = myopic(variant, DEFAULT_MODEL)[0]
+    free = solve_highs(problem, hint=hint, engine="highs", pool_box=False)
+    scip = solve_highs(problem, hint=hint, engine="scip")
+    assert free.status == scip.status == "optimal"
+    assert scip.objective == pytest.approx(free.objective, abs=1e-6, rel=1e-9)
+    assert "pool_box" not in scip.extra and str(scip.extra["pool_box_dropped"]).startswith("SCIP proved ")
+    assert solve_horizon(variant, DEFAULT_MODEL, solver="scip").status == "optimal"
