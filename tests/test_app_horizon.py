@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from allocator.cli import main
 from allocator.io.horizon import load_horizon_instance
 from allocator.io.loading import load_model
-from allocator.io.schemas import CellFacts
+from allocator.io.schemas import CellFacts, FactChange
 from allocator.results.horizon import solve_horizon
 from tests.conftest import MODELS, ROOT
 
@@ -84,7 +84,7 @@ def test_lower_fill_rates_give_the_plan_of_the_scaled_instance(monkeypatch: pyte
     horizon = load_horizon_instance(HORIZON).value
     scaled = dataclasses.replace(horizon, cells={
         cell: CellFacts(facts.headcount, facts.exit_rate, min(1.0, 0.8 * facts.fill_rate), facts.retention)
-        for cell, facts in horizon.cells.items()})
+        for cell, facts in horizon.cells.items()}, changes=(FactChange("fill_rate", factor=0.8, high=1.0),))
     plan = solve_horizon(scaled, load_model(POPULATION).value)
     assert app.session_state["plan_posts"] == plan.posts()
     shown = {metric.label: metric for metric in app.metric}

@@ -91,13 +91,14 @@ def test_scip_optimal_in_the_box_below_the_plans_cost_is_solved_again_without_th
     value, so `solve` refused the optimum: "the solver stopped (gap) with a gap of 1.67e-08"."""
     import dataclasses
 
-    from allocator.io.schemas import CellFacts
+    from allocator.io.schemas import CellFacts, FactChange
 
     horizon = load_horizon_instance(Path(__file__).resolve().parent.parent / "instances" /
                                     "dk-2021-almen-medicin-horizon" / "instance.yaml").value
     cells = {cell: CellFacts(facts.headcount, facts.exit_rate * 1.01, min(1.0, facts.fill_rate * 0.8),
                              facts.retention) for cell, facts in horizon.cells.items()}
-    variant = dataclasses.replace(horizon, cells=cells)
+    variant = dataclasses.replace(horizon, cells=cells, changes=(FactChange("exit_rate", factor=1.01),
+                                                                 FactChange("fill_rate", factor=0.8, high=1.0)))
     problem = build_horizon(variant, DEFAULT_MODEL)
     hint = myopic(variant, DEFAULT_MODEL)[0]
     free = solve_highs(problem, hint=hint, engine="highs", pool_box=False)

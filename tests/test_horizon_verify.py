@@ -25,7 +25,7 @@ from allocator.core.horizon import HorizonProblem, build_horizon
 from allocator.errors import VerificationError
 from allocator.io import horizon as horizon_io
 from allocator.io.horizon import load_horizon_instance
-from allocator.io.schemas import DEFAULT_MODEL, HorizonInstance, Instance
+from allocator.io.schemas import DEFAULT_MODEL, FactChange, HorizonInstance, Instance
 from allocator.results.horizon import check_horizon, myopic, solve_horizon
 from allocator.solvers import horizon as solvers
 from allocator.solvers.horizon_search import keeps_rules
@@ -197,9 +197,16 @@ def test_a_growth_taken_from_the_farthest_area_is_a_verification_error(tmp_path:
     monkeypatch.setattr(Instance, "ancestors", _root_first)
     with pytest.raises(VerificationError, match="A: population_growth is 0.01, but the areas' rows give 0.03"):
         solve_horizon(load_horizon_instance(path).value, DEFAULT_MODEL)
-    # a variant with growth of its own (a sensitivity shift) is not checked against the rows
-    shifted = dataclasses.replace(horizon, growth={"A": 0.035, "B": 0.01})
+    # a variant's growth is checked against the rows with the changes it declares, and nothing else may differ
+    declared = (FactChange("population_growth", shift=0.005, digits=12, area="A"),)
+    shifted = dataclasses.replace(horizon, growth={"A": 0.035, "B": 0.01}, changes=declared)
     assert check_horizon(shifted, DEFAULT_MODEL, solve_horizon(shifted, DEFAULT_MODEL))[1] == []
+    with pytest.raises(VerificationError, match="A: population_growth is 0.035, but the areas' rows give 0.03(?! and)"):
+        solve_horizon(dataclasses.replace(shifted, changes=()), DEFAULT_MODEL)
+    with pytest.raises(VerificationError, match="B: population_growth is 0.01, but the areas' rows give 0.015 and "
+                                                "the variant's declared changes"):
+        solve_horizon(dataclasses.replace(shifted, changes=(FactChange("population_growth", shift=0.005),)),
+                      DEFAULT_MODEL)
 
 
 def test_a_start_year_resolved_unlike_the_rows_is_a_verification_error(instance_path: Path,

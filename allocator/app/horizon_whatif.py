@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from allocator.app.whatif import settings_problem
 from allocator.errors import AllocatorError, InfeasibleError
-from allocator.io.schemas import CellFacts, HorizonInstance, Model
+from allocator.io.schemas import CellFacts, FactChange, HorizonInstance, Model
 from allocator.reports.horizon_compare import HorizonCompared, horizon_metrics
 from allocator.reports.sensitivity import variant
 from allocator.results.horizon import HorizonPlan, solve_horizon
@@ -99,6 +99,9 @@ def horizon_with(horizon: HorizonInstance, settings: HorizonSettings) -> Horizon
                                             fill_rate=min(1.0, facts.fill_rate * settings.fill_factor),
                                             retention=min(1.0, facts.retention * settings.retention_factor))
                             for cell, facts in horizon.cells.items()}
+        # declared, so that the verifier can resolve the rows again and scale them by its own code
+        changed["changes"] = horizon.changes + (FactChange("fill_rate", factor=settings.fill_factor, high=1.0),
+                                                FactChange("retention", factor=settings.retention_factor, high=1.0))
     return dataclasses.replace(horizon, **changed) if changed else horizon  # type: ignore[arg-type]
 
 

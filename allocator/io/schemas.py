@@ -489,6 +489,27 @@ class CellFacts:
 
 
 @dataclass(frozen=True)
+class FactChange:
+    """How a variant (a sensitivity shift, a sweep's scaling, the app's what-if) changed one resolved fact.
+
+    The new value is ``value * factor + shift``, rounded to ``digits`` decimals (None: not rounded), then
+    clipped to [``low``, ``high``]. It applies to ``field`` (a :class:`CellFacts` field, or
+    ``population_growth`` of the leaves) of the cells whose leaf is ``area`` and whose specialty is
+    ``specialty`` ('' matches every one). The verifier resolves the rows again and applies the changes, in
+    order, by its own code, so a variant is checked against the rows as the file's own instance is.
+    """
+
+    field: str
+    factor: float = 1.0
+    shift: float = 0.0
+    digits: int | None = None
+    low: float = -float("inf")
+    high: float = float("inf")
+    area: str = ""
+    specialty: str = ""
+
+
+@dataclass(frozen=True)
 class HorizonInstance:
     """A validated multi-year instance.
 
@@ -531,13 +552,15 @@ class HorizonInstance:
     #: The workforce rows as given, keyed by (area, specialty): each field or None (the verifier resolves
     #: inheritance from these by its own code and compares with ``cells``).
     workforce_rows: dict[tuple[str, str], dict[str, float | None]] = field(default_factory=dict)
-    #: The ``cells`` object the loader resolved from ``workforce_rows``. A variant that puts cells of its own
-    #: (shifted or scaled rates) has other cells, which the rows no longer describe: the verifier then skips them.
+    #: The ``cells`` the loader resolved from ``workforce_rows`` (None: an instance made in code, not loaded
+    #: from rows; the verifier then has no rows to check the cells against).
     rows_resolved: dict[tuple[str, str], CellFacts] | None = None
     own_growth: dict[str, float] = field(default_factory=dict)
-    #: The ``growth`` object the loader resolved from ``own_growth`` (a variant with growth of its own has
-    #: another object, and the verifier then skips the growth check, as for ``rows_resolved``).
+    #: The ``growth`` the loader resolved from ``own_growth`` (None, as for ``rows_resolved``).
     growth_resolved: dict[str, float] | None = None
+    #: What a variant changed in ``cells`` and ``growth`` after loading, in order (empty for the file's own
+    #: instance); any other difference from the rows is a verification error.
+    changes: tuple[FactChange, ...] = ()
 
     @property
     def name(self) -> str:

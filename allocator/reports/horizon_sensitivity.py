@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from allocator.errors import InfeasibleError, Location, SolverError, TimeLimitError, VerificationError
-from allocator.io.schemas import HorizonInstance, Model
+from allocator.io.schemas import FactChange, HorizonInstance, Model
 from allocator.io.sweep import HORIZON_COLUMNS, Axis
 from allocator.reports.sweep import Change, SweepContext, scenario_horizon
 from allocator.results.horizon import ABSOLUTE, TOLERANCE, HorizonPlan, project_plan, solve_horizon
@@ -170,12 +170,18 @@ def _scope(horizon: HorizonInstance, leaf: str, specialty: str) -> str:
     return f"@{leaf}/{specialty}" if several and specialty else f"@{leaf}"
 
 
-def _clip(name: str, value: float) -> float:
-    """``value`` within the valid range of the field (a growth stays above -1)."""
+def _range(name: str) -> tuple[float, float]:
+    """The valid range of the field, as closed bounds (a growth stays above -1)."""
     table = "areas" if name == "population_growth" else "workforce"
     low_open, low, high = HORIZON_COLUMNS[(table, name)]
     if low_open:
         low = math.nextafter(low, math.inf)
+    return low, high
+
+
+def _clip(name: str, value: float) -> float:
+    """``value`` within the valid range of the field."""
+    low, high = _range(name)
     return min(high, max(low, value))
 
 
@@ -242,16 +248,20 @@ def apply_variant(horizon: HorizonInstance, model: Model, variant: Variant) -> t
         context = SweepContext(horizon.instance, (model,), (axis,), None, token="sensitivity", horizon=horizon)
         return scenario_horizon(context, Change(0, 0, axis.values, 0))
     name = variant.field
+    low, high = _range(name)
+    # declared, so that the verifier can resolve the rows again and apply the shift by its own code
+    declared = horizon.changes + (FactChange(name, shift=float(variant.change or 0.0), digits=12, low=low, high=high,
+                                             area=variant.area, specialty=variant.specialty),)
     if name == "population_growth":
         growth = {leaf: _shifted(name, value, variant.change) if variant.area in ("", leaf) else value
                   for leaf, value in horizon.growth.items()}
-        return dataclasses.replace(horizon, growth=growth), model
+        return dataclasses.replace(horizon, growth=growth, changes=declared), model
     cells = {}
     for (leaf, specialty), facts in horizon.cells.items():
         if variant.area in ("", leaf) and variant.specialty in ("", specialty):
             facts = dataclasses.replace(facts, **{name: _shifted(name, float(getattr(facts, name)), variant.change)})
         cells[(leaf, specialty)] = facts
-    return dataclasses.replace(horizon, cells=cells), model
+    return dataclasses.replace(horizon, cells=cells, changes=declared), model
 
 
 def _units(horizon: HorizonInstance, posts: dict[tuple[str, str, int], float]) -> np.ndarray:

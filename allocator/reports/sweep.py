@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from allocator.errors import InfeasibleError, TimeLimitError
-from allocator.io.schemas import CellFacts, HorizonInstance, Instance, Model, Specialty
+from allocator.io.schemas import CellFacts, FactChange, HorizonInstance, Instance, Model, Specialty
 from allocator.io.sweep import Axis, Draws, with_model_value
 from allocator.reports.compare import plan_metrics
 # The sensitivity report's draws: a sweep's draw d is the same noise as its draw d.
@@ -157,16 +157,20 @@ def scenario_horizon(context: SweepContext, change: Change) -> tuple[HorizonInst
     if ("bounds", "min") in scales or ("bounds", "max") in scales:
         year_bounds = {year: _scaled_bounds(rows, scales) or rows for year, rows in horizon.year_bounds.items()}
     cells = horizon.cells
+    # declared, so that the verifier can resolve the rows again and scale them by its own code
+    declared = list(horizon.changes)
     mine = {column: factor for (table, column), factor in scales.items() if table == "workforce"}
     if mine:
         cells = {cell: CellFacts(**{name: getattr(facts, name) * mine.get(name, 1.0)
                                     for name in ("headcount", "exit_rate", "fill_rate", "retention")})
                  for cell, facts in horizon.cells.items()}
+        declared += [FactChange(name, factor=factor) for name, factor in mine.items()]
     growth = horizon.growth
     if ("areas", "population_growth") in scales:
         growth = {leaf: value * scales[("areas", "population_growth")] for leaf, value in horizon.growth.items()}
+        declared.append(FactChange("population_growth", factor=scales[("areas", "population_growth")]))
     changed = dataclasses.replace(horizon, instance=instance, totals=yearly, year_bounds=year_bounds, cells=cells,
-                                  growth=growth)
+                                  growth=growth, changes=tuple(declared))
     return changed, model
 
 

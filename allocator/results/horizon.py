@@ -362,16 +362,17 @@ def resolution_problems(horizon: HorizonInstance) -> list[str]:
     field by field from the nearest area on the leaf's path that gives them,
     headcount from the leaf's own row, a leaf's growth from the nearest area
     that gives ``population_growth`` (else 0), and a start year's posts from its
-    ``pipeline`` row, else ``previous``, else 0. A variant that puts cells or
-    growth of its own (sensitivity, sweep scaling, what-if) is not the rows'
-    resolution, and its rates or growth are not checked against them.
+    ``pipeline`` row, else ``previous``, else 0. A variant (sensitivity, sweep
+    scaling, what-if) declares what it changed (``horizon.changes``); those
+    changes are applied to the rows' resolution here, by this code, so any
+    other difference is reported. An instance made in code, not loaded from
+    rows, has no rows to check against.
     """
     problems: list[str] = []
     parent = {area.id: area.parent for area in horizon.instance.areas}
     previous = {(row.area, row.specialty): float(row.posts) for row in horizon.instance.previous}
-    # identity, not equality: cells equal to the rows' resolution by chance are still another object
-    rows = horizon.workforce_rows if horizon.rows_resolved is horizon.cells else {}
-    if horizon.growth_resolved is horizon.growth:
+    rows = horizon.workforce_rows if horizon.rows_resolved is not None else {}
+    if horizon.growth_resolved is not None:
         for leaf in horizon.instance.leaves:
             area: str | None = leaf
             growth = 0.0
@@ -380,13 +381,14 @@ def resolution_problems(horizon: HorizonInstance) -> list[str]:
                     growth = float(horizon.own_growth[area])
                     break
                 area = parent[area]
+            growth = _changed(horizon, "population_growth", leaf, "", growth)
             if float(horizon.growth.get(leaf, math.nan)) != growth:
                 problems.append(f"{leaf}: population_growth is {horizon.growth.get(leaf)!r}, but the areas' rows "
-                                f"give {growth!r}")
+                                f"give {growth!r}{_declared(horizon)}")
     for (leaf, specialty), facts in sorted(horizon.cells.items()):
         if rows:
             path: list[str] = []
-            area: str | None = leaf
+            area = leaf
             while area is not None:
                 path.append(area)
                 area = parent[area]
@@ -395,9 +397,11 @@ def resolution_problems(horizon: HorizonInstance) -> list[str]:
                 mine[name] = next((rows[(a, specialty)][name] for a in path if rows.get((a, specialty), {}).get(name)
                                    is not None), default)
             for name, value in mine.items():
+                if value is not None:
+                    value = _changed(horizon, name, leaf, specialty, float(value))
                 if value is None or float(getattr(facts, name)) != value:
                     problems.append(f"{leaf}, {specialty}: {name} is {getattr(facts, name)!r}, but the workforce "
-                                    f"rows give {value!r}")
+                                    f"rows give {value!r}{_declared(horizon)}")
         for year in range(horizon.first_year - horizon.training_years[specialty], horizon.first_year):
             posts = horizon.pipeline.get((leaf, specialty, year), previous.get((leaf, specialty), 0.0))
             if horizon.start_posts(leaf, specialty, year) != posts:
@@ -405,6 +409,21 @@ def resolution_problems(horizon: HorizonInstance) -> list[str]:
                                 f"{horizon.start_posts(leaf, specialty, year)!r}, but the pipeline and previous rows "
                                 f"give {posts!r}")
     return problems
+
+
+def _changed(horizon: HorizonInstance, name: str, leaf: str, specialty: str, value: float) -> float:
+    """``value`` after the variant's declared changes of ``name`` that match the cell, in order."""
+    for change in horizon.changes:
+        if change.field == name and change.area in ("", leaf) and change.specialty in ("", specialty):
+            value = value * change.factor + change.shift
+            if change.digits is not None:
+                value = round(value, change.digits)
+            value = min(change.high, max(change.low, value))
+    return value
+
+
+def _declared(horizon: HorizonInstance) -> str:
+    return " and the variant's declared changes" if horizon.changes else ""
 
 
 def _closed_form_problems(horizon: HorizonInstance, model: Model, plan: HorizonPlan,
