@@ -7,14 +7,14 @@ import threading
 from types import FrameType
 
 from allocator import cli
-from allocator.errors import Interrupted
+from allocator.errors import interrupt
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _stop(number: int, frame: FrameType | None) -> None:
-    raise Interrupted(None if number == signal.SIGINT else signal.Signals(number).name)
+    interrupt(None if number == signal.SIGINT else signal.Signals(number).name)
 
 
 class _MainThreadWaker:

@@ -195,3 +195,39 @@ def test_sigterm_taken_by_another_thread_still_stops_a_sensitivity_run(tmp_path:
     assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr
     assert not (tmp_path / "out").exists()
     assert not [pid for pid in workers if _alive(pid)], "a worker outlived the command"
+
+
+_SIGTERM_DURING_THE_MOVE = """
+import signal, sys, threading
+import allocator.writers.output as output
+
+original = output._apply
+
+def take_sigterm():
+    # A thread made before the move (numpy's and polars' are) does not hold the signals back.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+def apply_after_a_sigterm(*args):
+    taker = threading.Thread(target=take_sigterm)
+    taker.start()
+    taker.join()  # its C handler has run: Python would run ours at the main thread's next bytecode
+    return original(*args)
+
+output._apply = apply_after_a_sigterm
+from allocator.__main__ import run
+sys.argv = ["allocator", *sys.argv[1:]]
+run()
+"""
+
+
+def test_sigterm_taken_by_another_thread_during_the_move_waits_for_the_move(tmp_path: Path) -> None:
+    """Regression: the move held SIGTERM back in the main thread only; the kernel gave it to another thread,
+    and the handler stopped the move half way (and the staged files were deleted)."""
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", _SIGTERM_DURING_THE_MOVE, "solve", str(DK_INSTANCE), "--out",
+                             str(out), "-q", "--no-xlsx"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 4, result.stderr
+    assert "interrupted by SIGTERM just after the files were written" in result.stderr, result.stderr
+    assert {path.name for path in out.iterdir()} == {"plan.csv", "plan.json", "summary.md"}
+    assert not list(tmp_path.glob(".out.allocator-*")), "no staging folder is left behind"
