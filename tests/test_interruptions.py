@@ -178,9 +178,10 @@ run()
 def test_sigterm_taken_by_another_thread_still_stops_a_sensitivity_run(tmp_path: Path) -> None:
     """Regression: SIGTERM sometimes left a sensitivity run with --jobs 2 waiting for its worker's task.
 
-    The kernel hands a signal sent to the process to any thread that does not block it; twice in 150
-    runs of the test above it was the pool's QueueFeederThread. Python ran the handler only once the main
-    thread's wait for the task ended (120 s there; a real draw batch can take half a minute).
+    The kernel hands a signal sent to the process to any thread that does not block it. The test above
+    hung in 4 of 230 runs (2026-12-02, load average 2-12); in the 3 traced (signal_deliver), the pool's
+    QueueFeederThread had taken the SIGTERM, and the main thread slept in Future.result. Python ran the
+    handler only once that wait ended (120 s there; a real draw batch can take half a minute).
     """
     process = subprocess.Popen([sys.executable, "-c", _SIGTERM_TAKEN_BY_ANOTHER_THREAD, "sensitivity",
                                 str(DK_INSTANCE), "--jobs", "2", "--out", str(tmp_path / "out"), "-q"],
