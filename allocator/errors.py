@@ -7,8 +7,9 @@ the message on one line and exits with :attr:`AllocatorError.exit_code`.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -119,6 +120,42 @@ class Interrupted(KeyboardInterrupt):
         self.signal_name = signal_name
         #: Set when the signal arrived while the files were being moved in, and was let in after.
         self.files_written = False
+
+
+#: One entry per open :func:`interruptions_held`: the interruption that arrived in it, if one did.
+_HELD: list[Interrupted | None] = []
+
+
+def interrupt(signal_name: str | None) -> None:
+    """Stop the run for a signal (the handlers of ``allocator.__main__`` call this): raise :class:`Interrupted`,
+    or keep it for the end of the innermost :func:`interruptions_held`.
+
+    Parameters
+    ----------
+    signal_name
+        ``SIGTERM``, ``SIGHUP``, or None for Ctrl-C.
+    """
+    if not _HELD:
+        raise Interrupted(signal_name)
+    if _HELD[-1] is None:
+        _HELD[-1] = Interrupted(signal_name)
+
+
+@contextlib.contextmanager
+def interruptions_held() -> Iterator[None]:
+    """Within: a signal does not stop the run; the first one that arrived is raised on leaving.
+
+    Blocking the signals (``pthread_sigmask``) holds them back from the calling thread only: the kernel
+    hands a signal sent to the process to another thread (numpy's, polars'), and Python still runs the
+    handler in the main thread at once (tests/test_interruptions.py).
+    """
+    _HELD.append(None)
+    try:
+        yield
+    finally:
+        stop = _HELD.pop()
+    if stop is not None:
+        raise stop
 
 
 class InfeasibleError(AllocatorError):

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
-from allocator.errors import InputError, Interrupted, Location, OutputError
+from allocator.errors import InputError, Interrupted, Location, OutputError, interruptions_held
 
 #: Every file a run of ``solve``, ``sensitivity``, ``compare``, ``apportion``, ``sweep`` or ``pareto`` writes into its folder.
 #: A file of these names in the folder belongs to an earlier run, and goes when a new run moves in.
@@ -166,22 +166,24 @@ class Publication:
                         and not entry.is_dir())
         journal = {"staging": self._staging.name, "files": sorted(self.staged), "remove": remove}
         # No signal may stop the moves half way: held back here, delivered once the folder is whole again.
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        # The mask holds back Ctrl-C's default handler (a library caller's) in this thread; the hold holds
+        # back ours (allocator.__main__), whichever thread the kernel gave the signal to.
         moved = False
         try:
-            try:
-                _write_synced(self.out / JOURNAL, json.dumps(journal).encode("utf-8"))
-                _apply(self.out, self._staging, journal)
-                moved = True
-            except OSError as exc:
-                raise _cannot_write(self.out, exc) from None
-        finally:
-            try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
-                _let_pending_signals_in()
-            except Interrupted as stop:
-                stop.files_written = moved
-                raise
+            with interruptions_held():
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+                try:
+                    _write_synced(self.out / JOURNAL, json.dumps(journal).encode("utf-8"))
+                    _apply(self.out, self._staging, journal)
+                    moved = True
+                except OSError as exc:
+                    raise _cannot_write(self.out, exc) from None
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                    _let_pending_signals_in()  # inside the hold: ours are kept, to be raised on leaving it
+        except Interrupted as stop:
+            stop.files_written = moved
+            raise
 
     def _abandon(self) -> None:
         """Delete what was staged, release the lock, and remove ``out`` if this run made it and it is empty."""
