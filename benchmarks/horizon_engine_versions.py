@@ -10,6 +10,7 @@ part of the lock)::
         --folder /tmp/w8e --out /tmp/w8e/results.jsonl
     .venv/bin/python -m benchmarks.horizon_engine_versions run --seeds dk --limit 60 ...  # the export's check
     .venv/bin/python -m benchmarks.horizon_engine_versions export --seeds dk,0 --folder /tmp/w8e  # MPS only
+    .venv/bin/python -m benchmarks.horizon_engine_versions summary /tmp/w8e/results.jsonl  # the tables as markdown
 
 What is measured. Per instance the exact shipped model is exported once (:func:`export`), as
 :func:`allocator.solvers.horizon.solve_highs` builds it for a 60 s solve: the myopic plan improved by the local
@@ -157,20 +158,29 @@ def export(seed: str, folder: Path, limit: float = 60.0) -> dict[str, Any]:
     As solve_highs for a solve with ``limit``: searched warm start, shipped rows, the pool box under the
     warm start's cost with a quarter of the time left as its limit.
     """
+    started = time.perf_counter()
+    problem, base = _problem(seed, folder)
+    return export_problem(problem, base, folder, seed, limit, started)
+
+
+def export_problem(problem: Any, base: Any, folder: Path, name: str, limit: float | None,
+                   started: float | None = None) -> dict[str, Any]:
+    """Write ``<folder>/<name>.mps``, ``.hint.json`` and ``.meta.json`` of a built HorizonProblem and its myopic
+    plan ``base`` (the pool box's limit counts from ``started``; no limit when ``limit`` is None); return the meta."""
     import numpy as np
 
     from allocator.solvers import horizon as shipped
     from allocator.solvers.horizon_search import keeps_rules
 
-    started = time.perf_counter()
-    problem, base = _problem(seed, folder)
+    started = time.perf_counter() if started is None else started
+    seed = name
     hint, searched = shipped._searched(problem, base, True)
     terms, n = shipped._terms(problem)
     box: list[list[float]] = []
     if hint is not None and 0 < len(terms.pools) <= shipped.POOL_BOX_LIMIT and keeps_rules(problem, hint):
         value = problem.objective(hint)
         cutoff = value + shipped.ABSOLUTE_GAP + shipped.CUTOFF_SLACK * max(1.0, abs(value))
-        left = (limit - (time.perf_counter() - started)) / 4
+        left = None if limit is None else (limit - (time.perf_counter() - started)) / 4
         for i, (lo, hi) in zip(terms.pools, shipped._pool_box(problem, terms, cutoff, left)):
             terms.lower[i], terms.upper[i] = lo, hi
             box.append([lo, hi])
@@ -180,11 +190,12 @@ def export(seed: str, folder: Path, limit: float = 60.0) -> dict[str, Any]:
             names[int(n[p, c])] = f"n_{p}_{c}"
     constant = terms.offset + shipped._model_constant(problem)
     counts = write_mps(folder / f"{seed}.mps", terms, constant, names)
-    plan = np.asarray(hint, dtype=np.int64)
-    hint_names = [f"n_{p}_{c}" for p in range(n.shape[0]) for c in range(n.shape[1])]
+    # no myopic plan (it broke a rule): no warm start, as solve_highs
+    plan = None if hint is None else np.asarray(hint, dtype=np.int64)
+    hint_names = [] if plan is None else [f"n_{p}_{c}" for p in range(n.shape[0]) for c in range(n.shape[1])]
     (folder / f"{seed}.hint.json").write_text(json.dumps(
-        {"names": hint_names, "values": [float(v) for v in plan.ravel()]}), encoding="utf-8")
-    meta = {"seed": seed, "constant": constant, "hint_objective": problem.objective(plan),
+        {"names": hint_names, "values": [] if plan is None else [float(v) for v in plan.ravel()]}), encoding="utf-8")
+    meta = {"seed": seed, "constant": constant, "hint_objective": None if plan is None else problem.objective(plan),
             "search_seconds": searched.get("search_seconds"), "pool_box": box,
             "export_seconds": round(time.perf_counter() - started, 2), "shape": list(n.shape), **counts}
     (folder / f"{seed}.meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -220,7 +231,8 @@ def _ortools(engine: str, mps: str, hint: dict[str, Any], limit: float, log: Pat
     if engine == "ortools-scip":
         params.threads = 1
     values = {by_name[k]: v for k, v in zip(hint["names"], hint["values"])}
-    model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=values)])
+    model_params = mathopt.ModelSolveParameters(
+        solution_hints=[mathopt.SolutionHint(variable_values=values)] if values else [])
     lines: list[str] = []
     wall, cpu = time.perf_counter(), time.process_time()
     result = mathopt.solve(model, mathopt.SolverType.GSCIP if engine == "ortools-scip" else mathopt.SolverType.HIGHS,
@@ -232,7 +244,7 @@ def _ortools(engine: str, mps: str, hint: dict[str, Any], limit: float, log: Pat
     plan = {}
     if feasible:
         solution = result.variable_values()
-        plan = {k: solution[by_name[k]] for k in hint["names"]}
+        plan = {k: solution[v] for k, v in by_name.items() if k.startswith("n_")}
     version = next((line.strip() for line in lines if "Running HiGHS" in line or "SCIP version" in line), "")
     return {"status": "optimal" if reason == mathopt.TerminationReason.OPTIMAL else reason.name.lower(),
             "objective": result.objective_value() if feasible else None,
@@ -394,9 +406,40 @@ def _seeds(text: str) -> list[str]:
     return seeds
 
 
+def summary(lines: list[dict[str, Any]]) -> str:
+    """Markdown of the JSON lines of ``run``: per engine how many proven, gaps and CPU; then per seed and engine."""
+    import statistics
+
+    engines = list(dict.fromkeys(row["engine"] for row in lines))
+    seeds = list(dict.fromkeys(row["seed"] for row in lines))
+    out = ["| engine | proven | median gap (all) | median gap (unproven) | gaps of the unproven | median CPU s | "
+           "plans = closed form |", "|---|---:|---:|---:|---|---:|---:|"]
+    for engine in engines:
+        rows = [row for row in lines if row["engine"] == engine]
+        proven = [row for row in rows if row["status"] == "optimal"]
+        rest = sorted(row["gap"] for row in rows if row["status"] != "optimal")
+        agree = sum(1 for row in rows if row.get("closed_form") is not None and row.get("objective") is not None
+                    and abs(row["closed_form"] - row["objective"]) <= 1e-6 * max(1.0, abs(row["objective"])))
+        out.append(f"| {engine} | {len(proven)} of {len(rows)} | {statistics.median(r['gap'] for r in rows):.2e} | "
+                   f"{statistics.median(rest) if rest else 0:.2e} | {', '.join(f'{g:.2e}' for g in rest)} | "
+                   f"{statistics.median(r['cpu_s'] for r in rows):.2f} | {agree} of {len(rows)} |")
+    out += ["", "| seed | engine | status | objective | best bound | gap | wall s | CPU s | load |",
+            "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+    for seed in seeds:
+        for row in (row for row in lines if row["seed"] == seed):
+            objective = "none" if row.get("objective") is None else f"{row['objective']:.6f}"
+            out.append(f"| {seed} | {row['engine']} | {row['status']} | {objective} | {row['bound']:.6f} | "
+                       f"{row['gap']:.2e} | {row['wall_s']:.2f} | {row['cpu_s']:.2f} | {row['load']:.2f} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``export``, ``run`` (export, then each engine per seed in turn) or ``worker`` (one solve, JSON on stdout)."""
+    """``export``, ``run`` (export, then each engine per seed in turn), ``summary`` (markdown of run's JSON lines)
+    or ``worker`` (one solve, JSON on stdout)."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "summary":
+        print(summary([json.loads(line) for line in Path(argv[1]).read_text(encoding="utf-8").splitlines() if line]))
+        return
     if argv and argv[0] == "worker":
         _, engine, mps, hint, limit = argv
         print(json.dumps(worker(engine, mps, hint, float(limit))), flush=True)
