@@ -101,4 +101,6 @@ def test_gap_and_summary_count_only_proofs_within_the_tolerances() -> None:
             {"seed": "2", "engine": "e", "status": "timelimit", "objective": 100.0, "bound": 98.0, "gap": 0.02,
              "closed_form": 101.0, "wall_s": 60.0, "cpu_s": 40.0, "load": 2.0}]
     table = summary(rows)
-    assert "| e | 1 of 3 | 1.00e-02 | 1.50e-02 | 1.00e-02, 2.00e-02 | 40.00 | 2 of 3 |" in table
+    # seed 2's plan costs 101 by the closed form: its gap is (101 - 98) / 101, the plan's own
+    assert "| e | 1 of 3 | 1.00e-02 | 1.99e-02 | 1.00e-02, 2.97e-02 | 40.00 | 2 of 3 |" in table
+    assert "| 2 | e | timelimit | 100.000000 | 101.000000 | 98.000000 | 2.97e-02 | 60.00 | 40.00 | 2.00 |" in table
