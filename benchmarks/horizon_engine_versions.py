@@ -427,6 +427,25 @@ def summary(lines: list[dict[str, Any]]) -> str:
         out.append(f"| {engine} | {len(proven)} of {len(rows)} | {statistics.median(r['gap'] for r in rows):.2e} | "
                    f"{statistics.median(rest) if rest else 0:.2e} | {', '.join(f'{g:.2e}' for g in rest)} | "
                    f"{statistics.median(r['cpu_s'] for r in rows):.2f} | {agree} of {len(rows)} |")
+    # per seed, which engine ended with the highest bound and the cheapest plan (ties within 1e-6 count for each)
+    out += ["", "| engine | highest bound (seeds) | cheapest plan (seeds) | median bound - best known plan, relative |",
+            "|---|---:|---:|---:|"]
+    best_plan = {seed: min(row["closed_form"] for row in lines if row["seed"] == seed
+                           and row.get("closed_form") is not None) for seed in seeds}
+    for engine in engines:
+        high = cheap = 0
+        shortfall = []
+        for seed in seeds:
+            rows = [row for row in lines if row["seed"] == seed]
+            mine = [row for row in rows if row["engine"] == engine]
+            if not mine:
+                continue
+            top = max(row["bound"] for row in rows)
+            high += mine[0]["bound"] >= top - 1e-6
+            cost = mine[0].get("closed_form")
+            cheap += cost is not None and cost <= best_plan[seed] + 1e-6
+            shortfall.append((best_plan[seed] - mine[0]["bound"]) / max(1.0, abs(best_plan[seed])))
+        out.append(f"| {engine} | {high} | {cheap} | {statistics.median(shortfall):.2e} |")
     out += ["", "| seed | engine | status | solver's objective | plan's cost | best bound | gap | wall s | CPU s | load |",
             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for seed in seeds:
