@@ -446,7 +446,8 @@ def summary(lines: list[dict[str, Any]]) -> str:
             cheap += cost is not None and cost <= best_plan[seed] + 1e-6
             shortfall.append((best_plan[seed] - mine[0]["bound"]) / max(1.0, abs(best_plan[seed])))
         out.append(f"| {engine} | {high} | {cheap} | {statistics.median(shortfall):.2e} |")
-    out += ["", "| seed | engine | status | solver's objective | plan's cost | best bound | gap | wall s | CPU s | load |",
+    out += ["", "| seed | engine | status | solver's objective | plan's cost | best bound | gap | wall s | CPU s "
+                "| load |",
             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for seed in seeds:
         for row in (row for row in lines if row["seed"] == seed):

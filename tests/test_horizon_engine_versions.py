@@ -102,7 +102,8 @@ def test_gap_and_summary_count_only_proofs_within_the_tolerances() -> None:
              "closed_form": 101.0, "wall_s": 60.0, "cpu_s": 40.0, "load": 2.0}]
     rows.append({**rows[1], "engine": "f", "bound": 99.5, "closed_form": 99.9, "objective": 99.9})
     table = summary(rows)
-    # seed 1: f's bound 99.5 is the highest and its plan, 99.9, the cheapest; e's median of 0, 0.9 / 99.9 and 3 / 101 below the best plans
+    # seed 1: f's bound 99.5 is the highest and its plan, 99.9, the cheapest; e's bounds lie 0, 0.9 / 99.9 and
+    # 3 / 101 below the best plans (median 9.01e-03)
     assert "| e | 2 | 2 | 9.01e-03 |" in table and "| f | 1 | 1 | 4.00e-03 |" in table
     # seed 2's plan costs 101 by the closed form: its gap is (101 - 98) / 101, the plan's own
     assert "| e | 1 of 3 | 1.00e-02 | 1.99e-02 | 1.00e-02, 2.97e-02 | 40.00 | 2 of 3 |" in table
