@@ -479,6 +479,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="the python of the venv that has highspy / pyscipopt / xpress")
     parser.add_argument("--out", type=Path, default=None, help="append the JSON lines here too")
     args = parser.parse_args(argv)
+    from benchmarks.horizon_engines import emit  # here: the worker runs in a venv without the project
+
     args.folder.mkdir(parents=True, exist_ok=True)
     engines = args.engines.split(",")
     for k, seed in enumerate(_seeds(args.seeds)):
@@ -491,11 +493,7 @@ def main(argv: list[str] | None = None) -> None:
             python = sys.executable if engine.startswith("ortools") else args.other_python
             row = run_one(engine, seed, args.folder, args.limit, python)
             row["hint_objective"] = meta["hint_objective"]
-            line = json.dumps(row)
-            print(line, flush=True)
-            if args.out is not None:
-                with args.out.open("a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
+            emit(row, args.out)
 
 
 if __name__ == "__main__":

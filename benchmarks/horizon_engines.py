@@ -75,6 +75,15 @@ def solve_in_process(path: Path, limit: float, engine: str, options: dict[str, A
             "abandoned": done["abandoned"], "load": done["load"]}
 
 
+def emit(row: dict[str, Any], out: Path | None) -> None:
+    """Print ``row`` as one JSON line, and append it to ``out`` when given (a run stopped half way keeps its lines)."""
+    line = json.dumps(row)
+    print(line, flush=True)
+    if out is not None:
+        with out.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print one JSON line per shape, seed and engine."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -106,11 +115,7 @@ def main(argv: list[str] | None = None) -> None:
                         row = {"shape": shape, "seed": seed, "engine": engine, "limit": args.limit,
                                "options": options, "reserve": not args.no_reserve,
                                **solve_in_process(path, args.limit, engine, options, not args.no_reserve)}
-                        line = json.dumps(row)
-                        print(line, flush=True)
-                        if args.out is not None:
-                            with args.out.open("a", encoding="utf-8") as handle:
-                                handle.write(line + "\n")
+                        emit(row, args.out)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,19 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
 
+def _stopped_at_once(process: subprocess.Popen[str], workers: list[int], out: Path, *, timeout: float,
+                     within: float) -> None:
+    """The sensitivity run signalled just now ended within ``within`` s: exit 4, the SIGTERM named, no
+    traceback, no ``out`` folder, and no worker left alive."""
+    started = time.monotonic()
+    stdout, stderr = _communicate_or_dump(process, workers, timeout=timeout)
+    assert time.monotonic() - started < within, "the command waited for the running task"
+    assert process.returncode == 4, stderr
+    assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr
+    assert not out.exists()
+    assert not [pid for pid in workers if _alive(pid)], "a worker outlived the command"
+
+
 
 def test_sigterm_stops_the_sensitivity_workers_at_once(tmp_path: Path) -> None:
     """Regression: SIGTERM during a sensitivity run with --jobs 2 took 25 s to exit: Python's exit waited
@@ -133,13 +146,7 @@ def test_sigterm_stops_the_sensitivity_workers_at_once(tmp_path: Path) -> None:
     workers = [int(pid) for pid in process.stdout.readline().split()]
     assert workers, "the pool started no worker"
     process.send_signal(signal.SIGTERM)
-    started = time.monotonic()
-    stdout, stderr = _communicate_or_dump(process, workers, timeout=60)
-    assert time.monotonic() - started < 15, "the command waited for the running task"
-    assert process.returncode == 4, stderr
-    assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr
-    assert not (tmp_path / "out").exists()
-    assert not [pid for pid in workers if _alive(pid)], "a worker outlived the command"
+    _stopped_at_once(process, workers, tmp_path / "out", timeout=60, within=15)
 
 
 _SIGTERM_TAKEN_BY_ANOTHER_THREAD = """
@@ -189,13 +196,7 @@ def test_sigterm_taken_by_another_thread_still_stops_a_sensitivity_run(tmp_path:
     assert process.stdout is not None
     workers = [int(pid) for pid in process.stdout.readline().split()]
     assert workers, "the pool started no worker"
-    started = time.monotonic()
-    stdout, stderr = _communicate_or_dump(process, workers, timeout=15)
-    assert time.monotonic() - started < 10, "the command waited for the running task"
-    assert process.returncode == 4, stderr
-    assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr
-    assert not (tmp_path / "out").exists()
-    assert not [pid for pid in workers if _alive(pid)], "a worker outlived the command"
+    _stopped_at_once(process, workers, tmp_path / "out", timeout=15, within=10)
 
 
 _SIGTERM_DURING_THE_MOVE = """
