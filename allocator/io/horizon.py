@@ -330,7 +330,7 @@ def load_horizon_instance(path: Path | str) -> Loaded:
         completion={row.id: float(row.completion) for row in specialty_rows},
         inhabitants_per_specialist={row.id: float(row.inhabitants_per_specialist) for row in specialty_rows},
         growth=growth, cells=cells, pipeline=pipeline, year_bounds=year_bounds, own_growth=own_growth,
-        workforce_rows=workforce_rows, rows_resolved=cells, growth_resolved=growth)
+        workforce_rows=workforce_rows, from_rows=True)
     return Loaded(loaded, {**_hashes(document, list(tables.values())), **geometry_hashes(instance, document)})
 
 

@@ -552,12 +552,10 @@ class HorizonInstance:
     #: The workforce rows as given, keyed by (area, specialty): each field or None (the verifier resolves
     #: inheritance from these by its own code and compares with ``cells``).
     workforce_rows: dict[tuple[str, str], dict[str, float | None]] = field(default_factory=dict)
-    #: The ``cells`` the loader resolved from ``workforce_rows`` (None: an instance made in code, not loaded
-    #: from rows; the verifier then has no rows to check the cells against).
-    rows_resolved: dict[tuple[str, str], CellFacts] | None = None
     own_growth: dict[str, float] = field(default_factory=dict)
-    #: The ``growth`` the loader resolved from ``own_growth`` (None, as for ``rows_resolved``).
-    growth_resolved: dict[str, float] | None = None
+    #: True when the loader made ``cells`` and ``growth`` from ``workforce_rows`` and ``own_growth``; an instance
+    #: made in code (False) has no rows for the verifier to check them against.
+    from_rows: bool = False
     #: What a variant changed in ``cells`` and ``growth`` after loading, in order (empty for the file's own
     #: instance); any other difference from the rows is a verification error.
     changes: tuple[FactChange, ...] = ()

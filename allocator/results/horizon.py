@@ -371,8 +371,8 @@ def resolution_problems(horizon: HorizonInstance) -> list[str]:
     problems: list[str] = []
     parent = {area.id: area.parent for area in horizon.instance.areas}
     previous = {(row.area, row.specialty): float(row.posts) for row in horizon.instance.previous}
-    rows = horizon.workforce_rows if horizon.rows_resolved is not None else {}
-    if horizon.growth_resolved is not None:
+    rows = horizon.workforce_rows if horizon.from_rows else {}
+    if horizon.from_rows:
         for leaf in horizon.instance.leaves:
             area: str | None = leaf
             growth = 0.0
